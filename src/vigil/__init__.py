@@ -1,0 +1,1 @@
+"""vigil: self-hosted CCTV investigation platform."""

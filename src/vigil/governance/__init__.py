@@ -1,0 +1,1 @@
+"""The accountability spine: users, roles, training, purposes, audit chain, retention, PIA register."""

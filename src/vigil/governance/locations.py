@@ -1,0 +1,203 @@
+"""Force camera locations, their Privacy Impact Assessments, and the cameras at each location.
+
+Footage from a camera may be analysed only while its location has a current PIA
+(approved on or before today, review date not passed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from vigil.db.base import utcnow
+from vigil.db.models import Camera, Location, PrivacyImpactAssessment, User
+from vigil.errors import Conflict, InvalidInput, NotFound
+from vigil.governance import audit
+from vigil.governance.access import refuse, require_permission
+from vigil.governance.roles import Permission
+
+
+def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput("give both latitude and longitude, or neither")
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise InvalidInput("latitude must be between -90 and 90")
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise InvalidInput("longitude must be between -180 and 180")
+
+
+def add_location(
+    db: Session,
+    *,
+    actor: User,
+    name: str,
+    address: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Location:
+    require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="location.add")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("location name is required")
+    _check_coordinates(latitude, longitude)
+    if db.execute(select(Location.id).where(Location.name == name)).first():
+        raise Conflict(f"a location named {name!r} already exists")
+    location = Location(
+        name=name[:200],
+        address=address.strip()[:400],
+        latitude=latitude,
+        longitude=longitude,
+        created_at=utcnow(),
+    )
+    db.add(location)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="location.add",
+        subject_type="location",
+        subject_id=location.id,
+        details={"name": location.name},
+    )
+    return location
+
+
+def get_location(db: Session, name_or_id: str | int) -> Location:
+    stmt = select(Location)
+    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+        stmt = stmt.where(Location.id == int(name_or_id))
+    else:
+        stmt = stmt.where(Location.name == name_or_id)
+    location = db.execute(stmt).scalar_one_or_none()
+    if location is None:
+        raise NotFound(f"no camera location {name_or_id!r}")
+    return location
+
+
+def add_pia(
+    db: Session,
+    *,
+    actor: User,
+    location_id: int,
+    reference: str,
+    approved_purposes: str,
+    approved_on: date,
+    review_date: date,
+    approved_by: str,
+) -> PrivacyImpactAssessment:
+    require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="pia.add")
+    location = get_location(db, location_id)
+    reference = reference.strip()
+    if not reference or not approved_purposes.strip() or not approved_by.strip():
+        raise InvalidInput("PIA reference, approved purposes and approver are all required")
+    if review_date <= approved_on:
+        raise InvalidInput("the review date must be after the approval date")
+    if db.execute(select(PrivacyImpactAssessment.id).where(PrivacyImpactAssessment.reference == reference)).first():
+        raise Conflict(f"a PIA with reference {reference!r} already exists")
+    pia = PrivacyImpactAssessment(
+        location_id=location.id,
+        reference=reference[:64],
+        approved_purposes=approved_purposes.strip(),
+        approved_on=approved_on,
+        review_date=review_date,
+        approved_by=approved_by.strip()[:200],
+        recorded_by_id=actor.id,
+        recorded_at=utcnow(),
+    )
+    db.add(pia)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="pia.add",
+        subject_type="location",
+        subject_id=location.id,
+        details={"reference": pia.reference, "review_date": review_date.isoformat()},
+    )
+    return pia
+
+
+def current_pia(location: Location, today: date) -> PrivacyImpactAssessment | None:
+    current = [p for p in location.pias if p.approved_on <= today <= p.review_date]
+    return max(current, key=lambda p: p.review_date, default=None)
+
+
+def add_camera(
+    db: Session,
+    *,
+    actor: User,
+    code: str,
+    name: str,
+    location_id: int,
+    bearing_deg: float | None = None,
+    stream_url: str | None = None,
+) -> Camera:
+    require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.add")
+    location = get_location(db, location_id)
+    code = code.strip().upper()
+    if not code or len(code) > 64 or not all(c.isalnum() or c in "-_." for c in code):
+        raise InvalidInput("camera code must be 1-64 letters, digits, '-', '_' or '.'")
+    if bearing_deg is not None and not 0 <= bearing_deg < 360:
+        raise InvalidInput("bearing must be in degrees from 0 (north) up to 360")
+    if db.execute(select(Camera.id).where(Camera.code == code)).first():
+        raise Conflict(f"a camera with code {code!r} already exists")
+    camera = Camera(
+        code=code,
+        name=(name.strip() or code)[:200],
+        location_id=location.id,
+        bearing_deg=bearing_deg,
+        stream_url=stream_url,
+        created_at=utcnow(),
+    )
+    db.add(camera)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="camera.add",
+        subject_type="camera",
+        subject_id=code,
+        details={"location": location.name},
+    )
+    return camera
+
+
+def get_camera(db: Session, code: str) -> Camera:
+    camera = db.execute(select(Camera).where(Camera.code == code.strip().upper())).scalar_one_or_none()
+    if camera is None:
+        raise NotFound(f"no camera with code {code!r}; `vigil camera list` shows the registered cameras")
+    return camera
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    camera: Camera
+    pia: PrivacyImpactAssessment | None
+
+    @property
+    def pia_state(self) -> str:
+        return f"current ({self.pia.reference}, review by {self.pia.review_date})" if self.pia else "NO CURRENT PIA"
+
+
+def camera_statuses(db: Session, *, today: date, only_lacking_pia: bool = False) -> list[CameraStatus]:
+    stmt = select(Camera).options(selectinload(Camera.location).selectinload(Location.pias)).order_by(Camera.code)
+    statuses = [CameraStatus(cam, current_pia(cam.location, today)) for cam in db.execute(stmt).scalars()]
+    return [s for s in statuses if s.pia is None] if only_lacking_pia else statuses
+
+
+def require_current_pia(db: Session, *, camera: Camera, user: User, action: str, today: date) -> None:
+    """Refuse (and audit) analysis of footage from a camera whose location has no current PIA."""
+    if current_pia(camera.location, today) is None:
+        raise refuse(
+            db,
+            actor=user.username,
+            action=action,
+            reason=(
+                f"camera {camera.code} at '{camera.location.name}' has no current Privacy Impact Assessment; "
+                "its footage cannot be analysed until an administrator records one"
+            ),
+            details={"camera": camera.code},
+        )

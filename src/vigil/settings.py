@@ -1,0 +1,127 @@
+"""Effective configuration: every path, limit and policy lives here.
+
+Settings come from environment variables with the ``VIGIL_`` prefix; nested sections use ``__``
+(``VIGIL_RETENTION__FOOTAGE_DAYS=31``). Nothing is read at import time: callers build a
+:class:`Settings` (``load_settings()``) and pass it down.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_MASK = "********"  # noqa: S105 (the mask shown in place of secrets)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WebSettings(Section):
+    host: str = Field("127.0.0.1", description="Address the web server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the web server.")
+    session_hours: float = Field(8.0, gt=0, le=24, description="A login session ends after this many hours.")
+    secure_cookies: bool = Field(False, description="Mark cookies Secure (turn on when vigil is served over HTTPS).")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins in a row that lock an account.")
+    lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked.")
+    login_rate_per_minute: int = Field(20, ge=1, description="Login attempts allowed per client address per minute.")
+    max_upload_mb: int = Field(4096, ge=1, description="Largest video file accepted by an upload, in MiB.")
+
+
+class RetentionSettings(Section):
+    footage_days: float = Field(31, gt=0, description="Footage not held for a case is deleted after this.")
+    live_fr_alert_hours: float = Field(
+        24,
+        gt=0,
+        description="Live facial-recognition alerts are deleted this long after the deployment ends.",
+    )
+    api_token_days_after_expiry: float = Field(
+        30, gt=0, description="Expired or revoked API tokens are purged this long after they stop working."
+    )
+    run_every_minutes: float = Field(60, gt=0, description="How often the retention scheduler runs.")
+
+
+class VisionSettings(Section):
+    threads: int = Field(2, ge=1, le=64, description="Threads one ONNX Runtime session may use.")
+    providers: tuple[str, ...] = Field(
+        ("CPUExecutionProvider",), description="ONNX Runtime execution providers, in order of preference."
+    )
+    detector: str = Field("nanodet", description="Object detector: a shipped model name or 'custom'.")
+    custom_model_path: Path | None = Field(
+        None, description="ONNX file of a force's own detector (used when detector is 'custom')."
+    )
+    custom_decoder: str = Field("yolov8", description="Output decoder for the custom detector (e.g. 'yolov8').")
+    score_threshold: float = Field(0.4, gt=0, lt=1, description="Detections below this score are dropped.")
+
+
+class Settings(BaseSettings):
+    """vigil's settings. The embedded default is a SQLite file and a data folder under ./vigil-data."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("vigil-data"), description="Folder for footage, thumbnails and exports.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="SQLAlchemy URL; empty means the embedded SQLite file <data_dir>/vigil.db.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs session cookies; empty means one is generated into <data_dir>/secret.key.",
+    )
+    force_name: str = Field("Cumbria Constabulary", description="Force name shown on pages and emails.")
+    web: WebSettings = Field(default_factory=WebSettings, description="Web server and login policy.")
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings, description="How long each class of data is kept."
+    )
+    vision: VisionSettings = Field(default_factory=VisionSettings, description="Model runtime options.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'vigil.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as plain JSON-able data, with secrets (and database passwords) masked."""
+        data: dict[str, Any] = json.loads(self.model_dump_json())
+        data["database_url"] = _mask_url(self.effective_database_url)
+        data["secret_key"] = SECRET_MASK if self.secret_key is not None else "(generated in data_dir)"
+        return data
+
+
+def _mask_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:{SECRET_MASK}@{host}"
+
+
+class SettingsError(ValueError):
+    """The configuration is invalid; the message names each bad field."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and keyword overrides), naming the bad field on error."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = "VIGIL_" + "__".join(str(part).upper() for part in error["loc"])
+            problems.append(f"{field}: {error['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None

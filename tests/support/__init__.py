@@ -1,0 +1,1 @@
+"""Builders and real servers (PostgreSQL, SMTP, the web app) for the tests."""
