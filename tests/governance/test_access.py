@@ -40,15 +40,26 @@ def test_expired_training_is_refused(db: Session) -> None:
     user = make_user(db, "old", "investigator", trained_for=("analytics",))
     later = utcnow() + timedelta(days=400)
     with pytest.raises(NotPermitted, match="no current training"):
-        authorise(db, user=user, capability=Capability.ANALYTICS, action="search.run",
-                  context=make_context("C-1", "a real inquiry"), now=later)
+        authorise(
+            db,
+            user=user,
+            capability=Capability.ANALYTICS,
+            action="search.run",
+            context=make_context("C-1", "a real inquiry"),
+            now=later,
+        )
 
 
 def test_role_without_capability_is_refused_even_if_trained(db: Session) -> None:
     user = make_user(db, "aud", "auditor", trained_for=("analytics",))
     with pytest.raises(NotPermitted, match="auditor role does not grant"):
-        authorise(db, user=user, capability=Capability.ANALYTICS, action="search.run",
-                  context=make_context("C-1", "a real inquiry"))
+        authorise(
+            db,
+            user=user,
+            capability=Capability.ANALYTICS,
+            action="search.run",
+            context=make_context("C-1", "a real inquiry"),
+        )
     assert _last(db).outcome == "refused"
 
 

@@ -16,8 +16,13 @@ from vigil.governance.audit import AuditContext
 
 def _fill(db: Session, n: int = 5) -> None:
     for i in range(n):
-        audit.record(db, actor="alice", action=f"test.action{i}", context=AuditContext("CASE-1", "testing the chain"),
-                     details={"i": i, "text": "naïve café"})
+        audit.record(
+            db,
+            actor="alice",
+            action=f"test.action{i}",
+            context=AuditContext("CASE-1", "testing the chain"),
+            details={"i": i, "text": "naïve café"},
+        )
     db.flush()
 
 
@@ -86,8 +91,9 @@ def test_inserted_row_is_detected(db: Session) -> None:
     db.execute(text("UPDATE audit_entries SET seq = seq + 1000000 WHERE seq >= :s"), {"s": target})
     db.execute(text("UPDATE audit_entries SET seq = seq - 1000000 + 1 WHERE seq >= 1000000"))
     prev = db.execute(text("SELECT hash FROM audit_entries WHERE seq = :s"), {"s": target - 1}).scalar_one()
-    forged = audit.AuditEntry(seq=target, at=datetime.now(UTC), actor="mallory", action="forged", outcome="ok",
-                              details="{}", prev_hash=prev)
+    forged = audit.AuditEntry(
+        seq=target, at=datetime.now(UTC), actor="mallory", action="forged", outcome="ok", details="{}", prev_hash=prev
+    )
     forged.hash = audit.entry_hash(forged)
     db.add(forged)
     db.flush()

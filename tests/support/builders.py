@@ -36,9 +36,13 @@ def make_user(
     for capability in trained_for:
         db.add(
             TrainingRecord(
-                user_id=user.id, capability=capability, course=f"{capability} course",
-                completed_on=today - timedelta(days=30), expires_on=today + timedelta(days=335),
-                recorded_by_id=user.id, recorded_at=utcnow(),
+                user_id=user.id,
+                capability=capability,
+                course=f"{capability} course",
+                completed_on=today - timedelta(days=30),
+                expires_on=today + timedelta(days=335),
+                recorded_by_id=user.id,
+                recorded_at=utcnow(),
             )
         )
     db.flush()
@@ -47,18 +51,30 @@ def make_user(
 
 def make_camera(db: Session, code: str = "PEN-01", *, pia_review: date | None = None, location: str = "") -> Camera:
     """A camera at its own location; with ``pia_review`` the location gets a PIA approved a year earlier."""
-    site = Location(name=location or f"Site of {code}", address="Market Square, Penrith", latitude=54.664,
-                    longitude=-2.752, created_at=utcnow())
+    site = Location(
+        name=location or f"Site of {code}",
+        address="Market Square, Penrith",
+        latitude=54.664,
+        longitude=-2.752,
+        created_at=utcnow(),
+    )
     db.add(site)
     db.flush()
     if pia_review is not None:
         recorder = db.query(User).first()
         assert recorder is not None, "make a user before a camera with a PIA"
-        db.add(PrivacyImpactAssessment(
-            location_id=site.id, reference=f"PIA-{code}", approved_purposes="prevention and detection of crime",
-            approved_on=pia_review - timedelta(days=365), review_date=pia_review, approved_by="Chief Inspector",
-            recorded_by_id=recorder.id, recorded_at=utcnow(),
-        ))
+        db.add(
+            PrivacyImpactAssessment(
+                location_id=site.id,
+                reference=f"PIA-{code}",
+                approved_purposes="prevention and detection of crime",
+                approved_on=pia_review - timedelta(days=365),
+                review_date=pia_review,
+                approved_by="Chief Inspector",
+                recorded_by_id=recorder.id,
+                recorded_at=utcnow(),
+            )
+        )
     camera = Camera(code=code, name=f"Camera {code}", location_id=site.id, created_at=utcnow())
     db.add(camera)
     db.flush()

@@ -61,17 +61,21 @@ def throwaway_postgres() -> Iterator[str]:
         )
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off -c full_page_writes=off"
         subprocess.run(
-            _as_server_user([str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                             "-w", "start"]),
+            _as_server_user(
+                [str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
+            ),
             **run,  # type: ignore[call-overload]
         )
         subprocess.run(
-            [str(pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "vigil", "vigil_test"], **run,  # type: ignore[call-overload]
+            [str(pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "vigil", "vigil_test"],
+            **run,  # type: ignore[call-overload]
         )
         yield f"postgresql+psycopg://vigil@127.0.0.1:{port}/vigil_test"
     finally:
         subprocess.run(
             _as_server_user([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True, timeout=60, check=False,
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
         shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vigil.cli import app
+
+
+@pytest.fixture
+def vigil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VIGIL_SECRET_KEY", "cli-test-secret")
+    monkeypatch.delenv("VIGIL_USER", raising=False)
+    monkeypatch.delenv("VIGIL_DATABASE_URL", raising=False)
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_config_check_names_the_bad_field(vigil: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "configuration is valid" in run(vigil, "config", "check")
+    monkeypatch.setenv("VIGIL_RETENTION__FOOTAGE_DAYS", "-3")
+    assert "VIGIL_RETENTION__FOOTAGE_DAYS" in run(vigil, "config", "check", code=2)
+
+
+def test_config_show_masks_secrets(vigil: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_DATABASE_URL", "postgresql+psycopg://vigil:hunter2@127.0.0.1/vigil")
+    shown = json.loads(run(vigil, "config", "show"))
+    assert "hunter2" not in json.dumps(shown) and "cli-test-secret" not in json.dumps(shown)
+    assert shown["database_url"] == "postgresql+psycopg://vigil:********@127.0.0.1/vigil"
+
+
+def test_admin_workflow_through_the_cli(vigil: CliRunner) -> None:
+    first = run(vigil, "db", "upgrade")
+    assert "one-time password" in first
+    assert "one-time password" not in run(vigil, "db", "upgrade"), "the first admin is created only once"
+    added = json.loads(
+        run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy Inv", "--as", "admin", "--json")
+    )
+    assert added["username"] == "ivy" and len(added["one_time_password"]) >= 12
+    today = date.today()
+    run(
+        vigil,
+        "training",
+        "add",
+        "ivy",
+        "--capability",
+        "analytics",
+        "--course",
+        "Video analytics 1",
+        "--completed",
+        str(today - timedelta(days=1)),
+        "--expires",
+        str(today + timedelta(days=365)),
+        "--as",
+        "admin",
+    )
+    run(vigil, "location", "add", "Market Square", "--lat", "54.664", "--lon", "-2.752", "--as", "admin")
+    run(vigil, "camera", "add", "pen-01", "--location", "Market Square", "--as", "admin")
+    lacking = json.loads(run(vigil, "camera", "list", "--lacking-pia", "--as", "ivy", "--json"))
+    assert [c["code"] for c in lacking] == ["PEN-01"]
+    run(
+        vigil,
+        "location",
+        "pia",
+        "Market Square",
+        "--reference",
+        "PIA-7",
+        "--purposes",
+        "crime prevention",
+        "--approved",
+        str(today - timedelta(days=10)),
+        "--review",
+        str(today + timedelta(days=300)),
+        "--approved-by",
+        "Supt Smith",
+        "--as",
+        "admin",
+    )
+    assert json.loads(run(vigil, "camera", "list", "--lacking-pia", "--as", "ivy", "--json")) == []
+    users = json.loads(run(vigil, "user", "list", "--as", "admin", "--json"))
+    assert {u["username"]: u["training"] for u in users}["ivy"] == ["analytics"]
+    assert "intact" in run(vigil, "audit", "verify")
+    actions = [e["action"] for e in json.loads(run(vigil, "audit", "export", "--format", "json", "--as", "admin"))]
+    for expected in ("user.bootstrap", "user.create", "training.add", "location.add", "camera.add", "pia.add"):
+        assert expected in actions
+
+
+def test_refusals_are_clear_and_audited(vigil: CliRunner) -> None:
+    run(vigil, "db", "upgrade")
+    assert "--as USER" in run(vigil, "user", "list", code=2)
+    assert "no user named 'ghost'" in run(vigil, "user", "list", "--as", "ghost", code=2)
+    run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin")
+    assert "may not manage users" in run(
+        vigil, "user", "add", "eve", "--role", "admin", "--name", "Eve", "--as", "ivy", code=2
+    )
+    assert "not a date" in run(
+        vigil,
+        "training",
+        "add",
+        "ivy",
+        "--capability",
+        "analytics",
+        "--course",
+        "x",
+        "--completed",
+        "yesterday",
+        "--expires",
+        "2030-01-01",
+        "--as",
+        "admin",
+        code=2,
+    )
+    refused = json.loads(run(vigil, "audit", "export", "--format", "json", "--as", "admin"))
+    assert any(e["actor"] == "ivy" and e["outcome"] == "refused" for e in refused)
+
+
+def test_retention_dry_run_reports_per_class(vigil: CliRunner) -> None:
+    run(vigil, "db", "upgrade")
+    report = json.loads(run(vigil, "retention", "run", "--dry-run", "--as", "admin", "--json"))
+    assert report["dry_run"] is True
+    assert {r["data_class"] for r in report["results"]} == {"footage", "api_tokens"}
