@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -209,3 +210,88 @@ class CustodyEvent(Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
     footage: Mapped[Footage] = relationship(back_populates="custody")
+
+
+class AnalysisJob(Base):
+    """A background analysis of one piece of footage, resumable from its last checkpoint."""
+
+    __tablename__ = "analysis_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    total_frames: Mapped[int] = mapped_column(Integer, default=0)
+    progress_frames: Mapped[int] = mapped_column(Integer, default=0)
+    checkpoint_frame: Mapped[int] = mapped_column(Integer, default=0)
+    checkpoint_state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    tracks_written: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    footage: Mapped[Footage] = relationship()
+
+
+class Track(Base):
+    """One object followed through one piece of footage, with its attributes."""
+
+    __tablename__ = "tracks"
+    __table_args__ = (UniqueConstraint("footage_id", "track_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("analysis_jobs.id", ondelete="CASCADE"), index=True)
+    track_no: Mapped[int] = mapped_column(Integer)
+    class_name: Mapped[str] = mapped_column(String(32), index=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    first_frame: Mapped[int] = mapped_column(Integer)
+    last_frame: Mapped[int] = mapped_column(Integer)
+    upper_colours: Mapped[str] = mapped_column(String(32), default="")
+    lower_colours: Mapped[str] = mapped_column(String(32), default="")
+    body_colours: Mapped[str] = mapped_column(String(32), default="")
+    carried: Mapped[str] = mapped_column(String(100), default="")
+    height_px: Mapped[float] = mapped_column(Float, default=0.0)
+    height_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    speed_px_s: Mapped[float] = mapped_column(Float, default=0.0)
+    speed_m_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    heading: Mapped[str] = mapped_column(String(16), default="")
+    heading_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dwell_s: Mapped[float] = mapped_column(Float, default=0.0)
+    zone_dwell: Mapped[str] = mapped_column(Text, default="{}")
+    path: Mapped[str] = mapped_column(Text, default="[]")
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    thumbnail_path: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    appearance: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+
+    footage: Mapped[Footage] = relationship()
+    camera: Mapped[Camera] = relationship()
+    observations: Mapped[list[Observation]] = relationship(
+        back_populates="track",
+        order_by="Observation.frame_index",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Observation(Base):
+    """A sampled position of a track (at the analysis rate)."""
+
+    __tablename__ = "observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    frame_index: Mapped[int] = mapped_column(Integer)
+    t: Mapped[float] = mapped_column(Float)
+    x0: Mapped[float] = mapped_column(Float)
+    y0: Mapped[float] = mapped_column(Float)
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+
+    track: Mapped[Track] = relationship(back_populates="observations")

@@ -1,0 +1,1 @@
+"""The pipeline that turns footage into tracks: frame -> motion -> detect -> track -> attributes -> store."""

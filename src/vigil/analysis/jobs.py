@@ -1,0 +1,240 @@
+"""Analysis jobs: start (with governance checks), run with checkpoints, resume after a crash.
+
+A job walks the footage's frames through an :class:`Analyser`. Every few seconds it commits, in one
+transaction, the tracks that finished since the last checkpoint together with the analyser's state and the
+next frame to read. A job killed at any moment (even ``kill -9``) therefore restarts from a state in which
+every committed track is final and every other track is still inside the saved analyser state: no track is
+lost or written twice. Re-running a finished job is a no-op unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from vigil.analysis.store import store_tracks
+from vigil.db.base import utcnow
+from vigil.db.models import AnalysisJob, Footage, Track, User
+from vigil.domain.detections import Frame
+from vigil.domain.tracks import FinishedTrack
+from vigil.governance import audit
+from vigil.governance.access import authorise
+from vigil.governance.locations import require_current_pia
+from vigil.governance.roles import Capability
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AnalysisSetup:
+    """What an analyser needs to know about the footage it is given."""
+
+    footage_id: int
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    bearing_deg: float | None
+    params: dict[str, object]
+
+
+class Analyser(Protocol):
+    """Consumes frames in order and returns tracks as they finish; its state round-trips through bytes."""
+
+    def process(self, frame: Frame) -> list[FinishedTrack]: ...
+
+    def finish(self) -> list[FinishedTrack]: ...
+
+    def save_state(self) -> bytes: ...
+
+
+AnalyserFactory = Callable[[AnalysisSetup, bytes | None], Analyser]
+FrameSource = Callable[[Path, int], Iterator[Frame]]
+ProgressCallback = Callable[[int, int], None]
+
+
+def start_analysis(
+    db: Session,
+    *,
+    user: User,
+    footage: Footage,
+    params: dict[str, object] | None = None,
+    force: bool = False,
+    now: datetime | None = None,
+) -> AnalysisJob:
+    """The job for this footage: a new one, the unfinished one to resume, or (unless forced) the finished one.
+
+    Refused (and audited) for users without current analytics training and for cameras without a current PIA.
+    """
+    now = now or utcnow()
+    authorise(
+        db,
+        user=user,
+        capability=Capability.ANALYTICS,
+        action="analysis.start",
+        context=None,
+        context_required=False,
+        now=now,
+    )
+    require_current_pia(db, camera=footage.camera, user=user, action="analysis.start", today=now.date())
+    existing = db.execute(
+        select(AnalysisJob).where(AnalysisJob.footage_id == footage.id).order_by(AnalysisJob.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if existing is not None and not force:
+        return existing
+    if existing is not None:
+        db.execute(delete(Track).where(Track.footage_id == footage.id))
+        db.execute(delete(AnalysisJob).where(AnalysisJob.footage_id == footage.id))
+    job = AnalysisJob(
+        footage_id=footage.id,
+        status=JobStatus.QUEUED,
+        params=json.dumps(params or {}, sort_keys=True),
+        total_frames=footage.frame_count or 0,
+        created_by_id=user.id,
+        created_at=now,
+    )
+    db.add(job)
+    db.flush()
+    audit.record(
+        db,
+        actor=user.username,
+        action="analysis.start",
+        capability=Capability.ANALYTICS.value,
+        subject_type="footage",
+        subject_id=footage.id,
+        details={"job": job.id, "forced": force},
+        now=now,
+    )
+    return job
+
+
+@dataclass
+class JobRunner:
+    """Runs one job to completion in the calling thread (workers and the CLI both use it)."""
+
+    sessions: Callable[[], Session]
+    data_dir: Path
+    make_analyser: AnalyserFactory
+    frames: FrameSource
+    checkpoint_seconds: float = 10.0
+    on_progress: ProgressCallback | None = None
+
+    def run(self, job_id: int) -> AnalysisJob:
+        with self.sessions() as db:
+            job = db.get(AnalysisJob, job_id)
+            if job is None:
+                raise LookupError(f"no analysis job {job_id}")
+            if job.status == JobStatus.DONE:
+                return job
+            setup, path, start, state = self._begin(db, job)
+        try:
+            return self._walk(job_id, setup, path, start, state)
+        except Exception as exc:
+            self._fail(job_id, exc)
+            raise
+
+    def _begin(self, db: Session, job: AnalysisJob) -> tuple[AnalysisSetup, Path, int, bytes | None]:
+        footage = job.footage
+        setup = AnalysisSetup(
+            footage_id=footage.id,
+            width=footage.width,
+            height=footage.height,
+            fps=footage.fps,
+            frame_count=footage.frame_count or 0,
+            bearing_deg=footage.camera.bearing_deg,
+            params=json.loads(job.params),
+        )
+        resumed = job.checkpoint_frame > 0
+        job.status, job.error = JobStatus.RUNNING, None
+        job.started_at = job.started_at or utcnow()
+        job.heartbeat_at = utcnow()
+        start, state = job.checkpoint_frame, job.checkpoint_state
+        audit.record(
+            db,
+            actor=audit.SYSTEM_ACTOR,
+            action="analysis.resume" if resumed else "analysis.run",
+            subject_type="footage",
+            subject_id=footage.id,
+            details={"job": job.id, "from_frame": start},
+        )
+        db.commit()
+        return setup, self.data_dir / footage.stored_path, start, state
+
+    def _walk(self, job_id: int, setup: AnalysisSetup, path: Path, start: int, state: bytes | None) -> AnalysisJob:
+        analyser = self.make_analyser(setup, state)
+        pending: list[FinishedTrack] = []
+        last_checkpoint, next_frame = time.monotonic(), start
+        for frame in self.frames(path, start):
+            pending.extend(analyser.process(frame))
+            next_frame = frame.index + 1
+            if self.on_progress is not None:
+                self.on_progress(next_frame, setup.frame_count)
+            if time.monotonic() - last_checkpoint >= self.checkpoint_seconds:
+                self._checkpoint(job_id, pending, next_frame, analyser.save_state())
+                pending, last_checkpoint = [], time.monotonic()
+        pending.extend(analyser.finish())
+        return self._complete(job_id, pending, next_frame)
+
+    def _checkpoint(self, job_id: int, tracks: list[FinishedTrack], next_frame: int, state: bytes) -> None:
+        with self.sessions() as db:
+            job = db.get(AnalysisJob, job_id)
+            assert job is not None
+            job.tracks_written += store_tracks(
+                db, footage=job.footage, job_id=job_id, tracks=tracks, data_dir=self.data_dir
+            )
+            job.checkpoint_frame, job.checkpoint_state = next_frame, state
+            job.progress_frames, job.heartbeat_at = next_frame, utcnow()
+            db.commit()
+
+    def _complete(self, job_id: int, tracks: list[FinishedTrack], frames_read: int) -> AnalysisJob:
+        with self.sessions() as db:
+            job = db.get(AnalysisJob, job_id)
+            assert job is not None
+            job.tracks_written += store_tracks(
+                db, footage=job.footage, job_id=job_id, tracks=tracks, data_dir=self.data_dir
+            )
+            job.status, job.finished_at = JobStatus.DONE, utcnow()
+            job.progress_frames = job.checkpoint_frame = frames_read
+            job.total_frames = max(job.total_frames, frames_read)
+            job.checkpoint_state = None
+            audit.record(
+                db,
+                actor=audit.SYSTEM_ACTOR,
+                action="analysis.complete",
+                subject_type="footage",
+                subject_id=job.footage_id,
+                details={"job": job_id, "tracks": job.tracks_written, "frames": frames_read},
+            )
+            db.commit()
+            return job
+
+    def _fail(self, job_id: int, exc: Exception) -> None:
+        with self.sessions() as db:
+            job = db.get(AnalysisJob, job_id)
+            if job is None:
+                return
+            job.status, job.error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            audit.record(
+                db,
+                actor=audit.SYSTEM_ACTOR,
+                action="analysis.fail",
+                outcome=audit.Outcome.FAILED,
+                subject_type="footage",
+                subject_id=job.footage_id,
+                details={"job": job_id, "error": job.error},
+            )
+            db.commit()
