@@ -23,7 +23,7 @@ def run(runner: CliRunner, *args: str, code: int = 0) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
-    return result.output
+    return result.stdout if "--json" in args else result.output
 
 
 def test_config_check_names_the_bad_field(vigil: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,3 +129,57 @@ def test_retention_dry_run_reports_per_class(vigil: CliRunner) -> None:
     report = json.loads(run(vigil, "retention", "run", "--dry-run", "--as", "admin", "--json"))
     assert report["dry_run"] is True
     assert {r["data_class"] for r in report["results"]} == {"footage", "api_tokens"}
+
+
+def test_footage_add_list_verify_and_refusals(vigil: CliRunner, tmp_path: Path) -> None:
+    from tests.footage.builders import make_video, truncate
+
+    video = make_video(tmp_path / "clip.avi")
+    run(vigil, "db", "upgrade")
+    run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin")
+    run(vigil, "location", "add", "Market Square", "--as", "admin")
+    run(vigil, "camera", "add", "PEN-01", "--location", "Market Square", "--as", "admin")
+    assert "no current training" in run(
+        vigil, "footage", "add", str(video), "--camera", "PEN-01", "--as", "ivy", code=2
+    )
+    today = date.today()
+    run(
+        vigil,
+        "training",
+        "add",
+        "ivy",
+        "--capability",
+        "analytics",
+        "--course",
+        "VA",
+        "--completed",
+        str(today),
+        "--expires",
+        str(today + timedelta(days=30)),
+        "--as",
+        "admin",
+    )
+    added = json.loads(
+        run(
+            vigil,
+            "footage",
+            "add",
+            str(video),
+            "--camera",
+            "PEN-01",
+            "--start",
+            "2024-05-01T14:00:00Z",
+            "--as",
+            "ivy",
+            "--json",
+        )
+    )
+    assert added["start_time"] == "2024-05-01T14:00:00+00:00" and added["duplicate"] is False
+    again = json.loads(run(vigil, "footage", "add", str(video), "--camera", "PEN-01", "--as", "ivy", "--json"))
+    assert again["id"] == added["id"] and again["duplicate"] is True
+    assert [f["id"] for f in json.loads(run(vigil, "footage", "list", "--as", "ivy", "--json"))] == [added["id"]]
+    assert "matches" in run(vigil, "footage", "verify", str(added["id"]), "--as", "ivy")
+    broken = truncate(video, tmp_path / "broken.avi", 0.4)
+    assert "truncated" in run(vigil, "footage", "add", str(broken), "--camera", "PEN-01", "--as", "ivy", code=2)
+    assert "no camera with code" in run(vigil, "footage", "add", str(video), "--camera", "X9", "--as", "ivy", code=2)
+    assert len(json.loads(run(vigil, "footage", "list", "--as", "ivy", "--json"))) == 1
