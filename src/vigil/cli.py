@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vigil.commands import admin, footage
+from vigil.commands import admin, analysis, footage
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.errors import VigilError
 
@@ -30,8 +30,10 @@ for sub, name in (
     (admin.camera_app, "camera"),
     (admin.location_app, "location"),
     (footage.footage_app, "footage"),
+    (analysis.tracks_app, "tracks"),
 ):
     app.add_typer(sub, name=name)
+app.command("analyse")(analysis.analyse)
 
 
 @app.command()

@@ -1,0 +1,158 @@
+"""Analysis commands: `vigil analyse` (ingest + analyse, resumable) and `vigil tracks export`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from vigil.commands.common import AsUser, JsonOut, acting_user, emit, fail, parse_datetime, settings, system_session
+from vigil.db.session import session_scope
+from vigil.system import open_system
+
+tracks_app = typer.Typer(help="Tracks found by analysis.", no_args_is_help=True)
+CaseOpt = Annotated[str | None, typer.Option("--case", envvar="VIGIL_CASE", help="Case reference.")]
+PurposeOpt = Annotated[str | None, typer.Option("--purpose", envvar="VIGIL_PURPOSE", help="Policing purpose.")]
+
+
+def analyse(
+    file: Annotated[Path, typer.Argument(help="Video file (ingested first; a file already stored is reused).")],
+    camera: Annotated[str, typer.Option(help="Code of the force camera that recorded it.")],
+    start: Annotated[str | None, typer.Option(help="Recording start, ISO 8601 with offset.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Analyse again even if already done.")] = False,
+    analysis_fps: Annotated[float | None, typer.Option(help="Override the analysis rate (frames/s).")] = None,
+    as_user: AsUser = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Ingest and analyse a video in one step. Interrupted runs resume from their last checkpoint."""
+    from vigil.analysis.jobs import start_analysis
+    from vigil.footage.ingest import ingest_footage
+
+    params: dict[str, object] = {} if analysis_fps is None else {"analysis_fps": analysis_fps}
+    with system_session() as (system, db):
+        user = acting_user(db, as_user)
+        result = ingest_footage(
+            db,
+            settings=system.settings,
+            user=user,
+            source_path=file,
+            camera_code=camera,
+            start=parse_datetime(start, "--start") if start else None,
+        )
+        job = start_analysis(db, user=user, footage=result.footage, params=params, force=force)
+        job_id, footage_id, duration = job.id, result.footage.id, result.footage.duration_s
+        already_done = job.status == "done"
+    if already_done:
+        Console(stderr=True).print(f"footage {footage_id} was already analysed (job {job_id}); use --force to redo")
+    else:
+        _run_with_progress(job_id, duration, quiet=as_json)
+    _report(footage_id, as_json)
+
+
+def _run_with_progress(job_id: int, duration_s: float, *, quiet: bool) -> None:
+    from vigil.analysis.worker import make_runner
+
+    system = open_system(settings())
+    columns = (
+        TextColumn("analysing"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    began = time.monotonic()
+    try:
+        with Progress(*columns, console=Console(stderr=True), disable=quiet, transient=False) as progress:
+            task = progress.add_task("analyse", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total or None)
+
+            make_runner(system, on_progress=advance).run(job_id)
+    except KeyboardInterrupt:
+        fail("interrupted; run the same command again to resume from the last checkpoint", code=130)
+    finally:
+        system.close()
+    wall = time.monotonic() - began
+    if not quiet and wall > 0:
+        Console(stderr=True).print(
+            f"analysed {duration_s:.1f} s of video in {wall:.1f} s ({duration_s / wall:.1f}x real time)"
+        )
+
+
+def _report(footage_id: int, as_json: bool) -> None:
+    from vigil.analysis.store import track_as_dict, tracks_of
+
+    system = open_system(settings())
+    try:
+        with session_scope(system.sessions) as db:
+            tracks = [track_as_dict(t) for t in tracks_of(db, footage_id)]
+    finally:
+        system.close()
+    counts = Counter(str(t["class"]) for t in tracks)
+    data: dict[str, Any] = {
+        "footage": footage_id,
+        "tracks": len(tracks),
+        "by_class": dict(counts),
+        "track_list": tracks,
+    }
+    emit(
+        data,
+        as_json,
+        lambda: typer.echo(
+            f"footage {footage_id}: {len(tracks)} tracks ("
+            + ", ".join(f"{n} {c}" for c, n in counts.most_common())
+            + ")"
+            + f"\nexport with: vigil tracks export {footage_id} --format json --case CASE --purpose PURPOSE"
+        ),
+    )
+
+
+@tracks_app.command("export")
+def tracks_export(
+    footage_id: Annotated[int, typer.Argument(help="Footage id (see `vigil footage list`).")],
+    fmt: Annotated[str, typer.Option("--format", help="mot, json or csv.")] = "json",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file, not stdout.")] = None,
+    case: CaseOpt = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+) -> None:
+    """Export a footage's tracks (MOTChallenge: frame,id,left,top,w,h,conf,-1,-1,-1, frames from 1)."""
+    from vigil.analysis.store import export_csv, export_json, export_mot, tracks_of
+    from vigil.footage.ingest import get_footage
+    from vigil.governance import audit
+    from vigil.governance.access import authorise, make_context
+    from vigil.governance.roles import Capability
+
+    render = {"mot": export_mot, "json": export_json, "csv": export_csv}.get(fmt)
+    if render is None:
+        fail("--format must be mot, json or csv")
+    with system_session() as (_, db):
+        user = acting_user(db, as_user)
+        context = make_context(case, purpose)
+        authorise(db, user=user, capability=Capability.ANALYTICS, action="tracks.export", context=context)
+        footage = get_footage(db, footage_id)
+        tracks = tracks_of(db, footage.id)
+        text = render(tracks)
+        audit.record(
+            db,
+            actor=user.username,
+            action="tracks.export",
+            capability=Capability.ANALYTICS.value,
+            context=context,
+            subject_type="footage",
+            subject_id=footage.id,
+            details={"format": fmt, "tracks": len(tracks)},
+        )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        typer.echo(f"wrote {len(tracks)} tracks to {output}")
