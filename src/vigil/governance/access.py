@@ -147,3 +147,19 @@ def ensure_case(db: Session, *, reference: str, user: User) -> Case:
         db.flush()
         audit.record(db, actor=user.username, action="case.open", subject_type="case", subject_id=reference)
     return case
+
+
+def open_case(db: Session, *, user: User, capability: Capability, context: AuditContext) -> Case:
+    """Start or join work on a case with a capability: checks role, training, purpose; audits the purpose."""
+    authorise(db, user=user, capability=capability, action="case.access", context=context)
+    case = ensure_case(db, reference=context.case_ref, user=user)
+    audit.record(
+        db,
+        actor=user.username,
+        action="case.access",
+        capability=capability.value,
+        context=context,
+        subject_type="case",
+        subject_id=case.reference,
+    )
+    return case

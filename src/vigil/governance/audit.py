@@ -197,10 +197,13 @@ def query_entries(
     case_ref: str | None = None,
     actor: str | None = None,
     action_prefix: str | None = None,
+    before_seq: int | None = None,
     limit: int | None = None,
     newest_first: bool = False,
 ) -> Iterator[AuditEntry]:
     stmt = select(AuditEntry)
+    if before_seq is not None:
+        stmt = stmt.where(AuditEntry.seq < before_seq)
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
     if until is not None:

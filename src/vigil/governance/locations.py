@@ -201,3 +201,26 @@ def require_current_pia(db: Session, *, camera: Camera, user: User, action: str,
             ),
             details={"camera": camera.code},
         )
+
+
+@dataclass(frozen=True)
+class LocationStatus:
+    location: Location
+    pia: PrivacyImpactAssessment | None
+
+
+def location_register(db: Session, *, actor: User, today: date) -> list[LocationStatus]:
+    """Every location with its current PIA (if any) and its cameras."""
+    require_permission(db, user=actor, permission=Permission.VIEW_CAMERAS, action="location.list")
+    stmt = (
+        select(Location)
+        .options(selectinload(Location.pias), selectinload(Location.cameras))
+        .order_by(Location.name)
+    )
+    return [LocationStatus(loc, current_pia(loc, today)) for loc in db.execute(stmt).scalars()]
+
+
+def camera_register(db: Session, *, actor: User, today: date, only_lacking_pia: bool = False) -> list[CameraStatus]:
+    """Every camera with its location's current PIA; ``only_lacking_pia`` keeps those without one."""
+    require_permission(db, user=actor, permission=Permission.VIEW_CAMERAS, action="camera.list")
+    return camera_statuses(db, today=today, only_lacking_pia=only_lacking_pia)

@@ -19,9 +19,11 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
-from vigil.db.models import ApiToken, AuditEntry, Case, Footage
+from vigil.db.models import ApiToken, AuditEntry, Case, Footage, User
 from vigil.governance import audit
+from vigil.governance.access import require_permission
 from vigil.governance.audit import SYSTEM_ACTOR
+from vigil.governance.roles import Permission
 from vigil.settings import Settings
 
 
@@ -170,3 +172,31 @@ def _remove_files(paths: Sequence[Path], data_dir: Path) -> list[str]:
 def last_runs(db: Session, limit: int = 10) -> list[AuditEntry]:
     stmt = select(AuditEntry).where(AuditEntry.action == "retention.run").order_by(AuditEntry.seq.desc())
     return list(db.execute(stmt.limit(limit)).scalars())
+
+
+@dataclass(frozen=True)
+class RetentionStatus:
+    due_now: list[ClassResult]
+    last_runs: list[AuditEntry]
+
+
+def retention_status(
+    db: Session, *, actor: User, rules: Sequence[RetentionRule], now: datetime | None = None
+) -> RetentionStatus:
+    """What each rule would delete now (a preview that changes and audits nothing) and the latest runs."""
+    require_permission(db, user=actor, permission=Permission.VIEW_AUDIT, action="retention.view")
+    now = now or utcnow()
+    due_now = []
+    for rule in rules:
+        due = rule.find_due(db, now=now)
+        files = sum(1 for p in due.paths if p.exists())
+        due_now.append(ClassResult(due.data_class, due.policy, len(due.row_ids), files))
+    return RetentionStatus(due_now=due_now, last_runs=last_runs(db))
+
+
+def run_retention_now(
+    db: Session, *, actor: User, rules: Sequence[RetentionRule], data_dir: Path, dry_run: bool = False
+) -> RetentionReport:
+    """Run (or dry-run) retention at once on an administrator's request, audited under their name."""
+    require_permission(db, user=actor, permission=Permission.RUN_RETENTION, action="retention.run")
+    return run_retention(db, rules=rules, data_dir=data_dir, actor=actor.username, dry_run=dry_run)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from vigil.db.base import utcnow
 from vigil.db.models import TrainingRecord, User
@@ -70,3 +71,10 @@ def record_training(
         },
     )
     return record
+
+
+def training_roster(db: Session, *, actor: User) -> list[User]:
+    """Every account with its training records, for those who record training (supervisors, administrators)."""
+    require_permission(db, user=actor, permission=Permission.RECORD_TRAINING, action="user.list")
+    stmt = select(User).options(selectinload(User.training)).order_by(User.username)
+    return list(db.execute(stmt).scalars())

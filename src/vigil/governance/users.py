@@ -17,7 +17,7 @@ from vigil.db.base import utcnow
 from vigil.db.models import ApiToken, User
 from vigil.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from vigil.governance import audit
-from vigil.governance.access import require_permission
+from vigil.governance.access import refuse, require_permission
 from vigil.governance.audit import SYSTEM_ACTOR, Outcome
 from vigil.governance.roles import Permission, Role
 from vigil.settings import WebSettings
@@ -226,3 +226,29 @@ def user_for_token(db: Session, token: str, *, now: datetime | None = None) -> U
         raise AuthenticationFailed("this account is disabled")
     record.last_used_at = now
     return record.user
+
+
+def login_for_token(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    client: str,
+    policy: WebSettings,
+    name: str = "api",
+    days: int = 90,
+) -> tuple[User, str]:
+    """Check a login (with lock-out) and issue an API token; refused while the password must be changed."""
+    user = authenticate(db, username=username, password=password, client=client, policy=policy)
+    if user.must_change_password:
+        raise refuse(
+            db,
+            actor=user.username,
+            action="token.issue",
+            reason="change your initial password in the web application before requesting an API token",
+        )
+    return user, issue_token(db, user=user, name=name, days=days)
+
+
+def record_logout(db: Session, *, user: User, client: str) -> None:
+    audit.record(db, actor=user.username, action="logout", details={"client": client})

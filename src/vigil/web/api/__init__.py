@@ -1,0 +1,16 @@
+"""The JSON API under /api/v1, authenticated by bearer tokens (``Authorization: Bearer vgl_...``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vigil.web.api import access, locations, oversight, users
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (access, users, locations, oversight):
+        router.include_router(module.router)
+    return router

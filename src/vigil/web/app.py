@@ -1,0 +1,91 @@
+"""The application factory. Nothing happens at import time: ``create_app(settings)`` builds everything.
+
+``vigil serve`` calls :func:`create_app` and runs uvicorn; it prints ``app.state.first_admin_password``
+once when the first administrator was just created. The JSON API is described at /openapi.json; the
+interactive docs pages (/docs, /redoc) are switched off because they load their scripts from a CDN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from vigil.settings import Settings
+from vigil.system import System, open_system, prepare, secret_key
+from vigil.web.api import api_router
+from vigil.web.auth import check_csrf
+from vigil.web.handlers import install_handlers
+from vigil.web.middleware import IncidentCatcher, SecurityHeaders
+from vigil.web.pages import account, audit, home, locations, retention, users, working_context
+from vigil.web.ratelimit import SlidingWindow
+from vigil.web.rendering import STATIC_DIR, make_templates
+from vigil.web.scheduler import retention_loop
+from vigil.web.state import WebState
+
+SESSION_COOKIE = "vigil_session"
+API_DESCRIPTION = """vigil's JSON API. Authenticate with `Authorization: Bearer <token>`; get a token from
+`POST /api/v1/tokens`. Every action is checked by the same governance services as the web pages and
+is written to the audit chain."""
+
+
+def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
+    """Build the web app on a prepared system (migrations applied, first administrator created)."""
+    owns_system = system is None
+    system = system if system is not None else open_system(settings)
+    first_admin_password = prepare(system)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = asyncio.create_task(retention_loop(system), name="vigil-retention")
+        try:
+            yield
+        finally:
+            scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler
+            if owns_system:
+                system.close()
+
+    app = FastAPI(
+        title="vigil",
+        description=API_DESCRIPTION,
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.system = system
+    app.state.first_admin_password = first_admin_password
+    app.state.web = WebState(
+        system=system,
+        templates=make_templates(),
+        login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
+    )
+    _add_middleware(app, settings, secret=secret_key(settings))
+    install_handlers(app)
+    for module in (account, home, working_context, users, locations, audit, retention):
+        app.include_router(module.router)
+    app.include_router(api_router())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
+    # Added innermost first: the security headers wrap everything, including the crash page.
+    app.add_middleware(IncidentCatcher)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie=SESSION_COOKIE,
+        max_age=int(settings.web.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.web.secure_cookies,
+    )
+    app.add_middleware(SecurityHeaders, https=settings.web.secure_cookies)

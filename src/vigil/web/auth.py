@@ -1,0 +1,173 @@
+"""Login sessions in a signed cookie, their CSRF token, flash messages, and the current-user dependencies.
+
+The cookie (HttpOnly, SameSite=Lax, Secure when configured) holds the user id, a random session id,
+a stamp of the user's last password change, the login time and the CSRF token. Each request reloads the
+user: a disabled account, a changed password, a signed-out session id or a session older than
+``settings.web.session_hours`` ends the session.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from vigil.db.models import User
+from vigil.web.deps import DbSession
+from vigil.web.errors import CsrfRejected, LoginRequired, PasswordChangeRequired, TooManyAttempts, is_api_path
+from vigil.web.ratelimit import retry_after_header
+from vigil.web.state import web_state
+
+UID, SID, STAMP, STARTED, CSRF, FLASH = "uid", "sid", "pwd", "started", "csrf", "flash"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_MESSAGE = (
+    "This form could not be accepted: its security token is missing or out of date. "
+    "Go back, reload the page and try again."
+)
+
+
+def password_stamp(user: User) -> str:
+    return user.password_changed_at.isoformat() if user.password_changed_at else ""
+
+
+def session_lifetime_s(request: Request) -> float:
+    return web_state(request).system.settings.web.session_hours * 3600
+
+
+def start_session(request: Request, user: User) -> None:
+    """A fresh session for a user who has just logged in (a new id, so no fixation)."""
+    request.session.clear()
+    request.session.update(
+        {
+            UID: user.id,
+            SID: secrets.token_urlsafe(16),
+            STAMP: password_stamp(user),
+            STARTED: time.time(),
+            CSRF: secrets.token_urlsafe(32),
+        }
+    )
+
+
+def end_session(request: Request) -> None:
+    session_id, started = request.session.get(SID), request.session.get(STARTED)
+    if isinstance(session_id, str) and isinstance(started, int | float):
+        web_state(request).revocations.revoke(session_id, until=started + session_lifetime_s(request))
+    request.session.clear()
+
+
+def renew_session(request: Request, user: User) -> None:
+    """After a password change: other sessions end (their stamp is stale); this one gets a new id."""
+    started = request.session.get(STARTED, time.time())
+    end_session(request)
+    start_session(request, user)
+    request.session[STARTED] = started
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """App-wide dependency: every state-changing browser request must carry the session's CSRF token.
+
+    The JSON API is exempt: it authenticates with bearer tokens and never reads the cookie.
+    """
+    if request.method in SAFE_METHODS or is_api_path(request.url.path):
+        return
+    expected = request.session.get(CSRF)
+    sent: Any = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        sent = (await request.form()).get(CSRF_FIELD)
+    if not isinstance(expected, str) or not isinstance(sent, str) or not sent:
+        raise CsrfRejected(CSRF_MESSAGE)
+    if not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8")):
+        raise CsrfRejected(CSRF_MESSAGE)
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """A message shown once on the next page (kind: ok, error or warn)."""
+    request.session[FLASH] = [*request.session.get(FLASH, []), [kind, message]][-5:]
+
+
+def pop_flashes(request: Request) -> list[tuple[str, str]]:
+    return [(str(kind), str(message)) for kind, message in request.session.pop(FLASH, [])]
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to return to after a detour (never another site)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    if any(ord(ch) < 32 or ch == "\\" for ch in value) or len(value) > 2000:
+        return "/"
+    return value
+
+
+def here(request: Request) -> str:
+    """The current page, to come back to after logging in or stating a purpose."""
+    if request.method != "GET":
+        return "/"
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _session_is_current(request: Request, user: User) -> bool:
+    session = request.session
+    session_id, started = session.get(SID), session.get(STARTED)
+    if not isinstance(session_id, str) or not isinstance(started, int | float):
+        return False
+    if time.time() - started > session_lifetime_s(request):
+        return False
+    if web_state(request).revocations.is_revoked(session_id):
+        return False
+    return bool(session.get(STAMP) == password_stamp(user))
+
+
+def signed_in_user(request: Request, db: DbSession) -> User:
+    """The logged-in user, even one who still has to change the initial password."""
+    user_id = request.session.get(UID)
+    user = db.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active or not _session_is_current(request, user):
+        if user_id is not None:
+            request.session.clear()
+            flash(request, "Your session has ended; please log in again.", "warn")
+        raise LoginRequired(here(request))
+    return user
+
+
+def current_user(request: Request, user: Annotated[User, Depends(signed_in_user)]) -> User:
+    """The logged-in user, sent to change the initial password first when required."""
+    if user.must_change_password:
+        raise PasswordChangeRequired()
+    return user
+
+
+SignedInUser = Annotated[User, Depends(signed_in_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def optional_user(request: Request, db: DbSession) -> User | None:
+    """The logged-in user for pages that also work signed out (the login page, error pages)."""
+    try:
+        return signed_in_user(request, db)
+    except LoginRequired:
+        return None
+
+
+def check_login_rate(request: Request) -> None:
+    """Count a login (or token) attempt from this client address; refuse with 429 over the limit."""
+    address = request.client.host if request.client else "unknown"
+    wait_s = web_state(request).login_attempts.attempt(address)
+    if wait_s is not None:
+        raise TooManyAttempts(
+            "Too many login attempts from your address. Wait a minute and try again.",
+            retry_after=retry_after_header(wait_s),
+        )

@@ -1,0 +1,44 @@
+"""Exceptions the web layer raises; :mod:`vigil.web.handlers` turns each into a page, a redirect or JSON."""
+
+from __future__ import annotations
+
+from vigil.errors import VigilError
+
+API_PREFIX = "/api/"
+
+
+class LoginRequired(Exception):
+    """No valid login session: browsers are sent to the login page, then back to ``next_url``."""
+
+    def __init__(self, next_url: str = "/") -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class PasswordChangeRequired(Exception):
+    """The user must change the initial password before doing anything else."""
+
+
+class ContextRequired(Exception):
+    """The page needs a stated case reference and purpose; the user is asked for them, then sent back."""
+
+    def __init__(self, next_url: str, case_ref: str | None = None) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+        self.case_ref = case_ref
+
+
+class CsrfRejected(VigilError):
+    status_code = 403
+
+
+class TooManyAttempts(VigilError):
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")

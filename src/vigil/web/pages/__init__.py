@@ -1,0 +1,1 @@
+"""Server-rendered pages for people (not part of the OpenAPI schema)."""

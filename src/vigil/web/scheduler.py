@@ -1,0 +1,38 @@
+"""The retention scheduler: applies the retention rules every ``settings.retention.run_every_minutes``.
+
+It runs as an asyncio task in the web app's lifespan; each run happens in a worker thread with its own
+database session, the first one interval after start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from vigil.db.session import session_scope
+from vigil.governance.retention import RetentionReport, default_rules, run_retention
+from vigil.system import System
+
+log = logging.getLogger("vigil.retention")
+
+
+def run_scheduled_retention(system: System) -> RetentionReport:
+    settings = system.settings
+    with session_scope(system.sessions) as db:
+        return run_retention(db, rules=default_rules(settings), data_dir=settings.data_dir)
+
+
+async def retention_loop(system: System) -> None:
+    """Run retention forever at the configured interval; a failed run is logged and retried next time."""
+    interval_s = system.settings.retention.run_every_minutes * 60
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            report = await asyncio.to_thread(run_scheduled_retention, system)
+        except Exception:
+            log.exception("scheduled retention run failed")
+            continue
+        deleted = {result.data_class: result.rows for result in report.results}
+        log.info("retention run: deleted %s", deleted)
+        for problem in report.file_errors:
+            log.warning("retention: %s", problem)
