@@ -42,6 +42,9 @@ class RetentionSettings(Section):
     api_token_days_after_expiry: float = Field(
         30, gt=0, description="Expired or revoked API tokens are purged this long after they stop working."
     )
+    login_session_days: float = Field(
+        30, gt=0, description="Records of ended or expired web login sessions are purged after this."
+    )
     run_every_minutes: float = Field(60, gt=0, description="How often the retention scheduler runs.")
 
 

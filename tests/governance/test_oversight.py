@@ -59,7 +59,11 @@ def test_registers_roster_and_retention_status(db: Session, settings: Settings) 
     with pytest.raises(NotPermitted):
         training_roster(db, actor=ivy)
     status = retention_status(db, actor=ada, rules=default_rules(settings))
-    assert [r.data_class for r in status.due_now] == ["footage", "api_tokens"] and status.last_runs == []
+    assert [r.data_class for r in status.due_now] == [
+        "footage",
+        "api_tokens",
+        "login_sessions",
+    ] and status.last_runs == []
     run_retention_now(db, actor=ada, rules=default_rules(settings), data_dir=settings.data_dir, dry_run=True)
     assert retention_status(db, actor=ada, rules=default_rules(settings)).last_runs[0].actor == "ada"
     with pytest.raises(NotPermitted):

@@ -123,8 +123,10 @@ def test_trained_user_opens_a_case_with_a_purpose(client: TestClient) -> None:
 def test_the_api_ignores_the_session_cookie(client: TestClient) -> None:
     seed(client.app, lambda db: make_user(db, "ada", "admin"))  # type: ignore[arg-type]
     assert log_in(client, "ada", PASSWORD) == "/"
-    response = client.post("/api/v1/users", json={"username": "eve", "display_name": "Eve", "role": "admin",
-                                                  "password": "a long enough passphrase"})
+    response = client.post(
+        "/api/v1/users",
+        json={"username": "eve", "display_name": "Eve", "role": "admin", "password": "a long enough passphrase"},
+    )
     assert response.status_code == 401
 
 
@@ -133,12 +135,18 @@ def test_the_api_ignores_the_session_cookie(client: TestClient) -> None:
     [
         ({"username": "eve", "display_name": "Eve", "role": "admin"}, "Field required"),
         ({"username": "eve", "display_name": "Eve", "role": "king", "password": "x" * 12}, "Input should be"),
-        ({"username": "eve", "display_name": "Eve", "role": "admin", "password": "x" * 12, "is_admin": True},
-         "Extra inputs are not permitted"),
-        ({"username": "Eve!", "display_name": "Eve", "role": "admin", "password": "a long enough passphrase"},
-         "username must be"),
-        ({"username": "eve", "display_name": "Eve\x00", "role": "admin", "password": "a long enough passphrase"},
-         "control characters"),
+        (
+            {"username": "eve", "display_name": "Eve", "role": "admin", "password": "x" * 12, "is_admin": True},
+            "Extra inputs are not permitted",
+        ),
+        (
+            {"username": "Eve!", "display_name": "Eve", "role": "admin", "password": "a long enough passphrase"},
+            "username must be",
+        ),
+        (
+            {"username": "eve", "display_name": "Eve\x00", "role": "admin", "password": "a long enough passphrase"},
+            "control characters",
+        ),
     ],
 )
 def test_invalid_requests_get_422_with_a_clear_message(
@@ -152,8 +160,9 @@ def test_invalid_requests_get_422_with_a_clear_message(
 
 def test_register_locations_pias_and_cameras_via_the_api(client: TestClient) -> None:
     sup = bearer(token_for(client, "sue", "supervisor"))
-    location = client.post("/api/v1/locations", headers=sup, json={"name": "Market Square", "latitude": 54.66,
-                                                                   "longitude": -2.75})
+    location = client.post(
+        "/api/v1/locations", headers=sup, json={"name": "Market Square", "latitude": 54.66, "longitude": -2.75}
+    )
     assert location.status_code == 201
     location_id = location.json()["id"]
     camera = client.post("/api/v1/cameras", headers=sup, json={"code": "pen-01", "location_id": location_id})
@@ -161,10 +170,17 @@ def test_register_locations_pias_and_cameras_via_the_api(client: TestClient) -> 
     lacking = client.get("/api/v1/cameras", headers=sup, params={"lacking_pia": "true"}).json()
     assert [c["code"] for c in lacking] == ["PEN-01"]
     today = utcnow().date()
-    pia = client.post(f"/api/v1/locations/{location_id}/pias", headers=sup, json={
-        "reference": "PIA-2026-7", "approved_purposes": "prevention and detection of crime",
-        "approved_on": str(today - timedelta(days=1)), "review_date": str(today + timedelta(days=365)),
-        "approved_by": "Ch Insp Wood"})
+    pia = client.post(
+        f"/api/v1/locations/{location_id}/pias",
+        headers=sup,
+        json={
+            "reference": "PIA-2026-7",
+            "approved_purposes": "prevention and detection of crime",
+            "approved_on": str(today - timedelta(days=1)),
+            "review_date": str(today + timedelta(days=365)),
+            "approved_by": "Ch Insp Wood",
+        },
+    )
     assert pia.status_code == 201
     assert client.get("/api/v1/cameras", headers=sup, params={"lacking_pia": "true"}).json() == []
     [listed] = client.get("/api/v1/locations", headers=sup).json()
@@ -182,7 +198,11 @@ def test_audit_and_retention_via_the_api(client: TestClient) -> None:
     verify = client.get("/api/v1/audit/verify", headers=admin).json()
     assert verify["ok"] is True and "intact" in verify["description"]
     dry = client.post("/api/v1/retention/run", headers=admin, json={"dry_run": True}).json()
-    assert dry["dry_run"] is True and {r["data_class"] for r in dry["results"]} == {"footage", "api_tokens"}
+    assert dry["dry_run"] is True and {r["data_class"] for r in dry["results"]} == {
+        "footage",
+        "api_tokens",
+        "login_sessions",
+    }
     status = client.get("/api/v1/retention", headers=admin).json()
     assert status["policies"]["footage_days"] == 31 and status["last_runs"][0]["actor"] == "ada"
     assert client.post("/api/v1/retention/run", headers=investigator).status_code == 403

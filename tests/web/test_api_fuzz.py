@@ -55,8 +55,9 @@ def test_api_never_answers_with_a_server_error(fuzzed_app: tuple[FastAPI, str], 
     assert len(operations) == len(results) >= 14
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         @given(case=operation.as_strategy(generation_mode=mode, headers=auth))
         def check(case: Any) -> None:
             statuses.append((case.operation.label, case.call_and_validate(checks=[not_a_server_error]).status_code))

@@ -11,7 +11,7 @@ from tests.support.webapp import TestClient, log_in, notices, page_csrf, seed
 from tests.web.conftest import client_for
 from vigil.db.models import AuditEntry, User
 from vigil.governance import audit
-from vigil.governance.users import get_user
+from vigil.governance.users import get_user, set_active
 
 NEW_PASSWORD = "a quite different passphrase"
 
@@ -36,8 +36,9 @@ def test_login_success_shows_role_and_capabilities_and_is_audited(client: TestCl
 
 def test_wrong_password_is_refused_and_audited(client: TestClient) -> None:
     add_user(client, "ivy")
-    response = client.post("/login", data={"username": "ivy", "password": "not it at all",
-                                           "csrf_token": page_csrf(client)})
+    response = client.post(
+        "/login", data={"username": "ivy", "password": "not it at all", "csrf_token": page_csrf(client)}
+    )
     assert response.status_code == 401
     assert "wrong username or password" in response.text
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
@@ -50,8 +51,9 @@ def test_account_locks_after_max_failures(tmp_path: Path) -> None:
         add_user(client, "ivy")
         for _ in range(3):
             assert log_in(client, "ivy", "wrong password!") == "/login"
-        response = client.post("/login", data={"username": "ivy", "password": PASSWORD,
-                                               "csrf_token": page_csrf(client)})
+        response = client.post(
+            "/login", data={"username": "ivy", "password": PASSWORD, "csrf_token": page_csrf(client)}
+        )
         assert response.status_code == 401 and "locked" in response.text
         reasons = [e.details for e in logins_of(client, "ivy")]
         assert len(reasons) == 4
@@ -76,11 +78,13 @@ def test_first_login_forces_password_change_before_anything_else(client: TestCli
     assert log_in(client, "admin", password) == "/password"
     assert client.get("/users", follow_redirects=False).headers["location"] == "/password"
     token = page_csrf(client, "/password")
-    wrong = client.post("/password", data={"current": password, "new": NEW_PASSWORD, "confirm": "other",
-                                           "csrf_token": token})
+    wrong = client.post(
+        "/password", data={"current": password, "new": NEW_PASSWORD, "confirm": "other", "csrf_token": token}
+    )
     assert wrong.url.path == "/password" and "differ" in " ".join(notices(wrong.text))
-    done = client.post("/password", data={"current": password, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                                          "csrf_token": token})
+    done = client.post(
+        "/password", data={"current": password, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}
+    )
     assert done.url.path == "/" and "Your password has been changed." in notices(done.text)
     assert client.get("/users").status_code == 200
 
@@ -90,8 +94,15 @@ def test_password_change_ends_the_other_sessions(client: TestClient) -> None:
     other = TestClient(client.app)  # a second browser (the app's lifespan already runs)
     log_in(client, "ivy", PASSWORD)
     log_in(other, "ivy", PASSWORD)
-    client.post("/password", data={"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                                   "csrf_token": page_csrf(client, "/password")})
+    client.post(
+        "/password",
+        data={
+            "current": PASSWORD,
+            "new": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": page_csrf(client, "/password"),
+        },
+    )
     assert client.get("/").url.path == "/"
     ended = other.get("/")
     assert ended.url.path == "/login" and "Your session has ended" in " ".join(notices(ended.text))
@@ -122,6 +133,28 @@ def test_signed_out_session_cookie_cannot_be_replayed(client: TestClient) -> Non
     assert replay.get("/", follow_redirects=False).headers["location"] == "/login"
     actions = [e.action for e in seed(client.app, lambda db: list(audit.query_entries(db, actor="ivy")))]  # type: ignore[arg-type]
     assert actions == ["login", "logout"]
+
+
+def test_signed_out_cookie_stays_dead_after_a_restart(tmp_path: Path) -> None:
+    """Sessions live in the database: a restarted server still refuses a cookie that signed out."""
+    with client_for(tmp_path) as client:
+        add_user(client, "ivy")
+        log_in(client, "ivy", PASSWORD)
+        stolen = dict(client.cookies)
+        client.post("/logout", data={"csrf_token": page_csrf(client, "/")})
+    with client_for(tmp_path) as restarted:
+        replay = TestClient(restarted.app, cookies=stolen)
+        assert replay.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_disabling_a_user_ends_their_sessions_even_after_re_enabling(client: TestClient) -> None:
+    add_user(client, "ivy")
+    log_in(client, "ivy", PASSWORD)
+    cookies = dict(client.cookies)
+    seed(client.app, lambda db: set_active(db, actor=get_user(db, "admin"), username="ivy", active=False))  # type: ignore[arg-type]
+    seed(client.app, lambda db: set_active(db, actor=get_user(db, "admin"), username="ivy", active=True))  # type: ignore[arg-type]
+    replay = TestClient(client.app, cookies=cookies)
+    assert replay.get("/", follow_redirects=False).headers["location"] == "/login"
 
 
 def test_login_returns_only_to_local_pages(client: TestClient) -> None:

@@ -38,11 +38,19 @@ def test_audit_export_asks_for_case_and_purpose_once_per_case(client: TestClient
     form = client.get(detour.headers["location"])
     assert 'value="CUM-2026-1"' in form.text
     token = csrf_of(form.text)
-    short = client.post("/context", data={"case_ref": "CUM-2026-1", "purpose": "check", "next": query["next"][0],
-                                          "csrf_token": token})
+    short = client.post(
+        "/context", data={"case_ref": "CUM-2026-1", "purpose": "check", "next": query["next"][0], "csrf_token": token}
+    )
     assert short.url.path == "/context" and "at least 10 characters" in " ".join(notices(short.text))
-    export = client.post("/context", data={"case_ref": "CUM-2026-1", "purpose": "IOPC referral on complaint 17",
-                                           "next": query["next"][0], "csrf_token": token})
+    export = client.post(
+        "/context",
+        data={
+            "case_ref": "CUM-2026-1",
+            "purpose": "IOPC referral on complaint 17",
+            "next": query["next"][0],
+            "csrf_token": token,
+        },
+    )
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert "attachment" in export.headers["content-disposition"]
     assert next(csv.reader(io.StringIO(export.text)))[:3] == ["seq", "at", "actor"]
@@ -61,8 +69,15 @@ def test_require_context_is_a_reusable_dependency(client: TestClient) -> None:
     client.app.add_api_route("/search-demo", search)  # type: ignore[attr-defined]
     signed_in(client, "ivy", "investigator")
     assert client.get("/search-demo", follow_redirects=False).headers["location"] == "/context?next=%2Fsearch-demo"
-    client.post("/context", data={"case_ref": "C-9", "purpose": "missing person inquiry", "next": "/search-demo",
-                                  "csrf_token": page_csrf(client, "/context")})
+    client.post(
+        "/context",
+        data={
+            "case_ref": "C-9",
+            "purpose": "missing person inquiry",
+            "next": "/search-demo",
+            "csrf_token": page_csrf(client, "/context"),
+        },
+    )
     assert client.get("/search-demo").json() == {"case": "C-9", "purpose": "missing person inquiry"}
     assert "Working on case" in client.get("/").text
 
@@ -80,21 +95,53 @@ def test_pages_refuse_roles_without_the_permission_and_audit_it(client: TestClie
 def test_administrator_registers_people_places_and_cameras(client: TestClient) -> None:
     signed_in(client, "ada", "admin")
     token = page_csrf(client, "/users")
-    added = client.post("/users", data={"username": "ivy", "display_name": "Ivy Inspector", "role": "investigator",
-                                        "password": "lamp post on a winter night", "csrf_token": token})
+    added = client.post(
+        "/users",
+        data={
+            "username": "ivy",
+            "display_name": "Ivy Inspector",
+            "role": "investigator",
+            "password": "lamp post on a winter night",
+            "csrf_token": token,
+        },
+    )
     assert "User ivy added" in " ".join(notices(added.text)) and "Ivy Inspector" in added.text
     today = utcnow().date()
-    trained = client.post("/training", data={"username": "ivy", "capability": "analytics", "course": "Analytics 1",
-                                             "completed_on": str(today), "expires_on": str(today + timedelta(days=365)),
-                                             "csrf_token": token})
+    trained = client.post(
+        "/training",
+        data={
+            "username": "ivy",
+            "capability": "analytics",
+            "course": "Analytics 1",
+            "completed_on": str(today),
+            "expires_on": str(today + timedelta(days=365)),
+            "csrf_token": token,
+        },
+    )
     assert "Training in analytics recorded for ivy." in notices(trained.text)
-    client.post("/locations", data={"name": "Bus Station", "address": "Penrith", "latitude": "54.66",
-                                    "longitude": "-2.75", "csrf_token": token})
-    camera = client.post("/cameras", data={"location_id": "1", "code": "bus-01", "name": "Stand A",
-                                           "csrf_token": token})
+    client.post(
+        "/locations",
+        data={
+            "name": "Bus Station",
+            "address": "Penrith",
+            "latitude": "54.66",
+            "longitude": "-2.75",
+            "csrf_token": token,
+        },
+    )
+    camera = client.post(
+        "/cameras", data={"location_id": "1", "code": "bus-01", "name": "Stand A", "csrf_token": token}
+    )
     assert "Cameras without a current PIA" in camera.text and "BUS-01" in camera.text
-    pia = {"location_id": "1", "reference": "PIA-9", "approved_purposes": "crime", "approved_by": "Supt Hale",
-           "approved_on": str(today), "review_date": str(today - timedelta(days=1)), "csrf_token": token}
+    pia = {
+        "location_id": "1",
+        "reference": "PIA-9",
+        "approved_purposes": "crime",
+        "approved_by": "Supt Hale",
+        "approved_on": str(today),
+        "review_date": str(today - timedelta(days=1)),
+        "csrf_token": token,
+    }
     refused = client.post("/pias", data=pia)
     assert "the review date must be after the approval date" in notices(refused.text)
     recorded = client.post("/pias", data={**pia, "review_date": str(today + timedelta(days=365))})
@@ -141,8 +188,10 @@ def test_session_cookie_stays_small_with_many_stated_purposes(client: TestClient
     signed_in(client, "ivy", "investigator")
     token = page_csrf(client, "/context")
     for n in range(12):
-        client.post("/context", data={"case_ref": f"CUM-2026-{n:04d}", "purpose": f"inquiry {n} " + "x" * 980,
-                                      "csrf_token": token})
+        client.post(
+            "/context",
+            data={"case_ref": f"CUM-2026-{n:04d}", "purpose": f"inquiry {n} " + "x" * 980, "csrf_token": token},
+        )
     assert len(client.cookies["vigil_session"]) < 4000
     assert "CUM-2026-0011" in client.get("/").text  # the newest case is current and kept
     wide = client.post("/context", data={"case_ref": "CUM-2026-9", "purpose": "ж" * 1000, "csrf_token": token})

@@ -40,8 +40,16 @@ def test_state_changing_form_without_the_right_csrf_token_is_refused(client: Tes
 def test_csrf_token_of_another_session_is_refused(client: TestClient) -> None:
     sign_in_admin(client)
     foreign = page_csrf(TestClient(client.app), "/login")  # a token from another browser's session
-    response = client.post("/users", data={"username": "eve", "display_name": "Eve", "role": "admin",
-                                           "password": "a long enough passphrase", "csrf_token": foreign})
+    response = client.post(
+        "/users",
+        data={
+            "username": "eve",
+            "display_name": "Eve",
+            "role": "admin",
+            "password": "a long enough passphrase",
+            "csrf_token": foreign,
+        },
+    )
     assert response.status_code == 403
 
 
@@ -54,8 +62,14 @@ def test_login_form_needs_a_csrf_token_too(client: TestClient) -> None:
 def test_security_headers_on_every_response(client: TestClient, path: str) -> None:
     headers = client.get(path).headers
     csp = headers["content-security-policy"]
-    for directive in ("default-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-                      "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert headers["x-content-type-options"] == "nosniff"
@@ -82,11 +96,17 @@ def test_interactive_docs_are_off_but_the_schema_is_served(client: TestClient) -
 
 CRAFTED = [
     ("POST", "/login", {"content": b"--x\r\nbroken", "headers": {"content-type": "multipart/form-data; boundary=x"}}),
-    ("POST", "/login", {"content": b"username=%ff%fe&password=\x00", "headers": {
-        "content-type": "application/x-www-form-urlencoded"}}),
+    (
+        "POST",
+        "/login",
+        {"content": b"username=%ff%fe&password=\x00", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+    ),
     ("POST", "/api/v1/tokens", {"content": b"\xff\xfe{", "headers": {"content-type": "application/json"}}),
-    ("POST", "/api/v1/tokens", {"content": b'{"username": "\\ud800", "password": "x"}',
-                                "headers": {"content-type": "application/json"}}),
+    (
+        "POST",
+        "/api/v1/tokens",
+        {"content": b'{"username": "\\ud800", "password": "x"}', "headers": {"content-type": "application/json"}},
+    ),
     ("POST", "/api/v1/tokens", {"json": {"username": "a" * 10_000, "password": "x"}}),
     ("POST", "/api/v1/tokens", {"json": [1, 2, 3]}),
     ("GET", "/api/v1/audit?since=not-a-date&limit=-1", {}),
@@ -115,8 +135,9 @@ def test_crafted_requests_get_a_clean_answer(
     assert "set-cookie: x=y" not in str(response.headers).lower()
 
 
-def test_unexpected_error_shows_an_incident_id_and_no_details(client: TestClient,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_error_shows_an_incident_id_and_no_details(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     def explode() -> None:
         raise RuntimeError("database password is hunter2")
 

@@ -212,11 +212,7 @@ class LocationStatus:
 def location_register(db: Session, *, actor: User, today: date) -> list[LocationStatus]:
     """Every location with its current PIA (if any) and its cameras."""
     require_permission(db, user=actor, permission=Permission.VIEW_CAMERAS, action="location.list")
-    stmt = (
-        select(Location)
-        .options(selectinload(Location.pias), selectinload(Location.cameras))
-        .order_by(Location.name)
-    )
+    stmt = select(Location).options(selectinload(Location.pias), selectinload(Location.cameras)).order_by(Location.name)
     return [LocationStatus(loc, current_pia(loc, today)) for loc in db.execute(stmt).scalars()]
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
-from vigil.db.models import ApiToken, AuditEntry, Case, Footage, User
+from vigil.db.models import ApiToken, AuditEntry, Case, Footage, LoginSession, User
 from vigil.governance import audit
 from vigil.governance.access import require_permission
 from vigil.governance.audit import SYSTEM_ACTOR
@@ -87,11 +87,28 @@ class ApiTokenRule:
         db.execute(delete(ApiToken).where(ApiToken.id.in_(due.row_ids)))
 
 
+@dataclass(frozen=True)
+class LoginSessionRule:
+    """Records of web login sessions (user, client address, times) purged a while after they ended."""
+
+    days_after: float
+    data_class: str = "login_sessions"
+
+    def find_due(self, db: Session, *, now: datetime) -> DueItems:
+        cutoff = now - timedelta(days=self.days_after)
+        stmt = select(LoginSession.id).where(or_(LoginSession.expires_at < cutoff, LoginSession.ended_at < cutoff))
+        return DueItems(self.data_class, f"{self.days_after:g} days after ending", tuple(db.execute(stmt).scalars()))
+
+    def delete_rows(self, db: Session, due: DueItems) -> None:
+        db.execute(delete(LoginSession).where(LoginSession.id.in_(due.row_ids)))
+
+
 def default_rules(settings: Settings) -> list[RetentionRule]:
     policy = settings.retention
     return [
         FootageRule(data_dir=settings.data_dir, days=policy.footage_days),
         ApiTokenRule(days_after=policy.api_token_days_after_expiry),
+        LoginSessionRule(days_after=policy.login_session_days),
     ]
 
 

@@ -20,6 +20,7 @@ from vigil.governance import audit
 from vigil.governance.access import refuse, require_permission
 from vigil.governance.audit import SYSTEM_ACTOR, Outcome
 from vigil.governance.roles import Permission, Role
+from vigil.governance.sessions import end_user_sessions
 from vigil.settings import WebSettings
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -180,6 +181,7 @@ def set_active(db: Session, *, actor: User, username: str, active: bool) -> User
         raise InvalidInput("you cannot disable your own account")
     user.is_active = active
     if not active:
+        end_user_sessions(db, user=user)
         now = utcnow()
         for token in db.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():
             token.revoked_at = token.revoked_at or now

@@ -1,27 +1,29 @@
 """Login sessions in a signed cookie, their CSRF token, flash messages, and the current-user dependencies.
 
-The cookie (HttpOnly, SameSite=Lax, Secure when configured) holds the user id, a random session id,
-a stamp of the user's last password change, the login time and the CSRF token. Each request reloads the
-user: a disabled account, a changed password, a signed-out session id or a session older than
-``settings.web.session_hours`` ends the session.
+The cookie (HttpOnly, SameSite=Lax, Secure when configured) holds the user id, a random session id and the
+CSRF token. The session itself is a database record (governance.sessions): each request reloads the user
+and the record, so signing out, a password change, disabling the account or the end of
+``settings.web.session_hours`` ends the session everywhere, and a copied cookie is useless afterwards.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from vigil.db.models import User
-from vigil.web.deps import DbSession
+from vigil.governance.sessions import end_login_session, end_user_sessions, login_session_is_current, open_login_session
+from vigil.web.deps import DbSession, client_address
 from vigil.web.errors import CsrfRejected, LoginRequired, PasswordChangeRequired, TooManyAttempts, is_api_path
 from vigil.web.ratelimit import retry_after_header
 from vigil.web.state import web_state
 
-UID, SID, STAMP, STARTED, CSRF, FLASH = "uid", "sid", "pwd", "started", "csrf", "flash"
+UID, SID, CSRF, FLASH = "uid", "sid", "csrf", "flash"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -31,41 +33,28 @@ CSRF_MESSAGE = (
 )
 
 
-def password_stamp(user: User) -> str:
-    return user.password_changed_at.isoformat() if user.password_changed_at else ""
+def session_lifetime(request: Request) -> timedelta:
+    return timedelta(hours=web_state(request).system.settings.web.session_hours)
 
 
-def session_lifetime_s(request: Request) -> float:
-    return web_state(request).system.settings.web.session_hours * 3600
-
-
-def start_session(request: Request, user: User) -> None:
-    """A fresh session for a user who has just logged in (a new id, so no fixation)."""
+def start_session(request: Request, db: Session, user: User) -> None:
+    """A fresh session for a user who has just logged in (a new id, so no fixation), recorded in the database."""
     request.session.clear()
-    request.session.update(
-        {
-            UID: user.id,
-            SID: secrets.token_urlsafe(16),
-            STAMP: password_stamp(user),
-            STARTED: time.time(),
-            CSRF: secrets.token_urlsafe(32),
-        }
-    )
+    session_id = open_login_session(db, user=user, client=client_address(request), lifetime=session_lifetime(request))
+    request.session.update({UID: user.id, SID: session_id, CSRF: secrets.token_urlsafe(32)})
 
 
-def end_session(request: Request) -> None:
-    session_id, started = request.session.get(SID), request.session.get(STARTED)
-    if isinstance(session_id, str) and isinstance(started, int | float):
-        web_state(request).revocations.revoke(session_id, until=started + session_lifetime_s(request))
+def end_session(request: Request, db: Session) -> None:
+    session_id = request.session.get(SID)
+    if isinstance(session_id, str):
+        end_login_session(db, session_id=session_id)
     request.session.clear()
 
 
-def renew_session(request: Request, user: User) -> None:
-    """After a password change: other sessions end (their stamp is stale); this one gets a new id."""
-    started = request.session.get(STARTED, time.time())
-    end_session(request)
-    start_session(request, user)
-    request.session[STARTED] = started
+def renew_session(request: Request, db: Session, user: User) -> None:
+    """After a password change: every session of the user ends, and this browser gets a new one."""
+    end_user_sessions(db, user=user)
+    start_session(request, db, user)
 
 
 def csrf_token(request: Request) -> str:
@@ -119,23 +108,16 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def _session_is_current(request: Request, user: User) -> bool:
-    session = request.session
-    session_id, started = session.get(SID), session.get(STARTED)
-    if not isinstance(session_id, str) or not isinstance(started, int | float):
-        return False
-    if time.time() - started > session_lifetime_s(request):
-        return False
-    if web_state(request).revocations.is_revoked(session_id):
-        return False
-    return bool(session.get(STAMP) == password_stamp(user))
+def _session_is_current(request: Request, db: Session, user: User) -> bool:
+    session_id = request.session.get(SID)
+    return isinstance(session_id, str) and login_session_is_current(db, session_id=session_id, user=user)
 
 
 def signed_in_user(request: Request, db: DbSession) -> User:
     """The logged-in user, even one who still has to change the initial password."""
     user_id = request.session.get(UID)
     user = db.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.is_active or not _session_is_current(request, user):
+    if user is None or not user.is_active or not _session_is_current(request, db, user):
         if user_id is not None:
             request.session.clear()
             flash(request, "Your session has ended; please log in again.", "warn")

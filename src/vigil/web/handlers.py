@@ -45,9 +45,7 @@ def error_response(
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     messages = message if isinstance(message, list) else [message]
     title = TITLES.get(status, "Request not accepted")
-    return render(
-        request, "error.html", user=None, status_code=status, headers=headers, title=title, messages=messages
-    )
+    return render(request, "error.html", user=None, status_code=status, headers=headers, title=title, messages=messages)
 
 
 async def on_vigil_error(request: Request, exc: Exception) -> Response:
@@ -76,8 +74,11 @@ def _field(loc: Sequence[Any]) -> str:
 async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "invalid")),
-         "type": str(e.get("type", "invalid"))}
+        {
+            "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "invalid")),
+            "type": str(e.get("type", "invalid")),
+        }
         for e in exc.errors()
     ]
     if is_api_path(request.url.path):

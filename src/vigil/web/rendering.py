@@ -62,8 +62,10 @@ def details(value: str) -> str:
         return value
     if not isinstance(data, dict):
         return value
-    return "; ".join(f"{key}: {json.dumps(item, ensure_ascii=False) if not isinstance(item, str) else item}"
-                     for key, item in data.items())
+    return "; ".join(
+        f"{key}: {json.dumps(item, ensure_ascii=False) if not isinstance(item, str) else item}"
+        for key, item in data.items()
+    )
 
 
 CAPABILITY_LABELS = {

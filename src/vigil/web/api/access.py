@@ -21,14 +21,14 @@ router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/tokens.")
 
 Responses = dict[int | str, dict[str, Any]]
-ERRORS: Responses = {401: {"description": "Missing, invalid, expired or revoked token"},
-          403: {"description": "Refused (role, training, purpose); the refusal is audited"},
-          422: {"description": "Invalid input"}}
+ERRORS: Responses = {
+    401: {"description": "Missing, invalid, expired or revoked token"},
+    403: {"description": "Refused (role, training, purpose); the refusal is audited"},
+    422: {"description": "Invalid input"},
+}
 
 
-def api_user(
-    db: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> User:
+def api_user(db: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     """The user a bearer token belongs to (never the session cookie, so the API needs no CSRF token)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("send an API token as 'Authorization: Bearer <token>'")
@@ -38,13 +38,25 @@ def api_user(
 ApiUser = Annotated[User, Depends(api_user)]
 
 
-@router.post("/tokens", status_code=201, response_model=TokenReply, tags=["access"],
-             responses={**ERRORS, 429: {"description": "Too many attempts"}})
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenReply,
+    tags=["access"],
+    responses={**ERRORS, 429: {"description": "Too many attempts"}},
+)
 def token_issue(request: Request, db: DbSession, body: TokenRequest) -> TokenReply:
     """Exchange a username and password for an API token (rate-limited and locked out like the login page)."""
     check_login_rate(request)
-    _, token = login_for_token(db, username=body.username, password=body.password, client=client_address(request),
-                               policy=web_state(request).system.settings.web, name=body.name, days=body.days)
+    _, token = login_for_token(
+        db,
+        username=body.username,
+        password=body.password,
+        client=client_address(request),
+        policy=web_state(request).system.settings.web,
+        name=body.name,
+        days=body.days,
+    )
     return TokenReply(token=token, expires_in_days=body.days)
 
 

@@ -35,7 +35,8 @@ def entry_reply(entry: AuditEntry) -> AuditEntryReply:
 
 @router.get("/audit", response_model=list[AuditEntryReply], tags=["audit"])
 def audit_list(
-    db: DbSession, user: ApiUser,
+    db: DbSession,
+    user: ApiUser,
     case: Annotated[str | None, Query(max_length=64, description="Only entries for this case reference.")] = None,
     actor: Annotated[str | None, Query(max_length=64, description="Only entries by this user.")] = None,
     action: Annotated[str | None, Query(max_length=64, description="Only actions starting with this.")] = None,
@@ -45,8 +46,13 @@ def audit_list(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most entries to return.")] = 100,
 ) -> list[AuditEntryReply]:
     """Audit entries, newest first (supervisors, administrators and auditors)."""
-    where = AuditFilter(case_ref=case or None, actor=actor or None, action_prefix=action or None,
-                        since=as_utc(since, label="since"), until=as_utc(until, label="until"))
+    where = AuditFilter(
+        case_ref=case or None,
+        actor=actor or None,
+        action_prefix=action or None,
+        since=as_utc(since, label="since"),
+        until=as_utc(until, label="until"),
+    )
     page = browse_audit(db, actor=user, where=where, before_seq=before, page_size=limit)
     return [entry_reply(entry) for entry in page.entries]
 
@@ -55,9 +61,15 @@ def audit_list(
 def audit_verify(db: DbSession, user: ApiUser) -> AuditVerifyReply:
     """Walk the hash chain and report the first broken link (the check itself is audited)."""
     report = verify_chain(db, actor=user)
-    return AuditVerifyReply(ok=report.ok, checked=report.checked, head_seq=report.head_seq,
-                            head_hash=report.head_hash, broken_seq=report.broken_seq, problem=report.problem,
-                            description=report.describe())
+    return AuditVerifyReply(
+        ok=report.ok,
+        checked=report.checked,
+        head_seq=report.head_seq,
+        head_hash=report.head_hash,
+        broken_seq=report.broken_seq,
+        problem=report.problem,
+        description=report.describe(),
+    )
 
 
 @router.get("/retention", response_model=RetentionReply, tags=["retention"])
@@ -66,8 +78,11 @@ def retention(request: Request, db: DbSession, user: ApiUser) -> RetentionReply:
     settings = web_state(request).system.settings
     status = retention_status(db, actor=user, rules=default_rules(settings))
     policies = {name: float(getattr(settings.retention, name)) for name in type(settings.retention).model_fields}
-    return RetentionReply(policies=policies, due_now=[RetentionClass(**asdict(r)) for r in status.due_now],
-                          last_runs=[entry_reply(e) for e in status.last_runs])
+    return RetentionReply(
+        policies=policies,
+        due_now=[RetentionClass(**asdict(r)) for r in status.due_now],
+        last_runs=[entry_reply(e) for e in status.last_runs],
+    )
 
 
 @router.post("/retention/run", response_model=RetentionRunReply, tags=["retention"])
@@ -76,7 +91,16 @@ def retention_run(
 ) -> RetentionRunReply:
     """Run retention now, or count what is due with dry_run (administrators)."""
     settings = web_state(request).system.settings
-    report = run_retention_now(db, actor=user, rules=default_rules(settings), data_dir=settings.data_dir,
-                               dry_run=body.dry_run if body else False)
-    return RetentionRunReply(at=report.at, dry_run=report.dry_run, file_errors=report.file_errors,
-                             results=[RetentionClass(**asdict(r)) for r in report.results])
+    report = run_retention_now(
+        db,
+        actor=user,
+        rules=default_rules(settings),
+        data_dir=settings.data_dir,
+        dry_run=body.dry_run if body else False,
+    )
+    return RetentionRunReply(
+        at=report.at,
+        dry_run=report.dry_run,
+        file_errors=report.file_errors,
+        results=[RetentionClass(**asdict(r)) for r in report.results],
+    )

@@ -150,8 +150,9 @@ class CameraRequest(Request):
     code: ShortText = Field(description="Camera code: letters, digits, '-', '_' or '.' (stored upper-case).")
     name: Name = Field("", description="Camera name (defaults to the code).")
     location_id: RowId = Field(description="Id of the location the camera is at.")
-    bearing_deg: float | None = Field(None, ge=0, lt=360, allow_inf_nan=False,
-                                      description="Direction the camera faces, degrees from north.")
+    bearing_deg: float | None = Field(
+        None, ge=0, lt=360, allow_inf_nan=False, description="Direction the camera faces, degrees from north."
+    )
     stream_url: Annotated[str, StringConstraints(max_length=500), AfterValidator(_plain_text)] | None = Field(
         None, description="Live stream address (RTSP/HTTP); never returned by the API."
     )

@@ -23,15 +23,26 @@ NOT_FOUND: Responses = {404: {"description": "No such user"}}
 
 
 def training_reply(record: TrainingRecord, today: date) -> Training:
-    return Training(capability=record.capability, course=record.course, completed_on=record.completed_on,
-                    expires_on=record.expires_on, current=record.completed_on <= today <= record.expires_on)
+    return Training(
+        capability=record.capability,
+        course=record.course,
+        completed_on=record.completed_on,
+        expires_on=record.expires_on,
+        current=record.completed_on <= today <= record.expires_on,
+    )
 
 
 def user_reply(user: User) -> UserReply:
     today = utcnow().date()
-    return UserReply(username=user.username, display_name=user.display_name, role=user.role,
-                     is_active=user.is_active, must_change_password=user.must_change_password,
-                     locked_until=user.locked_until, training=[training_reply(t, today) for t in user.training])
+    return UserReply(
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        is_active=user.is_active,
+        must_change_password=user.must_change_password,
+        locked_until=user.locked_until,
+        training=[training_reply(t, today) for t in user.training],
+    )
 
 
 @router.get("", response_model=list[UserReply])
@@ -43,8 +54,14 @@ def users_list(db: DbSession, user: ApiUser) -> list[UserReply]:
 @router.post("", status_code=201, response_model=UserReply, responses=CONFLICT)
 def user_create(db: DbSession, user: ApiUser, body: UserRequest) -> UserReply:
     """Add an account (administrators); the user must change the initial password at first login."""
-    account = create_user(db, actor=user, username=body.username, display_name=body.display_name,
-                          role=body.role.value, password=body.password)
+    account = create_user(
+        db,
+        actor=user,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role.value,
+        password=body.password,
+    )
     return user_reply(account)
 
 
@@ -63,6 +80,13 @@ def user_enable(db: DbSession, user: ApiUser, username: Username) -> UserReply:
 @router.post("/{username}/training", status_code=201, response_model=Training, responses=NOT_FOUND)
 def training_add(db: DbSession, user: ApiUser, username: Username, body: TrainingRequest) -> Training:
     """Record a completed training course for a user (supervisors and administrators, not for oneself)."""
-    record = record_training(db, actor=user, username=username, capability=body.capability.value,
-                             course=body.course, completed_on=body.completed_on, expires_on=body.expires_on)
+    record = record_training(
+        db,
+        actor=user,
+        username=username,
+        capability=body.capability.value,
+        course=body.course,
+        completed_on=body.completed_on,
+        expires_on=body.expires_on,
+    )
     return training_reply(record, utcnow().date())

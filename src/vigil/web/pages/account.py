@@ -53,9 +53,16 @@ def login(
         policy = web_state(request).system.settings.web
         user = authenticate(db, username=username, password=password, client=client_address(request), policy=policy)
     except AuthenticationFailed as exc:
-        return render(request, "login.html", user=None, status_code=401, next=safe_next(next_url),
-                      username=username, error=exc.message)
-    start_session(request, user)
+        return render(
+            request,
+            "login.html",
+            user=None,
+            status_code=401,
+            next=safe_next(next_url),
+            username=username,
+            error=exc.message,
+        )
+    start_session(request, db, user)
     return RedirectResponse("/password" if user.must_change_password else safe_next(next_url), status_code=303)
 
 
@@ -63,7 +70,7 @@ def login(
 def logout(request: Request, db: DbSession, user: MaybeUser) -> Response:
     if user is not None:
         record_logout(db, user=user, client=client_address(request))
-    end_session(request)
+    end_session(request, db)
     flash(request, "You have signed out.")
     return RedirectResponse("/login", status_code=303)
 
@@ -81,6 +88,6 @@ def password_change(
         if new != confirm:
             raise InvalidInput("the new password and its confirmation differ")
         change_password(db, user=user, current=current, new=new)
-        renew_session(request, user)
+        renew_session(request, db, user)
 
     return outcome(request, db, act, done="Your password has been changed.", back="/", retry="/password")

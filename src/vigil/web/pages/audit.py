@@ -25,16 +25,30 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 @router.get("/audit")
 def audit_page(
-    request: Request, db: DbSession, user: CurrentUser, case: Filter = "", actor: Filter = "", action: Filter = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    case: Filter = "",
+    actor: Filter = "",
+    action: Filter = "",
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
-    where = AuditFilter(case_ref=case.strip() or None, actor=actor.strip() or None,
-                        action_prefix=action.strip() or None)
+    where = AuditFilter(
+        case_ref=case.strip() or None, actor=actor.strip() or None, action_prefix=action.strip() or None
+    )
     page = browse_audit(db, actor=user, where=where, before_seq=before)
     filters = {"case": case, "actor": actor, "action": action}
     older = None if page.older_than is None else "/audit?" + urlencode({**filters, "before": page.older_than})
-    return render(request, "audit.html", user=user, section="audit", entries=page.entries, filters=filters,
-                  older=older, first_page=before is None)
+    return render(
+        request,
+        "audit.html",
+        user=user,
+        section="audit",
+        entries=page.entries,
+        filters=filters,
+        older=older,
+        first_page=before is None,
+    )
 
 
 @router.post("/audit/verify")
@@ -46,8 +60,13 @@ def audit_verify(request: Request, db: DbSession, user: CurrentUser) -> Response
 
 @router.get("/audit/export")
 def audit_export(
-    request: Request, db: DbSession, user: CurrentUser, context: WorkingContext,
-    fmt: Literal["csv", "json"] = "csv", case: Filter = "", since: Filter = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    context: WorkingContext,
+    fmt: Literal["csv", "json"] = "csv",
+    case: Filter = "",
+    since: Filter = "",
 ) -> Response:
     where = AuditFilter(case_ref=case.strip() or None, since=optional_datetime(since, label="Since"))
     body = export_audit(db, actor=user, context=context, where=where, fmt=fmt)

@@ -33,48 +33,79 @@ def locations_page(request: Request, db: DbSession, user: CurrentUser) -> Respon
     register = location_register(db, actor=user, today=today)
     manager = role_has_permission(user.role, Permission.MANAGE_LOCATIONS)
     lacking = camera_register(db, actor=user, today=today, only_lacking_pia=True) if manager else []
-    return render(request, "locations.html", user=user, section="locations", register=register,
-                  lacking=lacking, today=today)
+    return render(
+        request, "locations.html", user=user, section="locations", register=register, lacking=lacking, today=today
+    )
 
 
 @router.post("/locations")
 def location_add(
-    request: Request, db: DbSession, user: CurrentUser,
-    name: Field = "", address: Field = "", latitude: Field = "", longitude: Field = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    name: Field = "",
+    address: Field = "",
+    latitude: Field = "",
+    longitude: Field = "",
 ) -> Response:
     def act() -> None:
-        add_location(db, actor=user, name=text(name, label="Name", max_chars=200),
-                     address=text(address, label="Address", max_chars=400),
-                     latitude=optional_float(latitude, label="Latitude"),
-                     longitude=optional_float(longitude, label="Longitude"))
+        add_location(
+            db,
+            actor=user,
+            name=text(name, label="Name", max_chars=200),
+            address=text(address, label="Address", max_chars=400),
+            latitude=optional_float(latitude, label="Latitude"),
+            longitude=optional_float(longitude, label="Longitude"),
+        )
 
     return outcome(request, db, act, done=f"Location {name.strip()} added.", back="/locations")
 
 
 @router.post("/pias")
 def pia_add(
-    request: Request, db: DbSession, user: CurrentUser, location_id: Field = "", reference: Field = "",
-    approved_purposes: Field = "", approved_on: Field = "", review_date: Field = "", approved_by: Field = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    location_id: Field = "",
+    reference: Field = "",
+    approved_purposes: Field = "",
+    approved_on: Field = "",
+    review_date: Field = "",
+    approved_by: Field = "",
 ) -> Response:
     def act() -> None:
-        add_pia(db, actor=user, location_id=_location_id(location_id),
-                reference=text(reference, label="PIA reference", max_chars=64),
-                approved_purposes=text(approved_purposes, label="Approved purposes"),
-                approved_on=required_date(approved_on, label="Approval date"),
-                review_date=required_date(review_date, label="Review date"),
-                approved_by=text(approved_by, label="Approved by", max_chars=200))
+        add_pia(
+            db,
+            actor=user,
+            location_id=_location_id(location_id),
+            reference=text(reference, label="PIA reference", max_chars=64),
+            approved_purposes=text(approved_purposes, label="Approved purposes"),
+            approved_on=required_date(approved_on, label="Approval date"),
+            review_date=required_date(review_date, label="Review date"),
+            approved_by=text(approved_by, label="Approved by", max_chars=200),
+        )
 
     return outcome(request, db, act, done=f"PIA {reference.strip()} recorded.", back="/locations")
 
 
 @router.post("/cameras")
 def camera_add(
-    request: Request, db: DbSession, user: CurrentUser,
-    location_id: Field = "", code: Field = "", name: Field = "", bearing_deg: Field = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    location_id: Field = "",
+    code: Field = "",
+    name: Field = "",
+    bearing_deg: Field = "",
 ) -> Response:
     def act() -> None:
-        add_camera(db, actor=user, location_id=_location_id(location_id),
-                   code=text(code, label="Code", max_chars=64), name=text(name, label="Name", max_chars=200),
-                   bearing_deg=optional_float(bearing_deg, label="Bearing"))
+        add_camera(
+            db,
+            actor=user,
+            location_id=_location_id(location_id),
+            code=text(code, label="Code", max_chars=64),
+            name=text(name, label="Name", max_chars=200),
+            bearing_deg=optional_float(bearing_deg, label="Bearing"),
+        )
 
     return outcome(request, db, act, done=f"Camera {code.strip().upper()} added.", back="/locations")

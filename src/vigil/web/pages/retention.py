@@ -28,8 +28,15 @@ def policies(settings: RetentionSettings) -> list[tuple[str, str]]:
 def retention_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     settings = web_state(request).system.settings
     status = retention_status(db, actor=user, rules=default_rules(settings))
-    return render(request, "retention.html", user=user, section="retention", policies=policies(settings.retention),
-                  due=status.due_now, runs=status.last_runs)
+    return render(
+        request,
+        "retention.html",
+        user=user,
+        section="retention",
+        policies=policies(settings.retention),
+        due=status.due_now,
+        runs=status.last_runs,
+    )
 
 
 @router.post("/retention/run")

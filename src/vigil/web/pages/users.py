@@ -24,43 +24,83 @@ Field = Annotated[str, Form(max_length=4000)]
 @router.get("/users")
 def users_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     roster = training_roster(db, actor=user)
-    return render(request, "users.html", user=user, section="users", roster=roster, roles=list(Role),
-                  capabilities=list(Capability), now=utcnow(), today=utcnow().date())
+    return render(
+        request,
+        "users.html",
+        user=user,
+        section="users",
+        roster=roster,
+        roles=list(Role),
+        capabilities=list(Capability),
+        now=utcnow(),
+        today=utcnow().date(),
+    )
 
 
 @router.post("/users")
 def user_add(
-    request: Request, db: DbSession, user: CurrentUser,
-    username: Field = "", display_name: Field = "", role: Field = "", password: Field = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    username: Field = "",
+    display_name: Field = "",
+    role: Field = "",
+    password: Field = "",
 ) -> Response:
     def act() -> None:
-        create_user(db, actor=user, username=text(username, label="Username", max_chars=64),
-                    display_name=text(display_name, label="Name", max_chars=200), role=role, password=password)
+        create_user(
+            db,
+            actor=user,
+            username=text(username, label="Username", max_chars=64),
+            display_name=text(display_name, label="Name", max_chars=200),
+            role=role,
+            password=password,
+        )
 
-    return outcome(request, db, act, done=f"User {username.strip().lower()} added; they must change the "
-                   "initial password at first login.", back="/users")
+    return outcome(
+        request,
+        db,
+        act,
+        done=f"User {username.strip().lower()} added; they must change the initial password at first login.",
+        back="/users",
+    )
 
 
 @router.post("/users/{username}/active")
 def user_set_active(
-    request: Request, db: DbSession, user: CurrentUser,
-    username: Annotated[str, Path(max_length=64)], active: Field = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    username: Annotated[str, Path(max_length=64)],
+    active: Field = "",
 ) -> Response:
     enable = active == "true"
     done = f"User {username} {'enabled' if enable else 'disabled'}."
-    return outcome(request, db, lambda: set_active(db, actor=user, username=username, active=enable),
-                   done=done, back="/users")
+    return outcome(
+        request, db, lambda: set_active(db, actor=user, username=username, active=enable), done=done, back="/users"
+    )
 
 
 @router.post("/training")
 def training_add(
-    request: Request, db: DbSession, user: CurrentUser,
-    username: Field = "", capability: Field = "", course: Field = "", completed_on: Field = "", expires_on: Field = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    username: Field = "",
+    capability: Field = "",
+    course: Field = "",
+    completed_on: Field = "",
+    expires_on: Field = "",
 ) -> Response:
     def act() -> None:
-        record_training(db, actor=user, username=username, capability=capability,
-                        course=text(course, label="Course", max_chars=200),
-                        completed_on=required_date(completed_on, label="Completion date"),
-                        expires_on=required_date(expires_on, label="Expiry date"))
+        record_training(
+            db,
+            actor=user,
+            username=username,
+            capability=capability,
+            course=text(course, label="Course", max_chars=200),
+            completed_on=required_date(completed_on, label="Completion date"),
+            expires_on=required_date(expires_on, label="Expiry date"),
+        )
 
     return outcome(request, db, act, done=f"Training in {capability} recorded for {username}.", back="/users")

@@ -25,8 +25,14 @@ def context_page(
     case: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     current = stated_context(request, case or None)
-    return render(request, "context.html", user=user, next=safe_next(next_url), case_ref=case,
-                  purpose=current.purpose if current else "")
+    return render(
+        request,
+        "context.html",
+        user=user,
+        next=safe_next(next_url),
+        case_ref=case,
+        purpose=current.purpose if current else "",
+    )
 
 
 @router.post("/context")
