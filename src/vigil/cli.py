@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vigil.commands import admin, analysis, footage
+from vigil.commands import admin, analysis, footage, models
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.errors import VigilError
 
@@ -31,6 +31,7 @@ for sub, name in (
     (admin.location_app, "location"),
     (footage.footage_app, "footage"),
     (analysis.tracks_app, "tracks"),
+    (models.models_app, "models"),
 ):
     app.add_typer(sub, name=name)
 app.command("analyse")(analysis.analyse)
