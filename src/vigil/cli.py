@@ -35,6 +35,7 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 app.command("analyse")(analysis.analyse)
+app.command("describe")(analysis.describe)
 
 
 @app.command()

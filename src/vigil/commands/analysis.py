@@ -156,3 +156,51 @@ def tracks_export(
     else:
         output.write_text(text)
         typer.echo(f"wrote {len(tracks)} tracks to {output}")
+
+
+def describe(
+    images: Annotated[list[Path], typer.Argument(help="Image files (e.g. crops of a person or vehicle).")],
+    as_json: JsonOut = False,
+) -> None:
+    """Detect objects in still images and describe them with the pipeline's attribute code."""
+    from vigil.analysis.describe import describe_image, read_image
+    from vigil.errors import VigilError
+    from vigil.vision.detect import build_detector
+
+    config = settings()
+    vision = config.vision
+    detector = build_detector(
+        vision.detector,
+        custom_model_path=vision.custom_model_path,
+        custom_decoder=vision.custom_decoder,
+        threads=vision.threads,
+        providers=vision.providers,
+        score_threshold=vision.score_threshold,
+    )
+    results: list[dict[str, Any]] = []
+    failed = False
+    for path in images:
+        try:
+            objects = [o.as_dict() for o in describe_image(read_image(path), detector=detector)]
+            results.append({"image": str(path), "objects": objects})
+        except VigilError as exc:
+            failed = True
+            results.append({"image": str(path), "error": exc.message})
+    emit(results, as_json, lambda: _print_described(results))
+    if failed:
+        raise typer.Exit(2)
+
+
+def _print_described(results: list[dict[str, Any]]) -> None:
+    for result in results:
+        if "error" in result:
+            Console(stderr=True).print(f"[bold red]error:[/] {result['error']}", highlight=False)
+            continue
+        typer.echo(f"{result['image']}: {len(result['objects'])} object(s)")
+        for obj in result["objects"]:
+            extra = ", ".join(
+                f"{k.replace('_', ' ')}: {' '.join(v) or '-'}"
+                for k, v in obj.items()
+                if isinstance(v, list) and k != "box"
+            )
+            typer.echo(f"  {obj['class']} ({obj['score']:.2f}) at {obj['box']}" + (f"; {extra}" if extra else ""))
