@@ -1,22 +1,29 @@
-"""Where analysis jobs run: in the caller (CLI) or a local pool of worker processes (web).
+"""Where analysis jobs run: in the caller (CLI), a local pool of worker processes (web), or a thread.
 
 The :class:`JobExecutor` Protocol is the seam a later deployment can back with Ray or a queue; the
 default :class:`LocalExecutor` runs each job in a spawned process so the web server stays responsive.
+:class:`ThreadExecutor` runs jobs in a background thread of the caller's process (tests, and machines
+where starting a process per job costs too much). Jobs run by either record their frame count about once a
+second (:class:`ProgressWriter`), so pages can show a live progress bar between checkpoints.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.analysis.jobs import JobRunner, JobStatus
+from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob
 from vigil.settings import Settings
 from vigil.system import System, open_system
@@ -47,11 +54,62 @@ class JobExecutor(Protocol):
     def shutdown(self) -> None: ...
 
 
+class JobInterrupted(BaseException):
+    """Raised inside a running job when its executor shuts down.
+
+    A BaseException, so the runner does not mark the job failed: it stays 'running' with its last checkpoint
+    and :func:`unfinished_jobs` resumes it at the next start.
+    """
+
+
+class ProgressWriter:
+    """A runner's ``on_progress``: records the frames read on the job row at most every ``interval_s``.
+
+    Checkpoints (every ten seconds or so) save the analyser's whole state; this writes one small row update,
+    so a page polling the job sees it advance each second. With ``stop`` set, the job is interrupted.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        job_id: int,
+        *,
+        interval_s: float = 1.0,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._sessions, self._job_id, self._interval_s, self._stop = sessions, job_id, interval_s, stop
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise JobInterrupted(f"analysis job {self._job_id} interrupted by shutdown")
+        now = time.monotonic()
+        if now - self._last < self._interval_s:
+            return
+        self._last = now
+        try:
+            with self._sessions() as db:
+                db.execute(
+                    update(AnalysisJob)
+                    .where(AnalysisJob.id == self._job_id, AnalysisJob.status == JobStatus.RUNNING)
+                    .values(progress_frames=done, heartbeat_at=utcnow())
+                )
+                db.commit()
+        except OperationalError as exc:  # e.g. SQLite busy for longer than its timeout: progress is best-effort
+            log.warning("analysis job %s: progress not recorded (%s)", self._job_id, exc.orig)
+
+
+def run_job(system: System, job_id: int, *, stop: threading.Event | None = None) -> int:
+    """Run one job to the end with live progress; the number of tracks it wrote."""
+    writer = ProgressWriter(system.sessions, job_id, stop=stop)
+    return make_runner(system, on_progress=writer).run(job_id).tracks_written
+
+
 def run_job_in_worker(settings: Settings, job_id: int) -> int:
     """Entry point of a worker process: its own engine and sessions, closed when the job ends."""
     system = open_system(settings)
     try:
-        return make_runner(system).run(job_id).tracks_written
+        return run_job(system, job_id)
     finally:
         system.close()
 
@@ -75,9 +133,39 @@ class LocalExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+class ThreadExecutor:
+    """Runs jobs one at a time in a background thread of this process, on its own database engine.
+
+    Shutting down interrupts the running job at its next frame (it resumes from its last checkpoint at
+    the next start) and drops the queued ones, which stay queued in the database.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._system = open_system(settings)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-analysis")
+        self._running: dict[int, Future[int]] = {}
+        self._stop = threading.Event()
+
+    def submit(self, job_id: int) -> None:
+        if job_id in self._running and not self._running[job_id].done():
+            return
+        future = self._pool.submit(run_job, self._system, job_id, stop=self._stop)
+        future.add_done_callback(partial(_log_outcome, job_id))
+        self._running[job_id] = future
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._system.close()
+
+
 def _log_outcome(job_id: int, future: Future[int]) -> None:
+    if future.cancelled():
+        return
     error = future.exception()
-    if error is not None:
+    if isinstance(error, JobInterrupted):
+        log.info("analysis job %s interrupted; it resumes from its last checkpoint at the next start", job_id)
+    elif error is not None:
         log.error("analysis job %s failed: %s", job_id, error)
 
 
@@ -85,3 +173,14 @@ def unfinished_jobs(db: Session) -> list[int]:
     """Jobs that were queued or running when the system last stopped (resumed from their checkpoints)."""
     stmt = select(AnalysisJob.id).where(AnalysisJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
     return list(db.execute(stmt.order_by(AnalysisJob.id)).scalars())
+
+
+def resume_unfinished(sessions: sessionmaker[Session], executor: JobExecutor) -> list[int]:
+    """Submit every unfinished job to ``executor`` (at start-up, after a crash or restart); their ids."""
+    with sessions() as db:
+        job_ids = unfinished_jobs(db)
+    for job_id in job_ids:
+        executor.submit(job_id)
+    if job_ids:
+        log.info("resuming unfinished analysis jobs %s", job_ids)
+    return job_ids

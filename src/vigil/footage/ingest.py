@@ -38,6 +38,7 @@ from vigil.settings import Settings
 
 ACTION = "footage.ingest"
 START_METADATA, START_OPERATOR, START_MTIME = "metadata", "operator", "file mtime"
+CASE_REF_RULE = "case reference must be 2-64 letters, digits or / _ . - and start with a letter or digit"
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)  # cameras with unset clocks write 1904, 1970, ...
 # Extension for a stored file whose original name had none, by FFmpeg demuxer.
 _FORMAT_EXTENSIONS = {
@@ -133,6 +134,33 @@ def ingest_footage(
             discard(staged.path)
 
 
+def check_ingest(
+    db: Session,
+    *,
+    user: User,
+    camera_code: str,
+    start: datetime | None = None,
+    case_ref: str | None = None,
+    now: datetime | None = None,
+) -> Camera:
+    """The checks :func:`ingest_footage` makes before it touches the file, for a caller about to receive one.
+
+    A web upload runs them before reading the request body, so a user without current training, an
+    unknown camera or a bad start time or case reference is refused before gigabytes are sent. Refusals
+    are audited as by the ingest itself; nothing is written on success.
+    """
+    now = now or utcnow()
+    authorise(
+        db, user=user, capability=Capability.ANALYTICS, action=ACTION, context=None, context_required=False, now=now
+    )
+    camera = get_camera(db, camera_code)
+    _check_start(start, now)
+    case_ref = (case_ref or "").strip()
+    if case_ref and not CASE_REF_PATTERN.match(case_ref):
+        raise InvalidInput(CASE_REF_RULE)
+    return camera
+
+
 def _check_start(start: datetime | None, now: datetime) -> None:
     if start is None:
         return
@@ -147,7 +175,7 @@ def _case(db: Session, case_ref: str | None, user: User) -> Case | None:
     if not case_ref:
         return None
     if not CASE_REF_PATTERN.match(case_ref):
-        raise InvalidInput("case reference must be 2-64 letters, digits or / _ . - and start with a letter or digit")
+        raise InvalidInput(CASE_REF_RULE)
     return ensure_case(db, reference=case_ref, user=user)
 
 

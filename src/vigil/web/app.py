@@ -15,13 +15,14 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
 from vigil.settings import Settings
 from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers
 from vigil.web.middleware import IncidentCatcher, SecurityHeaders
-from vigil.web.pages import account, audit, home, locations, retention, users, working_context
+from vigil.web.pages import account, audit, footage, home, locations, retention, tracks, users, working_context
 from vigil.web.ratelimit import SlidingWindow
 from vigil.web.rendering import STATIC_DIR, make_templates
 from vigil.web.scheduler import retention_loop
@@ -33,14 +34,21 @@ API_DESCRIPTION = """vigil's JSON API. Authenticate with `Authorization: Bearer 
 is written to the audit chain."""
 
 
-def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
-    """Build the web app on a prepared system (migrations applied, first administrator created)."""
+def create_app(settings: Settings, *, system: System | None = None, executor: JobExecutor | None = None) -> FastAPI:
+    """Build the web app on a prepared system (migrations applied, first administrator created).
+
+    Analysis jobs run on ``executor`` (default: a :class:`LocalExecutor` of worker processes), started with
+    the app's lifespan, which first resumes the jobs a crash or restart left unfinished, and shut down with it.
+    """
     owns_system = system is None
     system = system if system is not None else open_system(settings)
     first_admin_password = prepare(system)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        jobs = executor if executor is not None else LocalExecutor(settings)
+        app.state.web.executor = jobs
+        await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
         scheduler = asyncio.create_task(retention_loop(system), name="vigil-retention")
         try:
             yield
@@ -48,6 +56,8 @@ def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
             scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await scheduler
+            app.state.web.executor = None
+            await asyncio.to_thread(jobs.shutdown)
             if owns_system:
                 system.close()
 
@@ -63,14 +73,16 @@ def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
     )
     app.state.system = system
     app.state.first_admin_password = first_admin_password
+    templates = make_templates()
+    footage.add_template_helpers(templates)
     app.state.web = WebState(
         system=system,
-        templates=make_templates(),
+        templates=templates,
         login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
     )
     _add_middleware(app, settings, secret=secret_key(settings))
     install_handlers(app)
-    for module in (account, home, working_context, users, locations, audit, retention):
+    for module in (account, home, working_context, users, locations, audit, retention, footage, tracks):
         app.include_router(module.router)
     app.include_router(api_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

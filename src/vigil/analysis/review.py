@@ -1,0 +1,180 @@
+"""Reviewing footage and its analysis: the footage register with job progress, job status, tracks and video.
+
+Listing footage and following a job need the analytics capability (trained); looking at what analysis found
+(tracks, thumbnails) or at the video itself is a footage view and also needs a stated case and purpose. A page
+view is audited once (``tracks.view``, ``footage.view``); the media requests a page then makes (thumbnails,
+video byte ranges) are authorised the same way but not audited one by one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from vigil.db.base import utcnow
+from vigil.db.models import AnalysisJob, Camera, Footage, Location, Track, User
+from vigil.errors import NotFound
+from vigil.footage.custody import footage_path
+from vigil.footage.ingest import get_footage
+from vigil.governance import audit
+from vigil.governance.access import authorise
+from vigil.governance.audit import AuditContext
+from vigil.governance.locations import current_pia
+from vigil.governance.roles import Capability
+from vigil.settings import Settings
+
+REGISTER_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class FootageStatus:
+    """A footage record, its latest analysis job (None before the first) and whether it may be analysed today."""
+
+    footage: Footage
+    job: AnalysisJob | None
+    analysable: bool  # the camera's location has a current PIA
+
+
+@dataclass(frozen=True)
+class FootageRegister:
+    entries: list[FootageStatus]
+    total: int  # all footage held; ``entries`` has the most recently ingested ``REGISTER_LIMIT``
+
+
+@dataclass(frozen=True)
+class TrackView:
+    footage: Footage
+    job: AnalysisJob | None
+    tracks: list[Track]
+    classes: dict[str, int]  # tracks per class over the whole footage, most common first
+
+
+def _allow(db: Session, user: User, action: str, context: AuditContext | None, now: datetime | None = None) -> None:
+    authorise(
+        db,
+        user=user,
+        capability=Capability.ANALYTICS,
+        action=action,
+        context=context,
+        context_required=context is not None,
+        now=now,
+    )
+
+
+def analysable(footage: Footage, today: date) -> bool:
+    """Whether the footage's camera location has a current PIA, without which it may not be analysed."""
+    return current_pia(footage.camera.location, today) is not None
+
+
+def latest_jobs(db: Session, footage_ids: list[int]) -> dict[int, AnalysisJob]:
+    """The newest analysis job of each footage id that has one."""
+    stmt = select(AnalysisJob).where(AnalysisJob.footage_id.in_(footage_ids)).order_by(AnalysisJob.id)
+    return {job.footage_id: job for job in db.execute(stmt).scalars()} if footage_ids else {}
+
+
+def footage_register(db: Session, *, user: User, limit: int = REGISTER_LIMIT) -> FootageRegister:
+    """The most recently ingested footage with its latest job (analytics users; refusals audited)."""
+    _allow(db, user, "footage.list", None)
+    today = utcnow().date()
+    stmt = (
+        select(Footage)
+        .options(
+            selectinload(Footage.camera).selectinload(Camera.location).selectinload(Location.pias),
+            selectinload(Footage.case),
+        )
+        .order_by(Footage.ingested_at.desc(), Footage.id.desc())
+        .limit(limit)
+    )
+    footage = list(db.execute(stmt).scalars())
+    jobs = latest_jobs(db, [f.id for f in footage])
+    total = db.execute(select(func.count(Footage.id))).scalar_one()
+    entries = [FootageStatus(f, jobs.get(f.id), analysable(f, today)) for f in footage]
+    return FootageRegister(entries, total)
+
+
+def job_status(db: Session, *, user: User, job_id: int) -> AnalysisJob:
+    """An analysis job, for following its progress (analytics users; not audited: it shows no footage)."""
+    _allow(db, user, "analysis.status", None)
+    job = db.get(AnalysisJob, job_id)
+    if job is None:
+        raise NotFound(f"no analysis job {job_id}")
+    return job
+
+
+def view_tracks(
+    db: Session,
+    *,
+    user: User,
+    footage_id: int,
+    context: AuditContext,
+    class_name: str | None = None,
+    now: datetime | None = None,
+) -> TrackView:
+    """The tracks analysis found in a footage (optionally of one class), audited as ``tracks.view``."""
+    now = now or utcnow()
+    _allow(db, user, "tracks.view", context, now)
+    footage = get_footage(db, footage_id)
+    per_class = select(Track.class_name, func.count(Track.id)).where(Track.footage_id == footage.id)
+    counts = Counter({str(row[0]): int(row[1]) for row in db.execute(per_class.group_by(Track.class_name))})
+    stmt = select(Track).where(Track.footage_id == footage.id).order_by(Track.first_seen, Track.track_no)
+    if class_name:
+        stmt = stmt.where(Track.class_name == class_name)
+    tracks = list(db.execute(stmt).scalars())
+    audit.record(
+        db,
+        actor=user.username,
+        action="tracks.view",
+        capability=Capability.ANALYTICS.value,
+        context=context,
+        subject_type="footage",
+        subject_id=footage.id,
+        details={"tracks": len(tracks), "class": class_name},
+        now=now,
+    )
+    return TrackView(footage, latest_jobs(db, [footage.id]).get(footage.id), tracks, dict(counts.most_common()))
+
+
+def view_footage(db: Session, *, user: User, footage_id: int, context: AuditContext) -> Footage:
+    """A footage record for watching its video, audited as ``footage.view``."""
+    now = utcnow()
+    _allow(db, user, "footage.view", context, now)
+    footage = get_footage(db, footage_id)
+    audit.record(
+        db,
+        actor=user.username,
+        action="footage.view",
+        capability=Capability.ANALYTICS.value,
+        context=context,
+        subject_type="footage",
+        subject_id=footage.id,
+        now=now,
+    )
+    return footage
+
+
+def footage_media(db: Session, *, settings: Settings, user: User, footage_id: int, context: AuditContext) -> Path:
+    """The stored original for streaming to a page already audited by :func:`view_footage` (checked, not audited)."""
+    _allow(db, user, "footage.view", context)
+    path = footage_path(settings, get_footage(db, footage_id))
+    if not path.is_file():
+        raise NotFound(f"the stored file of footage {footage_id} is missing; run `vigil footage verify {footage_id}`")
+    return path
+
+
+def track_thumbnail(
+    db: Session, *, settings: Settings, user: User, footage_id: int, track_no: int, context: AuditContext
+) -> Path:
+    """A track's thumbnail image for a page already audited by :func:`view_tracks` (checked, not audited)."""
+    _allow(db, user, "tracks.view", context)
+    stmt = select(Track.thumbnail_path).where(Track.footage_id == footage_id, Track.track_no == track_no)
+    relative = db.execute(stmt).scalar_one_or_none()
+    root = settings.data_dir.resolve()
+    path = (root / relative).resolve() if relative else None
+    if path is None or not path.is_relative_to(root) or not path.is_file():
+        raise NotFound(f"track {track_no} of footage {footage_id} has no thumbnail")
+    return path
