@@ -15,10 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -169,9 +170,25 @@ def _log_outcome(job_id: int, future: Future[int]) -> None:
         log.error("analysis job %s failed: %s", job_id, error)
 
 
-def unfinished_jobs(db: Session) -> list[int]:
-    """Jobs that were queued or running when the system last stopped (resumed from their checkpoints)."""
-    stmt = select(AnalysisJob.id).where(AnalysisJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+ALIVE_WITHIN = timedelta(seconds=60)
+
+
+def unfinished_jobs(db: Session, *, now: datetime | None = None) -> list[int]:
+    """Jobs that were queued or running when the system last stopped (resumed from their checkpoints).
+
+    A running job whose heartbeat (written at every checkpoint, every 10 s) is under a minute old is alive
+    in another process, such as a `vigil analyse` in a terminal, and is left alone.
+    """
+    alive_since = (now or utcnow()) - ALIVE_WITHIN
+    stmt = select(AnalysisJob.id).where(
+        or_(
+            AnalysisJob.status == JobStatus.QUEUED,
+            and_(
+                AnalysisJob.status == JobStatus.RUNNING,
+                or_(AnalysisJob.heartbeat_at.is_(None), AnalysisJob.heartbeat_at < alive_since),
+            ),
+        )
+    )
     return list(db.execute(stmt.order_by(AnalysisJob.id)).scalars())
 
 
