@@ -53,7 +53,7 @@ class VisionSettings(Section):
     providers: tuple[str, ...] = Field(
         ("CPUExecutionProvider",), description="ONNX Runtime execution providers, in order of preference."
     )
-    detector: str = Field("nanodet", description="Object detector: a shipped model name or 'custom'.")
+    detector: str = Field("centernet", description="Object detector: 'centernet' or 'nanodet' (shipped) or 'custom'.")
     custom_model_path: Path | None = Field(
         None, description="ONNX file of a force's own detector (used when detector is 'custom')."
     )

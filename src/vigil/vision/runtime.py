@@ -102,6 +102,9 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # Threads sleep instead of spin-waiting between runs: on a CCTV server many streams and the web share
+        # the cores, and spinning workers steal them from everything else.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         try:

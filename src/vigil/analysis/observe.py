@@ -1,0 +1,133 @@
+"""Per-detection work of the pipeline: appearance vectors for the tracker, and what each track record keeps.
+
+For every tracked detection the :class:`Observer` adds an observation to its track's
+:class:`~vigil.analysis.summary.TrackRecord` and offers its crop as the track's thumbnail (the largest,
+sharpest, least occluded, most confident crop wins; only the best one is kept). Every two seconds or so (less
+often as a track grows old) while the object is clearly visible, it samples clothing or body colours
+(:mod:`vigil.vision.attributes`) and a segmented appearance vector (:mod:`vigil.vision.appearance`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from vigil.analysis.summary import TrackRecord
+from vigil.domain.detections import COCO_CLASSES, PERSON_CLASS_ID, Detections, Frame
+from vigil.vision.appearance import appearance_vector
+from vigil.vision.attributes import associate_carried, describe_vehicle, person_attributes
+from vigil.vision.segment import ColourModelSegmenter
+from vigil.vision.track import colour_signatures
+
+F32 = npt.NDArray[np.float32]
+VEHICLE_CLASSES = (2, 3, 5, 7)
+
+
+def occlusion(xyxy: F32) -> F32:
+    """For each box, the largest fraction of its area covered by one other box."""
+    n = len(xyxy)
+    if n < 2:
+        return np.zeros(n, dtype=np.float32)
+    top_left = np.maximum(xyxy[:, None, :2], xyxy[None, :, :2])
+    bottom_right = np.minimum(xyxy[:, None, 2:], xyxy[None, :, 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
+    np.fill_diagonal(inter, 0)
+    area = np.maximum(np.prod(np.clip(xyxy[:, 2:] - xyxy[:, :2], 0, None), axis=1), 1e-6)
+    result: F32 = (inter.max(axis=1) / area).astype(np.float32)
+    return result
+
+
+def sharpness(crop: npt.NDArray[np.uint8]) -> float:
+    """Variance of the Laplacian of the crop's grey image (higher is sharper)."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    return float(np.var(cv2.Laplacian(grey, cv2.CV_32F)))
+
+
+class Observer:
+    """See the module docstring."""
+
+    def __init__(self, *, attributes: bool = True, sample_every_s: float = 2.0) -> None:
+        self.attributes = attributes
+        self.sample_every_s = sample_every_s
+        self._person = ColourModelSegmenter(shape="person")
+
+    def features(self, image: npt.NDArray[np.uint8], detections: Detections) -> F32:
+        """One cheap appearance vector per detection, for association."""
+        return colour_signatures(image, detections.xyxy)
+
+    def record(
+        self,
+        frame: Frame,
+        result: Detections,
+        carried: Detections,
+        features: F32,
+        records: dict[int, TrackRecord],
+        *,
+        confident: float,
+    ) -> None:
+        """Add the tracked rows of ``result`` to their records (creating records for new tracks)."""
+        covered = occlusion(result.xyxy)
+        people = np.flatnonzero((result.track_id >= 0) & (result.class_id == PERSON_CLASS_ID))
+        bags = associate_carried(result[people], carried) if len(carried) and len(people) else {}
+        carried_by = {int(people[k]): v for k, v in bags.items()}
+        for k in np.flatnonzero(result.track_id >= 0).tolist():
+            record = records.setdefault(int(result.track_id[k]), TrackRecord())
+            box, score, class_id = result.xyxy[k], float(result.score[k]), int(result.class_id[k])
+            record.add(frame.index, frame.timestamp, box, score, class_id)
+            edge = _at_edge(box, frame.width, frame.height)
+            if score >= confident and covered[k] < 0.3 and len(features):
+                record.add_signature(features[k])
+            self._offer_thumbnail(record, frame, box, score * (1.0 - float(covered[k])) * (0.5 if edge else 1.0))
+            for j in carried_by.get(k, []):
+                record.carried[COCO_CLASSES[int(carried.class_id[j])]] += 1
+            wait = max(self.sample_every_s, 0.5 * record.samples)
+            # Sample while the object is clearly visible; until a track has a first sample, accept a partly
+            # covered or edge view rather than leave it without colours (a person wheeling a bicycle is always
+            # overlapped by it).
+            clear = not edge and covered[k] < 0.15
+            acceptable = clear or (record.samples == 0 and covered[k] < 0.6)
+            if (
+                self.attributes
+                and acceptable
+                and score >= confident  # detectors differ in score scale: CenterNet's run lower than NanoDet's
+                and frame.timestamp - record.last_sample_t >= wait
+            ):
+                self._sample(record, frame, box, class_id)
+
+    def _offer_thumbnail(self, record: TrackRecord, frame: Frame, box: F32, weight: float) -> None:
+        x0, y0, x1, y1 = box.tolist()
+        bound = (x1 - x0) * (y1 - y0) * weight
+        if bound <= record.thumbnail_quality:
+            return
+        mx, my = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
+        left, top = max(0, int(x0 - mx)), max(0, int(y0 - my))
+        right, bottom = min(frame.width, int(np.ceil(x1 + mx))), min(frame.height, int(np.ceil(y1 + my)))
+        if right - left < 2 or bottom - top < 2:
+            return
+        crop = frame.image[top:bottom, left:right]
+        sharp = sharpness(crop)
+        quality = bound * sharp / (sharp + 50.0)
+        if quality > record.thumbnail_quality:
+            record.thumbnail = crop.copy()
+            record.thumbnail_quality = quality
+            record.thumbnail_frame = frame.index
+
+    def _sample(self, record: TrackRecord, frame: Frame, box: F32, class_id: int) -> None:
+        if class_id == PERSON_CLASS_ID:
+            silhouette = self._person.segment(frame.image, box)
+            attributes = person_attributes(frame.image, silhouette)
+            record.upper.update(str(c) for c in attributes.upper)
+            record.lower.update(str(c) for c in attributes.lower)
+            record.add_appearance(appearance_vector(frame.image, box, silhouette.mask))
+        else:
+            if class_id in VEHICLE_CLASSES:
+                record.body.update(str(c) for c in describe_vehicle(frame.image, box).body)
+            record.add_appearance(appearance_vector(frame.image, box))
+        record.samples += 1
+        record.last_sample_t = frame.timestamp
+
+
+def _at_edge(box: F32, width: int, height: int, margin: float = 2.0) -> bool:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return x0 <= margin or y0 <= margin or x1 >= width - margin or y1 >= height - margin

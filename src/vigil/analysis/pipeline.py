@@ -1,0 +1,238 @@
+"""The analysis pipeline: frame -> motion -> (scheduled) detection -> tracker -> per-track records -> tracks.
+
+:func:`build_analyser` makes the :class:`~vigil.analysis.jobs.Analyser` a job runs (bind the settings with
+``functools.partial(build_analyser, settings)`` to get an ``AnalyserFactory``); :func:`frames` is the matching
+``FrameSource``. Per frame the :class:`TrackAnalyser`
+
+1. updates the motion detector (:mod:`vigil.vision.motion`);
+2. asks the :class:`~vigil.analysis.schedule.Scheduler` whether to detect, and on which crops;
+3. runs the detector there, splits carried objects (bags) from tracked objects (people, vehicles) and
+   hands the latter, with an appearance vector each, to the :class:`~vigil.vision.track.ByteTracker`;
+4. records each tracked detection as an observation of its track, refreshes the track's best thumbnail and,
+   about once a second while it is clearly visible, samples its colours and appearance;
+5. turns every track the tracker ends into a :class:`~vigil.domain.tracks.FinishedTrack` (tracks with fewer
+   than ``min_detections`` detections are dropped as noise).
+
+Everything is deterministic and the whole state (motion background, tracker, schedule, records) is saved by
+:meth:`TrackAnalyser.save_state`, so an analysis resumed from a checkpoint writes exactly the tracks an
+uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from vigil.analysis.decode import frames
+from vigil.analysis.jobs import AnalysisSetup
+from vigil.analysis.observe import Observer
+from vigil.analysis.schedule import Crop, SchedulePolicy, Scheduler
+from vigil.analysis.state import load_state, save_state
+from vigil.analysis.stitch import StitchPolicy, continuation, merged
+from vigil.analysis.summary import TrackRecord, summarise, travel
+from vigil.domain.detections import Detections, Frame
+from vigil.domain.tracks import FinishedTrack
+from vigil.settings import Settings
+from vigil.vision.detect import Detector, build_detector
+from vigil.vision.motion import MotionDetector
+from vigil.vision.nms import batched_nms
+from vigil.vision.track import ByteTracker, EndedTrack, TrackerConfig
+
+__all__ = ["AnalysisParams", "Options", "TrackAnalyser", "build_analyser", "frames", "resolve"]
+
+TRACKED_CLASSES = (0, 1, 2, 3, 5, 7, 14, 15, 16, 17, 18, 19)
+"""person, bicycle, car, motorcycle, bus, truck, bird, cat, dog, horse, sheep, cow."""
+MOTOR_VEHICLE_CLASSES = (2, 3, 5, 7)
+CARRIED_CLASSES = (24, 25, 26, 28)
+"""backpack, umbrella, handbag, suitcase."""
+DEFAULT_INPUT = {"nanodet": 416, "centernet": 416}
+"""Long side of a full-frame detector input, by detector (crops keep the same pixels per object)."""
+SCORE_CALIBRATION = {"centernet": 0.75}
+"""CenterNet's heat-map peaks score lower than NanoDet's boxes at the same precision (bench/tracking_accuracy.py):
+its confident threshold is the configured one times this."""
+
+
+class AnalysisParams(BaseModel):
+    """Per-job analysis options (``AnalysisSetup.params``); unset ones come from settings or defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detector: str | None = Field(None, description="Detector name; default: settings.vision.detector.")
+    score_threshold: float | None = Field(
+        None, gt=0, lt=1, description="Score of a confident detection; default: settings.vision.score_threshold."
+    )
+    low_score: float | None = Field(
+        None, gt=0, lt=1, description="Weaker detections still extend existing tracks; default: 0.4 x score_threshold."
+    )
+    input_size: int | None = Field(None, ge=64, description="Long side full frames are scaled to for detection.")
+    detect_interval_s: float = Field(0.5, ge=0, le=2, description="Seconds between detections on live tracks.")
+    motion_gating: bool = Field(True, description="Skip detection where and when nothing moves.")
+    regions: bool = Field(True, description="Detect on crops around motion and tracks, not whole frames.")
+    min_detections: int = Field(3, ge=1, description="Tracks with fewer confident detections are dropped as noise.")
+    min_travel: float = Field(
+        0.5, ge=0, description="Doubtful tracks that never move this many box heights are dropped as scenery."
+    )
+    attributes: bool = Field(True, description="Sample clothing colours, carried bags and appearance vectors.")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The job's params with every default filled in from the settings."""
+
+    params: AnalysisParams
+    detector: str
+    high_score: float
+    low_score: float
+    input_size: int
+
+
+def resolve(settings: Settings, setup: AnalysisSetup) -> Options:
+    """The job's params (``setup.params``) completed from the settings and the per-detector defaults."""
+    params = AnalysisParams.model_validate(setup.params or {})
+    name = params.detector or settings.vision.detector
+    high = params.score_threshold
+    if high is None:
+        high = settings.vision.score_threshold * SCORE_CALIBRATION.get(name, 1.0)
+    low = params.low_score if params.low_score is not None else 0.4 * high
+    return Options(params, name, high, min(low, high), params.input_size or DEFAULT_INPUT.get(name, 416))
+
+
+class TrackAnalyser:
+    """An :class:`~vigil.analysis.jobs.Analyser`: see the module docstring."""
+
+    def __init__(self, setup: AnalysisSetup, options: Options, detector: Detector) -> None:
+        self.setup, self.options, self.params, self.detector = setup, options, options.params, detector
+        fps = setup.fps if setup.fps > 0 else 10.0
+        gating = self.params.motion_gating
+        policy = SchedulePolicy(
+            interval=max(1, round(self.params.detect_interval_s * fps)),
+            max_idle=max(1, round(0.8 * fps)),
+            gating=gating,
+            regions=self.params.regions and gating,
+        )
+        self.scheduler = Scheduler(policy)
+        self.motion = MotionDetector(fps=fps) if gating else None
+        config = TrackerConfig(
+            high_score=options.high_score,
+            low_score=options.low_score,
+            new_track_score=min(0.95, options.high_score + 0.05),
+        )
+        self.tracker = ByteTracker(config, frame_size=(setup.width, setup.height))
+        self.observer = Observer(attributes=self.params.attributes)
+        self.stitching = StitchPolicy(
+            max_gap_s=config.lost_buffer_s, gate_base=config.gate_base, gate_speed=config.gate_speed
+        )
+        self.records: dict[int, TrackRecord] = {}
+        self.track_no = 0
+        self.detector_calls = 0
+
+    # -- Analyser ---------------------------------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> list[FinishedTrack]:
+        motion = self.motion.update(frame.image) if self.motion is not None else None
+        predicted: list[Detections] = []
+
+        def live() -> Detections:
+            if not predicted:
+                predicted.append(self.tracker.predict(frame.timestamp, include_lost=True))
+            return predicted[0]
+
+        tracking = bool(self.tracker.live_ids())
+        calm = tracking and self.tracker.calm(frame.timestamp)
+        if self.scheduler.due(frame.index, motion, live, tracking=tracking, calm=calm):
+            scale = self.options.input_size / max(frame.width, frame.height)
+            crops = self.scheduler.crops(frame.width, frame.height, motion, live(), scale)
+            found = self._detect(frame, crops)
+            tracked = found.with_classes(TRACKED_CLASSES)
+            carried = found.with_classes(CARRIED_CLASSES)
+            features = self.observer.features(frame.image, tracked)
+            result = self.tracker.update(tracked, frame.timestamp, features=features)
+            taken = result.track_id[result.track_id >= 0]
+            self.scheduler.done(frame.index, motion, live(), found_new=bool(np.any(~np.isin(taken, live().track_id))))
+            self.observer.record(frame, result, carried, features, self.records, confident=self.options.high_score)
+        return self._ended(self.tracker.pop_ended())
+
+    def finish(self) -> list[FinishedTrack]:
+        return self._ended(self.tracker.end_all(), stitch=False)
+
+    def save_state(self) -> bytes:
+        return save_state(self)
+
+    # -- stages -----------------------------------------------------------------------------------------------
+
+    def _detect(self, frame: Frame, crops: list[Crop]) -> Detections:
+        parts = []
+        for crop in crops:
+            self.detector_calls += 1
+            whole = crop.box == (0, 0, frame.width, frame.height)
+            parts.append(self.detector.detect(frame.image, roi=None if whole else crop.box, input_size=crop.input_size))
+        found = Detections.concat(parts)
+        if len(crops) > 1 and len(found):
+            found = found[np.sort(batched_nms(found.xyxy, found.score, found.class_id, 0.6))]
+        if len(found):
+            # One vehicle is often reported as both car and truck (or bus): keep only its best-scoring label.
+            groups = np.where(np.isin(found.class_id, MOTOR_VEHICLE_CLASSES), -1, found.class_id).astype(np.int32)
+            found = found[np.sort(batched_nms(found.xyxy, found.score, groups, 0.7))]
+        return found[found.score >= self.options.low_score]
+
+    def _ended(self, ended: list[EndedTrack], *, stitch: bool = True) -> list[FinishedTrack]:
+        finished = []
+        for track in ended:
+            record = self.records.pop(track.track_id, None)
+            if record is None or not track.confirmed:
+                continue
+            later = (
+                continuation(
+                    record, self.records, width=self.setup.width, height=self.setup.height, policy=self.stitching
+                )
+                if stitch
+                else None
+            )
+            if later is not None:
+                self.records[later] = merged(record, self.records[later])
+                continue
+            if not self._worth_keeping(record):
+                continue
+            self.track_no += 1
+            finished.append(summarise(self.track_no, record, bearing_deg=self.setup.bearing_deg))
+        return finished
+
+    def _worth_keeping(self, record: TrackRecord) -> bool:
+        """Not noise: enough confident detections (and mostly confident), and either clearly an object of
+        its class (mean score well above the threshold) or one that moved at some point.
+
+        A doubtful object that never moves by half its height in its whole life is scenery a detector keeps
+        half-mistaking for a person (a bollard, a sign); a person standing still is kept if they walked in
+        or are seen clearly.
+        """
+        high = self.options.high_score
+        confident = sum(score >= high for score in record.scores)
+        enough = confident >= max(self.params.min_detections, 0.4 * len(record.scores))
+        clear = float(np.mean(record.scores)) >= high + 0.15
+        return enough and (clear or travel(record) >= self.params.min_travel)
+
+
+def build_analyser(
+    settings: Settings, setup: AnalysisSetup, state: bytes | None = None, *, detector: Detector | None = None
+) -> TrackAnalyser:
+    """The analyser for one footage, fresh or restored from a checkpoint ``state``.
+
+    ``detector`` replaces the configured one (tests and benchmarks pass a prepared or fake detector).
+    """
+    options = resolve(settings, setup)
+    if detector is None:
+        detector = build_detector(
+            options.detector,
+            custom_model_path=settings.vision.custom_model_path,
+            custom_decoder=settings.vision.custom_decoder,
+            threads=settings.vision.threads,
+            providers=settings.vision.providers,
+            score_threshold=options.low_score,
+            classes=TRACKED_CLASSES + CARRIED_CLASSES,
+        )
+    analyser = TrackAnalyser(setup, options, detector)
+    if state is not None:
+        load_state(analyser, state)
+    return analyser
