@@ -16,9 +16,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from vigil.analysis.store import export_csv, export_json, export_mot, tracks_of
 from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob, Camera, Footage, Location, Track, User
-from vigil.errors import NotFound
+from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import footage_path
 from vigil.footage.ingest import get_footage
 from vigil.governance import audit
@@ -137,6 +138,29 @@ def view_tracks(
         now=now,
     )
     return TrackView(footage, latest_jobs(db, [footage.id]).get(footage.id), tracks, dict(counts.most_common()))
+
+
+def export_tracks(db: Session, *, user: User, footage_id: int, context: AuditContext, fmt: str) -> str:
+    """A footage's tracks as MOTChallenge, JSON or CSV text, audited as ``tracks.export``."""
+    render = {"mot": export_mot, "json": export_json, "csv": export_csv}.get(fmt)
+    if render is None:
+        raise InvalidInput("export format must be mot, json or csv")
+    now = utcnow()
+    _allow(db, user, "tracks.export", context, now)
+    footage = get_footage(db, footage_id)
+    tracks = tracks_of(db, footage.id)
+    audit.record(
+        db,
+        actor=user.username,
+        action="tracks.export",
+        capability=Capability.ANALYTICS.value,
+        context=context,
+        subject_type="footage",
+        subject_id=footage.id,
+        details={"format": fmt, "tracks": len(tracks)},
+        now=now,
+    )
+    return render(tracks)
 
 
 def view_footage(db: Session, *, user: User, footage_id: int, context: AuditContext) -> Footage:

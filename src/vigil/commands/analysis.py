@@ -125,37 +125,18 @@ def tracks_export(
     as_user: AsUser = None,
 ) -> None:
     """Export a footage's tracks (MOTChallenge: frame,id,left,top,w,h,conf,-1,-1,-1, frames from 1)."""
-    from vigil.analysis.store import export_csv, export_json, export_mot, tracks_of
-    from vigil.footage.ingest import get_footage
-    from vigil.governance import audit
-    from vigil.governance.access import authorise, make_context
-    from vigil.governance.roles import Capability
+    from vigil.analysis.review import export_tracks
+    from vigil.governance.access import make_context
 
-    render = {"mot": export_mot, "json": export_json, "csv": export_csv}.get(fmt)
-    if render is None:
-        fail("--format must be mot, json or csv")
     with system_session() as (_, db):
-        user = acting_user(db, as_user)
-        context = make_context(case, purpose)
-        authorise(db, user=user, capability=Capability.ANALYTICS, action="tracks.export", context=context)
-        footage = get_footage(db, footage_id)
-        tracks = tracks_of(db, footage.id)
-        text = render(tracks)
-        audit.record(
-            db,
-            actor=user.username,
-            action="tracks.export",
-            capability=Capability.ANALYTICS.value,
-            context=context,
-            subject_type="footage",
-            subject_id=footage.id,
-            details={"format": fmt, "tracks": len(tracks)},
+        text = export_tracks(
+            db, user=acting_user(db, as_user), footage_id=footage_id, context=make_context(case, purpose), fmt=fmt
         )
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text)
-        typer.echo(f"wrote {len(tracks)} tracks to {output}")
+        typer.echo(f"wrote {fmt} export to {output}")
 
 
 def describe(
