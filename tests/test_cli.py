@@ -183,3 +183,23 @@ def test_footage_add_list_verify_and_refusals(vigil: CliRunner, tmp_path: Path) 
     assert "truncated" in run(vigil, "footage", "add", str(broken), "--camera", "PEN-01", "--as", "ivy", code=2)
     assert "no camera with code" in run(vigil, "footage", "add", str(video), "--camera", "X9", "--as", "ivy", code=2)
     assert len(json.loads(run(vigil, "footage", "list", "--as", "ivy", "--json"))) == 1
+
+
+def test_camera_calibration_and_zones_through_the_cli(vigil: CliRunner) -> None:
+    run(vigil, "db", "upgrade")
+    run(vigil, "location", "add", "Market Square", "--as", "admin")
+    run(vigil, "camera", "add", "PEN-01", "--location", "Market Square", "--as", "admin")
+    scale = "0.02,0,0,0,0.02,0,0,0,1"
+    calibrate = ("camera", "calibrate", "PEN-01", "--as", "admin")
+    assert "calibrated camera PEN-01" in run(vigil, *calibrate, "--homography", scale, "--principal-point", "320,240")
+    assert "9 comma-separated" in run(vigil, *calibrate, "--homography", "1,2,3", "--principal-point", "0,0", code=2)
+    assert "--principal-point" in run(vigil, *calibrate, "--homography", scale, "--principal-point", "a,b", code=2)
+    assert "invertible" in run(
+        vigil, *calibrate, "--homography", "0,0,0,0,0,0,0,0,0", "--principal-point", "0,0", code=2
+    )
+    zone = ("camera", "zone", "PEN-01", "--as", "admin")
+    run(vigil, *zone, "--name", "door", "--polygon", "0,0 10,0 10,10")
+    assert "door, till" in run(vigil, *zone, "--name", "till", "--polygon", "0,0 5,0 5,5 0,5")
+    assert "door, till" in run(vigil, *zone, "--name", "door", "--polygon", "1,1 9,1 9,9")
+    assert "at least 3 points" in run(vigil, *zone, "--name", "bad", "--polygon", "0,0 1,1", code=2)
+    assert "--polygon point" in run(vigil, *zone, "--name", "bad", "--polygon", "0,0 1 2,2", code=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -116,3 +117,17 @@ def test_a_crashed_job_resumes_to_the_tracks_of_an_uninterrupted_run(
         )
     job = db.get(AnalysisJob, crashed.id)
     assert job is not None and job.tracks_written == 2
+
+
+def test_the_camera_zones_reach_the_stored_tracks(db: Session, settings: Settings, tmp_path: Path) -> None:
+    video = write_video(crossing_scene(60), tmp_path / "scene.mp4")
+    job = _job(db, settings.data_dir, video, "zoned")
+    everywhere = [[-1, -1], [WIDTH + 1, -1], [WIDTH + 1, HEIGHT + 1], [-1, HEIGHT + 1]]
+    job.footage.camera.zones = json.dumps([{"name": "everywhere", "polygon": everywhere}])
+    db.commit()
+    _runner(db, settings, frames).run(job.id)
+    db.expire_all()
+    stored = tracks_of(db, job.footage_id)
+    assert stored
+    for track in stored:
+        assert json.loads(track.zone_dwell)["everywhere"] == pytest.approx(track.dwell_s, abs=0.01)

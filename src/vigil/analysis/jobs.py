@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.governance import audit
 from vigil.governance.access import authorise
-from vigil.governance.locations import require_current_pia
+from vigil.governance.locations import camera_zones, require_current_pia
 from vigil.governance.roles import Capability
 
 
@@ -50,6 +50,10 @@ class AnalysisSetup:
     frame_count: int
     bearing_deg: float | None
     params: dict[str, object]
+    calibration: dict[str, Any] | None = None
+    """The camera's ground-plane calibration: ``image_to_ground`` (3x3) and ``principal_point``, if any."""
+    zones: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
+    """The camera's named zones, polygons in source-image pixels."""
 
 
 class Analyser(Protocol):
@@ -157,6 +161,8 @@ class JobRunner:
             frame_count=footage.frame_count or 0,
             bearing_deg=footage.camera.bearing_deg,
             params=json.loads(job.params),
+            calibration=json.loads(footage.camera.calibration) if footage.camera.calibration else None,
+            zones=tuple((name, tuple(polygon)) for name, polygon in camera_zones(footage.camera)),
         )
         resumed = job.checkpoint_frame > 0
         job.status, job.error = JobStatus.RUNNING, None

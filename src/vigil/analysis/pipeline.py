@@ -31,7 +31,7 @@ from vigil.analysis.observe import Observer
 from vigil.analysis.schedule import Crop, SchedulePolicy, Scheduler
 from vigil.analysis.state import load_state, save_state
 from vigil.analysis.stitch import StitchPolicy, continuation, merged
-from vigil.analysis.summary import TrackRecord, summarise, travel
+from vigil.analysis.summary import Geometry, TrackRecord, summarise, travel
 from vigil.domain.detections import Detections, Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.settings import Settings
@@ -124,6 +124,7 @@ class TrackAnalyser:
         self.stitching = StitchPolicy(
             max_gap_s=config.lost_buffer_s, gate_base=config.gate_base, gate_speed=config.gate_speed
         )
+        self.geometry = Geometry.of(setup.calibration, setup.zones)
         self.records: dict[int, TrackRecord] = {}
         self.track_no = 0
         self.detector_calls = 0
@@ -196,7 +197,9 @@ class TrackAnalyser:
             if not self._worth_keeping(record):
                 continue
             self.track_no += 1
-            finished.append(summarise(self.track_no, record, bearing_deg=self.setup.bearing_deg))
+            finished.append(
+                summarise(self.track_no, record, bearing_deg=self.setup.bearing_deg, geometry=self.geometry)
+            )
         return finished
 
     def _worth_keeping(self, record: TrackRecord) -> bool:

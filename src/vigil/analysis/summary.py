@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,13 @@ import numpy.typing as npt
 
 from vigil.domain.detections import COCO_CLASSES
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
+from vigil.vision.attributes import GroundPlane, measure
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+
+Zone = tuple[str, tuple[tuple[float, float], ...]]
+"""A named polygon in source-image pixels."""
 
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 IMAGE_DIRECTIONS = ("up", "up-right", "right", "down-right", "down", "down-left", "left", "up-left")
@@ -214,14 +219,86 @@ def foot_motion(times: F64, feet: F64, heights: F64, bearing_deg: float | None) 
     return Motion(speed, heading, degrees, stationary)
 
 
+@dataclass(frozen=True, eq=False)
+class Geometry:
+    """What a camera's calibration and zones add to a summary: metric height and speed, per-zone dwell."""
+
+    image_to_ground: F64 | None = None
+    """3x3 homography from image pixels to ground-plane metres."""
+    ground: GroundPlane | None = None
+    """The camera behind the homography, when it admits one (needed for heights, not for speeds)."""
+    zones: tuple[Zone, ...] = ()
+
+    @classmethod
+    def of(cls, calibration: Mapping[str, Any] | None, zones: tuple[Zone, ...] = ()) -> Geometry:
+        """From a camera's stored calibration (``image_to_ground``, ``principal_point``) and zones."""
+        if calibration is None:
+            return cls(zones=zones)
+        matrix = np.asarray(calibration["image_to_ground"], dtype=np.float64).reshape(3, 3)
+        cx, cy = (float(v) for v in calibration["principal_point"])
+        return cls(image_to_ground=matrix, ground=GroundPlane.from_homography(matrix, (cx, cy)), zones=zones)
+
+    def to_ground(self, points: F64) -> F64 | None:
+        if self.image_to_ground is None:
+            return None
+        mapped = np.column_stack([points, np.ones(len(points))]) @ self.image_to_ground.T
+        return np.asarray(mapped[:, :2] / mapped[:, 2:3], dtype=np.float64)
+
+
+def inside(points: F64, polygon: tuple[tuple[float, float], ...]) -> npt.NDArray[np.bool_]:
+    """Which of ``points`` ``(N, 2)`` lie inside ``polygon`` (even-odd ray casting)."""
+    vertices = np.asarray(polygon, dtype=np.float64)
+    x, y = points[:, 0], points[:, 1]
+    result = np.zeros(len(points), dtype=bool)
+    for (x1, y1), (x2, y2) in zip(vertices, np.roll(vertices, -1, axis=0), strict=True):
+        crosses = (y1 > y) != (y2 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at_x = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+        result ^= crosses & (x < at_x)
+    return result
+
+
+def zone_dwell(times: F64, feet: F64, zones: tuple[Zone, ...]) -> dict[str, float]:
+    """Seconds the foot point spent in each zone: every interval between observations that starts inside."""
+    if len(times) < 2:
+        return {}
+    dt = np.diff(times)
+    dwell = {name: float(dt[inside(feet[:-1], polygon)].sum()) for name, polygon in zones}
+    return {name: round(seconds, 3) for name, seconds in dwell.items() if seconds > 0}
+
+
+def median_speed(times: F64, points: F64) -> float:
+    """Median speed of a point along its smoothed path (units of ``points`` per second)."""
+    if len(times) < 2:
+        return 0.0
+    dt = np.diff(times)
+    step = np.hypot(*np.diff(_smooth(points, 5), axis=0).T)
+    valid = dt > 0
+    return float(np.median(step[valid] / dt[valid])) if valid.any() else 0.0
+
+
+def metric_size(boxes: F64, times: F64, feet: F64, geometry: Geometry) -> tuple[float | None, float | None]:
+    """Median height (metres) and median foot-point speed on the ground (metres per second), when calibrated."""
+    heights = [measure(box, geometry.ground).height_m for box in boxes] if geometry.ground is not None else []
+    finite = [h for h in heights if h is not None and math.isfinite(h)]
+    height_m = round(float(np.median(finite)), 3) if finite else None
+    ground_feet = geometry.to_ground(feet)
+    if ground_feet is None or not np.all(np.isfinite(ground_feet)):
+        return height_m, None
+    return height_m, round(median_speed(times, ground_feet), 3)
+
+
 def _names(votes: Counter[str], samples: int) -> tuple[str, ...]:
     """Colour names voted for by at least a third of the samples, most votes first (at most two)."""
     ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
     return tuple(name for name, n in ranked[:2] if n * 3 >= max(samples, 1))
 
 
-def summarise(track_no: int, record: TrackRecord, *, bearing_deg: float | None) -> FinishedTrack:
-    """The finished track of a record with at least one observation."""
+def summarise(
+    track_no: int, record: TrackRecord, *, bearing_deg: float | None, geometry: Geometry | None = None
+) -> FinishedTrack:
+    """The finished track of a record with at least one observation; ``geometry`` adds metric sizes and zones."""
+    geometry = geometry or Geometry()
     boxes = np.array(record.boxes, dtype=np.float64).reshape(-1, 4)
     times = np.array(record.times, dtype=np.float64)
     scores = np.array(record.scores, dtype=np.float32)
@@ -230,6 +307,9 @@ def summarise(track_no: int, record: TrackRecord, *, bearing_deg: float | None) 
     class_id = Counter(record.classes).most_common(1)[0][0]
     motion = foot_motion(times, feet, heights, bearing_deg)
     path_points = rdp(np.column_stack([feet, times]), max(1.0, 0.1 * float(np.median(heights))))
+    height_m, speed_m_s = metric_size(boxes, times, feet, geometry)
+    dwell = {"stationary": round(motion.stationary_s, 3)} if motion.stationary_s > 0 else {}
+    dwell.update(zone_dwell(times, feet, geometry.zones))
     appearance = record.appearance
     if appearance.size and np.linalg.norm(appearance) > 0:
         appearance = (appearance / np.linalg.norm(appearance)).astype(np.float32)
@@ -240,12 +320,14 @@ def summarise(track_no: int, record: TrackRecord, *, bearing_deg: float | None) 
         body_colours=_names(record.body, record.samples),
         carried=tuple(sorted(name for name, n in record.carried.items() if n >= 2)),
         height_px=round(float(np.median(heights)), 2),
+        height_m=height_m,
         speed_px_s=round(motion.speed_px_s, 2),
+        speed_m_s=speed_m_s,
         heading=motion.heading,
         heading_deg=motion.heading_deg,
         path=tuple((round(float(t), 3), round(float(x), 1), round(float(y), 1)) for x, y, t in path_points),
         dwell_s=round(float(times[-1] - times[0]), 3),
-        zone_dwell_s={"stationary": round(motion.stationary_s, 3)} if motion.stationary_s > 0 else {},
+        zone_dwell_s=dwell,
         appearance=appearance,
         thumbnail=record.thumbnail,
         thumbnail_frame=record.thumbnail_frame,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -327,6 +328,65 @@ def camera_add(
             stream_url=stream,
         )
         typer.echo(f"added camera {camera.code} at {site.name}")
+
+
+def _numbers(text: str, option: str, count: int) -> list[float]:
+    """``count`` comma-separated finite numbers, or a one-line error naming the option."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        fail(f"{option} must be {count} comma-separated numbers, got {text!r}")
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        fail(f"{option} must be {count} comma-separated finite numbers, got {text!r}")
+    return values
+
+
+@camera_app.command("calibrate")
+def camera_calibrate(
+    code: str,
+    homography: Annotated[
+        str, typer.Option(help="Image -> ground (metres) homography: 9 numbers 'h11,h12,...,h33', row by row.")
+    ],
+    principal_point: Annotated[str, typer.Option(help="Principal point 'cx,cy' in pixels (usually the centre).")],
+    as_user: AsUser = None,
+) -> None:
+    """Record a camera's ground-plane calibration, so track heights and speeds come out in metres."""
+    from vigil.governance.locations import set_camera_calibration
+
+    values = _numbers(homography, "--homography", 9)
+    cx, cy = _numbers(principal_point, "--principal-point", 2)
+    with system_session() as (_, db):
+        camera = set_camera_calibration(
+            db,
+            actor=acting_user(db, as_user),
+            code=code,
+            image_to_ground=[values[0:3], values[3:6], values[6:9]],
+            principal_point=(cx, cy),
+        )
+        typer.echo(f"calibrated camera {camera.code}")
+
+
+@camera_app.command("zone")
+def camera_zone(
+    code: str,
+    name: Annotated[str, typer.Option(help="Zone name (1-40 characters); an existing zone of that name is replaced.")],
+    polygon: Annotated[str, typer.Option(help="Polygon in image pixels: 'x1,y1 x2,y2 x3,y3 ...' (3 or more points).")],
+    as_user: AsUser = None,
+) -> None:
+    """Add or replace a named zone on a camera, for per-zone dwell times."""
+    from vigil.governance.locations import camera_zones, get_camera, set_camera_zones
+
+    points = [_numbers(pair, "--polygon point", 2) for pair in polygon.split()]
+    with system_session() as (_, db):
+        zone = (name.strip(), [(x, y) for x, y in points])
+        zones = camera_zones(get_camera(db, code))
+        names = [existing for existing, _ in zones]
+        if zone[0] in names:
+            zones[names.index(zone[0])] = zone
+        else:
+            zones.append(zone)
+        camera = set_camera_zones(db, actor=acting_user(db, as_user), code=code, zones=zones)
+        typer.echo(f"camera {camera.code} zones: {', '.join(zone[0] for zone in camera_zones(camera))}")
 
 
 @camera_app.command("list")

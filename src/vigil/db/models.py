@@ -171,6 +171,10 @@ class Camera(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
     bearing_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
     stream_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    calibration: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON ``{"image_to_ground": 3x3 list, "principal_point": [cx, cy]}``; ``None`` when uncalibrated."""
+    zones: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    """JSON list of ``{"name": str, "polygon": [[x, y], ...]}`` in source-image pixels."""
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,9 +6,12 @@ Footage from a camera may be analysed only while its location has a current PIA
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -170,6 +173,83 @@ def get_camera(db: Session, code: str) -> Camera:
     if camera is None:
         raise NotFound(f"no camera with code {code!r}; `vigil camera list` shows the registered cameras")
     return camera
+
+
+def set_camera_calibration(
+    db: Session,
+    *,
+    actor: User,
+    code: str,
+    image_to_ground: list[list[float]],
+    principal_point: tuple[float, float],
+) -> Camera:
+    """Record a camera's ground-plane calibration: an image -> ground (metres) homography and principal point."""
+    require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.calibrate")
+    if len(image_to_ground) != 3 or any(len(row) != 3 for row in image_to_ground):
+        raise InvalidInput("the homography must be 3x3 (nine numbers, row by row)")
+    matrix = np.asarray(image_to_ground, dtype=np.float64)
+    if not np.all(np.isfinite(matrix)):
+        raise InvalidInput("the homography must contain only finite numbers")
+    if abs(float(np.linalg.det(matrix))) < 1e-12 or np.linalg.cond(matrix) > 1e12:
+        raise InvalidInput("the homography must be invertible")
+    if len(principal_point) != 2 or not all(math.isfinite(v) for v in principal_point):
+        raise InvalidInput("the principal point must be two finite numbers (cx, cy)")
+    camera = get_camera(db, code)
+    camera.calibration = json.dumps(
+        {"image_to_ground": matrix.tolist(), "principal_point": [float(v) for v in principal_point]}
+    )
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="camera.calibrate",
+        subject_type="camera",
+        subject_id=camera.code,
+        details={"principal_point": [float(v) for v in principal_point]},
+    )
+    return camera
+
+
+def set_camera_zones(
+    db: Session,
+    *,
+    actor: User,
+    code: str,
+    zones: list[tuple[str, list[tuple[float, float]]]],
+) -> Camera:
+    """Replace a camera's named zones: polygons in source-image pixels used for per-zone dwell time."""
+    require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.zones")
+    cleaned: list[dict[str, object]] = []
+    for name, polygon in zones:
+        name = name.strip()
+        if not 1 <= len(name) <= 40:
+            raise InvalidInput("a zone name must be 1-40 characters")
+        if name == "stationary":
+            raise InvalidInput("'stationary' is reserved for time spent standing still; choose another zone name")
+        if any(zone["name"] == name for zone in cleaned):
+            raise InvalidInput(f"zone name {name!r} is used twice")
+        if len(polygon) < 3:
+            raise InvalidInput(f"zone {name!r} needs a polygon of at least 3 points")
+        if any(len(point) != 2 or not all(math.isfinite(v) for v in point) for point in polygon):
+            raise InvalidInput(f"zone {name!r} has a point that is not two finite numbers")
+        cleaned.append({"name": name, "polygon": [[float(x), float(y)] for x, y in polygon]})
+    camera = get_camera(db, code)
+    camera.zones = json.dumps(cleaned)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="camera.zones",
+        subject_type="camera",
+        subject_id=camera.code,
+        details={"zones": [zone["name"] for zone in cleaned]},
+    )
+    return camera
+
+
+def camera_zones(camera: Camera) -> list[tuple[str, list[tuple[float, float]]]]:
+    """A camera's stored zones as ``(name, polygon)`` pairs."""
+    return [(z["name"], [(float(x), float(y)) for x, y in z["polygon"]]) for z in json.loads(camera.zones or "[]")]
 
 
 @dataclass(frozen=True)
