@@ -66,3 +66,7 @@ def main() -> None:
         app()
     except VigilError as exc:
         fail(exc.message)
+
+
+if __name__ == "__main__":
+    main()

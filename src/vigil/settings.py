@@ -48,6 +48,12 @@ class RetentionSettings(Section):
     run_every_minutes: float = Field(60, gt=0, description="How often the retention scheduler runs.")
 
 
+class AnalysisSettings(Section):
+    checkpoint_seconds: float = Field(
+        10.0, gt=0, le=3600, description="A running analysis commits its tracks and state this often (resume point)."
+    )
+
+
 class VisionSettings(Section):
     threads: int = Field(2, ge=1, le=64, description="Threads one ONNX Runtime session may use.")
     providers: tuple[str, ...] = Field(
@@ -81,6 +87,7 @@ class Settings(BaseSettings):
         default_factory=RetentionSettings, description="How long each class of data is kept."
     )
     vision: VisionSettings = Field(default_factory=VisionSettings, description="Model runtime options.")
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="Analysis jobs.")
 
     @field_validator("data_dir")
     @classmethod

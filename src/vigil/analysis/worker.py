@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def make_runner(
-    system: System, *, on_progress: Callable[[int, int], None] | None = None, checkpoint_seconds: float = 10.0
+    system: System, *, on_progress: Callable[[int, int], None] | None = None, checkpoint_seconds: float | None = None
 ) -> JobRunner:
     """A runner using the configured detector and the threaded PyAV frame source."""
     from vigil.analysis.decode import frames
@@ -44,7 +44,7 @@ def make_runner(
         data_dir=system.settings.data_dir,
         make_analyser=partial(build_analyser, system.settings),
         frames=frames,
-        checkpoint_seconds=checkpoint_seconds,
+        checkpoint_seconds=checkpoint_seconds or system.settings.analysis.checkpoint_seconds,
         on_progress=on_progress,
     )
 
