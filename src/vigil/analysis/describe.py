@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vigil.domain.detections import COCO_CLASSES, PERSON_CLASS_ID, Detections
+from vigil.domain.detections import BICYCLE_CLASS_ID, COCO_CLASSES, MOTOR_VEHICLE_CLASS_IDS, PERSON_CLASS_ID, Detections
 from vigil.errors import InvalidInput
 from vigil.vision.attributes import CARRIED_CLASSES, associate_carried, describe_person, describe_vehicle
 from vigil.vision.detect import Detector
 
-VEHICLE_CLASSES = frozenset({1, 2, 3, 5, 7})  # bicycle, car, motorcycle, bus, truck
+VEHICLE_CLASSES = frozenset({BICYCLE_CLASS_ID, *MOTOR_VEHICLE_CLASS_IDS})
 MAX_IMAGE_PIXELS = 40_000_000
 SMALL_CROP_PIXELS = 200
 

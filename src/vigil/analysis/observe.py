@@ -14,14 +14,13 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.analysis.summary import TrackRecord
-from vigil.domain.detections import COCO_CLASSES, PERSON_CLASS_ID, Detections, Frame
+from vigil.domain.detections import COCO_CLASSES, MOTOR_VEHICLE_CLASS_IDS, PERSON_CLASS_ID, Detections, Frame
 from vigil.vision.appearance import appearance_vector
 from vigil.vision.attributes import associate_carried, describe_vehicle, person_attributes
 from vigil.vision.segment import ColourModelSegmenter
 from vigil.vision.track import colour_signatures
 
 F32 = npt.NDArray[np.float32]
-VEHICLE_CLASSES = (2, 3, 5, 7)
 
 
 def occlusion(xyxy: F32) -> F32:
@@ -121,7 +120,7 @@ class Observer:
             record.lower.update(str(c) for c in attributes.lower)
             record.add_appearance(appearance_vector(frame.image, box, silhouette.mask))
         else:
-            if class_id in VEHICLE_CLASSES:
+            if class_id in MOTOR_VEHICLE_CLASS_IDS:
                 record.body.update(str(c) for c in describe_vehicle(frame.image, box).body)
             record.add_appearance(appearance_vector(frame.image, box))
         record.samples += 1

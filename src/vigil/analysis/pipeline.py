@@ -32,7 +32,7 @@ from vigil.analysis.schedule import Crop, SchedulePolicy, Scheduler
 from vigil.analysis.state import load_state, save_state
 from vigil.analysis.stitch import StitchPolicy, continuation, merged
 from vigil.analysis.summary import Geometry, TrackRecord, summarise, travel
-from vigil.domain.detections import Detections, Frame
+from vigil.domain.detections import MOTOR_VEHICLE_CLASS_IDS, Detections, Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.settings import Settings
 from vigil.vision.detect import Detector, build_detector
@@ -44,7 +44,6 @@ __all__ = ["AnalysisParams", "Options", "TrackAnalyser", "build_analyser", "fram
 
 TRACKED_CLASSES = (0, 1, 2, 3, 5, 7, 14, 15, 16, 17, 18, 19)
 """person, bicycle, car, motorcycle, bus, truck, bird, cat, dog, horse, sheep, cow."""
-MOTOR_VEHICLE_CLASSES = (2, 3, 5, 7)
 CARRIED_CLASSES = (24, 25, 26, 28)
 """backpack, umbrella, handbag, suitcase."""
 DEFAULT_INPUT = {"nanodet": 416, "centernet": 416}
@@ -174,7 +173,7 @@ class TrackAnalyser:
             found = found[np.sort(batched_nms(found.xyxy, found.score, found.class_id, 0.6))]
         if len(found):
             # One vehicle is often reported as both car and truck (or bus): keep only its best-scoring label.
-            groups = np.where(np.isin(found.class_id, MOTOR_VEHICLE_CLASSES), -1, found.class_id).astype(np.int32)
+            groups = np.where(np.isin(found.class_id, MOTOR_VEHICLE_CLASS_IDS), -1, found.class_id).astype(np.int32)
             found = found[np.sort(batched_nms(found.xyxy, found.score, groups, 0.7))]
         return found[found.score >= self.options.low_score]
 

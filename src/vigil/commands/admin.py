@@ -224,18 +224,14 @@ def retention_run(
     as_json: JsonOut = False,
 ) -> None:
     """Apply the retention policies now (the scheduler also runs them hourly)."""
-    from vigil.governance.access import require_permission
-    from vigil.governance.retention import default_rules, run_retention
-    from vigil.governance.roles import Permission
+    from vigil.governance.retention import default_rules, run_retention_now
 
     with system_session() as (system, db):
-        user = acting_user(db, as_user)
-        require_permission(db, user=user, permission=Permission.RUN_RETENTION, action="retention.run")
-        report = run_retention(
+        report = run_retention_now(
             db,
+            actor=acting_user(db, as_user),
             rules=default_rules(system.settings),
             data_dir=system.settings.data_dir,
-            actor=user.username,
             dry_run=dry_run,
         )
     data = {"dry_run": report.dry_run, "results": [r.__dict__ for r in report.results], "errors": report.file_errors}
@@ -396,13 +392,12 @@ def camera_list(
     as_json: JsonOut = False,
 ) -> None:
     """List force cameras with their location and PIA status."""
-    from vigil.governance.access import require_permission
-    from vigil.governance.locations import camera_statuses
-    from vigil.governance.roles import Permission
+    from vigil.governance.locations import camera_register
 
     with system_session() as (_, db):
-        require_permission(db, user=acting_user(db, as_user), permission=Permission.VIEW_CAMERAS, action="camera.list")
-        statuses = camera_statuses(db, today=datetime.now(UTC).date(), only_lacking_pia=lacking_pia)
+        statuses = camera_register(
+            db, actor=acting_user(db, as_user), today=datetime.now(UTC).date(), only_lacking_pia=lacking_pia
+        )
         data = [
             {
                 "code": s.camera.code,

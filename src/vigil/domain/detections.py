@@ -34,6 +34,9 @@ COCO_CLASSES: tuple[str, ...] = (
 """The 80 COCO detection classes in the contiguous order used by CenterNet, NanoDet and YOLO exports."""
 
 PERSON_CLASS_ID = 0
+BICYCLE_CLASS_ID = 1
+MOTOR_VEHICLE_CLASS_IDS: tuple[int, ...] = (2, 3, 5, 7)
+"""car, motorcycle, bus, truck: one vehicle is often reported under two of these labels."""
 
 Selector = npt.NDArray[np.bool_] | npt.NDArray[np.integer[Any]] | slice | int | Sequence[int]
 
