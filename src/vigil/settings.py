@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,12 +83,30 @@ class Settings(BaseSettings):
         description="Key that signs session cookies; empty means one is generated into <data_dir>/secret.key.",
     )
     force_name: str = Field("Cumbria Constabulary", description="Force name shown on pages and emails.")
+    timezone: str = Field(
+        "Europe/London",
+        description="IANA time zone of the force: times of day in searches and on pages are local to it.",
+    )
     web: WebSettings = Field(default_factory=WebSettings, description="Web server and login policy.")
     retention: RetentionSettings = Field(
         default_factory=RetentionSettings, description="How long each class of data is kept."
     )
     vision: VisionSettings = Field(default_factory=VisionSettings, description="Model runtime options.")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="Analysis jobs.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The force's time zone."""
+        return ZoneInfo(self.timezone)
 
     @field_validator("data_dir")
     @classmethod

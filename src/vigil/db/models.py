@@ -286,6 +286,14 @@ class Track(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     thumbnail_path: Mapped[str | None] = mapped_column(String(300), nullable=True)
     appearance: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    # Search columns derived from the attributes above when the track is stored (vigil.search.columns):
+    # bit i of a colour mask is PALETTE[i]; bit i of carried_mask is CARRIED_CLASSES[i]; start_minute is the
+    # minute of the day of first_seen in the force's time zone (for "between 2pm and 3pm on any day").
+    upper_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lower_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    body_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    carried_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    start_minute: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     footage: Mapped[Footage] = relationship()
     camera: Mapped[Camera] = relationship()
@@ -313,3 +321,62 @@ class Observation(Base):
     score: Mapped[float] = mapped_column(Float)
 
     track: Mapped[Track] = relationship(back_populates="observations")
+
+
+class SavedSearch(Base):
+    """A search an investigator kept for a case: its name and its query (a TrackQuery as JSON)."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("case_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")  # the plain-English text it was parsed from
+    query: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+
+
+class ReviewMark(Base):
+    """An investigator's verdict on one candidate track for one case: confirmed, rejected or unsure.
+
+    The latest mark of a (case, track) pair is its current verdict; earlier marks are kept as history.
+    """
+
+    __tablename__ = "review_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    marked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+    track: Mapped[Track] = relationship()
+
+
+class EvidenceExport(Base):
+    """An evidence bundle made for a case: where the zip is and its SHA-256, for the register and retention."""
+
+    __tablename__ = "evidence_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    stored_path: Mapped[str] = mapped_column(String(500))  # relative to data_dir
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    track_count: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+
+
+# Tables of later capabilities live in their own modules; importing them here registers them on Base.metadata.
+from vigil.db import face_models as _face_models  # noqa: E402,F401
+from vigil.db import registry_models as _registry_models  # noqa: E402,F401

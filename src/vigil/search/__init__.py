@@ -1,0 +1,1 @@
+"""Investigator search over analysed footage: query model, description parser, similarity, synopsis, export."""
