@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from vigil.cli import app
 
+AUDIT_REVIEW = ("--case", "AUD-2026-001", "--purpose", "Quarterly audit of system use")
+
 
 @pytest.fixture
 def vigil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
@@ -90,7 +92,10 @@ def test_admin_workflow_through_the_cli(vigil: CliRunner) -> None:
     users = json.loads(run(vigil, "user", "list", "--as", "admin", "--json"))
     assert {u["username"]: u["training"] for u in users}["ivy"] == ["analytics"]
     assert "intact" in run(vigil, "audit", "verify")
-    actions = [e["action"] for e in json.loads(run(vigil, "audit", "export", "--format", "json", "--as", "admin"))]
+    actions = [
+        e["action"]
+        for e in json.loads(run(vigil, "audit", "export", "--format", "json", *AUDIT_REVIEW, "--as", "admin"))
+    ]
     for expected in ("user.bootstrap", "user.create", "training.add", "location.add", "camera.add", "pia.add"):
         assert expected in actions
 
@@ -120,7 +125,7 @@ def test_refusals_are_clear_and_audited(vigil: CliRunner) -> None:
         "admin",
         code=2,
     )
-    refused = json.loads(run(vigil, "audit", "export", "--format", "json", "--as", "admin"))
+    refused = json.loads(run(vigil, "audit", "export", "--format", "json", *AUDIT_REVIEW, "--as", "admin"))
     assert any(e["actor"] == "ivy" and e["outcome"] == "refused" for e in refused)
 
 
@@ -203,3 +208,27 @@ def test_camera_calibration_and_zones_through_the_cli(vigil: CliRunner) -> None:
     assert "door, till" in run(vigil, *zone, "--name", "door", "--polygon", "1,1 9,1 9,9")
     assert "at least 3 points" in run(vigil, *zone, "--name", "bad", "--polygon", "0,0 1,1", code=2)
     assert "--polygon point" in run(vigil, *zone, "--name", "bad", "--polygon", "0,0 1 2,2", code=2)
+
+
+def test_audit_export_needs_a_case_and_purpose_and_records_them(vigil: CliRunner) -> None:
+    run(vigil, "db", "upgrade")
+    assert "case reference is required" in run(vigil, "audit", "export", "--as", "admin", code=2)
+    exported = json.loads(run(vigil, "audit", "export", "--format", "json", *AUDIT_REVIEW, "--as", "admin"))
+    assert exported, "the bootstrap entries at least"
+    again = json.loads(
+        run(
+            vigil,
+            "audit",
+            "export",
+            "--format",
+            "json",
+            "--filter-case",
+            "AUD-2026-001",
+            *AUDIT_REVIEW,
+            "--as",
+            "admin",
+        )
+    )
+    assert [(e["action"], e["case_ref"], e["purpose"]) for e in again if e["action"] == "audit.export"] == [
+        ("audit.export", "AUD-2026-001", "Quarterly audit of system use")
+    ]

@@ -14,7 +14,9 @@ from rich.console import Console
 
 from vigil.commands.common import (
     AsUser,
+    CaseOpt,
     JsonOut,
+    PurposeOpt,
     acting_user,
     emit,
     fail,
@@ -190,26 +192,21 @@ def audit_verify(as_json: JsonOut = False) -> None:
 @audit_app.command("export")
 def audit_export(
     since: Annotated[str | None, typer.Option(help="Only entries at or after this ISO date/time.")] = None,
-    case: Annotated[str | None, typer.Option(help="Only entries for this case reference.")] = None,
+    filter_case: Annotated[str | None, typer.Option(help="Only entries for this case reference.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file instead of stdout.")] = None,
+    case: CaseOpt = None,
+    purpose: PurposeOpt = None,
     as_user: AsUser = None,
 ) -> None:
-    """Export audit entries (with their hashes) for auditors; the export itself is audited."""
-    from vigil.governance import audit
-    from vigil.governance.access import require_permission
-    from vigil.governance.roles import Permission
+    """Export audit entries (with their hashes) for auditors; the export is audited with its case and purpose."""
+    from vigil.governance.access import make_context
+    from vigil.governance.audit_review import AuditFilter, export_audit
 
-    if fmt not in ("csv", "json"):
-        fail("--format must be csv or json")
     with system_session() as (_, db):
         user = acting_user(db, as_user)
-        require_permission(db, user=user, permission=Permission.VIEW_AUDIT, action="audit.export")
-        start = parse_datetime(since, "--since") if since else None
-        text = audit.render_export(audit.query_entries(db, since=start, case_ref=case), fmt)
-        audit.record(
-            db, actor=user.username, action="audit.export", details={"since": since, "case": case, "format": fmt}
-        )
+        where = AuditFilter(case_ref=filter_case, since=parse_datetime(since, "--since") if since else None)
+        text = export_audit(db, actor=user, context=make_context(case, purpose), where=where, fmt=fmt)
     if output:
         output.write_text(text)
         typer.echo(f"wrote {output}")

@@ -12,13 +12,22 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from vigil.commands.common import AsUser, JsonOut, acting_user, emit, fail, parse_datetime, settings, system_session
+from vigil.commands.common import (
+    AsUser,
+    CaseOpt,
+    JsonOut,
+    PurposeOpt,
+    acting_user,
+    emit,
+    fail,
+    parse_datetime,
+    settings,
+    system_session,
+)
 from vigil.db.session import session_scope
 from vigil.system import open_system
 
 tracks_app = typer.Typer(help="Tracks found by analysis.", no_args_is_help=True)
-CaseOpt = Annotated[str | None, typer.Option("--case", envvar="VIGIL_CASE", help="Case reference.")]
-PurposeOpt = Annotated[str | None, typer.Option("--purpose", envvar="VIGIL_PURPOSE", help="Policing purpose.")]
 
 
 def analyse(

@@ -20,6 +20,8 @@ from vigil.errors import InvalidInput, VigilError
 from vigil.settings import Settings, SettingsError, load_settings
 from vigil.system import System, open_system, prepare
 
+CaseOpt = Annotated[str | None, typer.Option("--case", envvar="VIGIL_CASE", help="Case reference.")]
+PurposeOpt = Annotated[str | None, typer.Option("--purpose", envvar="VIGIL_PURPOSE", help="Policing purpose.")]
 AsUser = Annotated[str | None, typer.Option("--as", envvar="VIGIL_USER", help="The vigil user to act as.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
