@@ -5,10 +5,12 @@ empty ``one-by-one-person-detection.mp4``):
 
 * **decode**: the analysis frame source alone (threaded PyAV decode + BGR conversion);
 * **naive**: the same frame source, detector on every whole frame, the same tracker and records;
-* **vigil**: motion gating, detection every ~0.3 s on crops around motion and live tracks.
+* **vigil**: motion gating, detection every 0.5 s (2 s in a calm scene) on crops around motion and live tracks.
 
 Every run is a fresh subprocess (so peak RSS is that run's own) and all rows of a table come from one
-invocation: other work on the machine slows all of them alike, so compare the ratios. Usage::
+invocation: other work on the machine slows all of them alike, so compare the ratios. CPU seconds of each run
+(every thread of the process) are printed too: on a machine other jobs load, they move far less than wall time.
+Usage::
 
     .venv/bin/python bench/analysis_speed.py [--videos vtest,1080p,one-by-one] [--detector centernet]
 """
@@ -77,19 +79,21 @@ def one(video: str, mode: str, detector: str) -> dict[str, float]:
     path = videos()[video]
     width, height, fps, count = probe(path)
     if mode == "decode":
-        start = time.perf_counter()
+        cpu_start, start = time.process_time(), time.perf_counter()
         n = sum(1 for _ in frames(path, 0))
         seconds, calls, tracks = time.perf_counter() - start, 0, 0
     else:
         params: dict[str, object] = {"detector": detector, **(NAIVE if mode == "naive" else {})}
         analyser = build_analyser(Settings(), setup_for(width, height, fps, count, **params))
         analyser.detector.load()  # type: ignore[attr-defined]
+        cpu_start = time.process_time()
         run = run_analyser(analyser, frames(path, 0))
         n, seconds, calls, tracks = run.frames, run.seconds, run.detector_calls, len(run.tracks)
     return {
         "frames": n,
         "fps": fps,
         "seconds": seconds,
+        "cpu_s": time.process_time() - cpu_start,
         "x_realtime": n / fps / seconds,
         "calls": calls,
         "tracks": tracks,
@@ -107,7 +111,7 @@ def main() -> None:
         print(json.dumps(one(args.one[0], args.one[1], args.detector)))
         return
     make_upscale(videos()["vtest"], UPSCALED)
-    rows, memory = [], []
+    rows, memory, cpu = [], [], []
     for video in args.videos.split(","):
         figures = {}
         for mode in ("decode", "naive", "vigil"):
@@ -133,6 +137,7 @@ def main() -> None:
             ]
         )
         memory.append([video, d["rss_mb"], n["rss_mb"], v["rss_mb"]])
+        cpu.append([video, d["cpu_s"], n["cpu_s"], v["cpu_s"], v["cpu_s"] / d["cpu_s"], int(v["tracks"])])
     print(f"Detector: {args.detector}; load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
     print(
         table(
@@ -151,6 +156,8 @@ def main() -> None:
     )
     print()
     print(table(["video", "peak RSS decode MB", "peak RSS naive MB", "peak RSS vigil MB"], memory))
+    print("\nCPU seconds (all threads of the process; steadier than wall time on a shared machine):\n")
+    print(table(["video", "decode CPU s", "naive CPU s", "vigil CPU s", "vigil / decode CPU", "vigil tracks"], cpu))
 
 
 if __name__ == "__main__":

@@ -128,3 +128,23 @@ def test_sigkill_mid_analysis_resumes_to_identical_tracks(tmp_path: Path) -> Non
     _, stderr = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, stderr.decode()
     assert _export(killed) == expected
+
+
+def test_analyse_takes_a_detection_interval_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    import json
+
+    from tests.support.scenes import crossing_scene, write_video
+
+    env = _environment(tmp_path / "data")
+    env["VIGIL_ANALYSIS__CHECKPOINT_SECONDS"] = "10"
+    _setup(env)
+    video = write_video(crossing_scene(30), tmp_path / "scene.mp4")
+    runner = CliRunner()
+    args = ["analyse", str(video), "--camera", "PETS-01", "--as", "ivy", "--start", "2024-05-01T14:00:00Z"]
+    refused = runner.invoke(app, [*args, "--detect-interval", "5"], env=env)
+    assert refused.exit_code == 2 and "detect-interval" in refused.output
+    done = runner.invoke(app, [*args, "--detect-interval", "1.0", "--json"], env=env)
+    assert done.exit_code == 0, done.output
+    with sqlite3.connect(tmp_path / "data" / "vigil.db") as connection:
+        status, params = connection.execute("SELECT status, params FROM analysis_jobs").fetchone()
+    assert status == "done" and json.loads(params) == {"detect_interval_s": 1.0}

@@ -16,8 +16,8 @@ from onnx import TensorProto, helper, numpy_helper
 from tests.vision._data import needs_pets, pets_frame, pets_truth
 from vigil.domain.detections import PERSON_CLASS_ID
 from vigil.vision.decoders import CenterNetDecoder, NanoDetDecoder, YoloV8Decoder
-from vigil.vision.detect import Detector, DetectorConfigError, build_detector
-from vigil.vision.nms import iou_matrix
+from vigil.vision.detect import Detector, DetectorConfigError, build_detector, matrix_nms
+from vigil.vision.nms import batched_nms, iou_matrix
 from vigil.vision.runtime import ModelLoadError, bundled_models_dir
 
 FRAME = 701  # eight people in view
@@ -170,3 +170,23 @@ def test_importing_the_detectors_loads_no_runtime() -> None:
 def test_bundled_manifest_is_valid_json_with_checksums() -> None:
     manifest = json.loads((bundled_models_dir() / "MANIFEST.json").read_text())
     assert all(len(m["sha256"]) == 64 for m in manifest["models"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7])
+def test_matrix_nms_keeps_exactly_what_greedy_batched_nms_keeps(seed: int, threshold: float) -> None:
+    rng = np.random.default_rng(seed)
+    n = 150
+    corner = rng.uniform(0, 40, (n, 2))  # crowded, so that every threshold suppresses some
+    boxes = np.concatenate([corner, corner + rng.uniform(30, 60, (n, 2))], axis=1).astype(np.float32)
+    scores = rng.choice(np.linspace(0.1, 0.9, 9), n).astype(np.float32)  # many ties: order must match too
+    classes = rng.integers(0, 4, n).astype(np.int32)
+    expected = batched_nms(boxes, scores, classes, threshold)
+    assert 0 < len(expected) < n
+    assert np.array_equal(matrix_nms(boxes, scores, classes, threshold), expected)
+    assert np.array_equal(matrix_nms(boxes, scores, classes, threshold, max_matrix=10), expected)
+
+
+def test_matrix_nms_of_nothing_is_empty() -> None:
+    empty = np.zeros((0, 4), np.float32)
+    assert matrix_nms(empty, np.zeros(0, np.float32), np.zeros(0, np.int32), 0.5).shape == (0,)

@@ -61,6 +61,28 @@ def test_background_state_round_trips() -> None:
         assert a.update(item.frame.image) == b.update(item.frame.image)
 
 
+def test_absorbed_regions_stop_reporting_motion_at_once_and_only_there() -> None:
+    motion = MotionDetector(fps=10)  # a 4 s background: a ghost would otherwise linger for seconds
+    chair = np.full((120, 160, 3), 100, np.uint8)
+    chair[40:80, 20:50] = (30, 30, 200)
+    motion.update(chair)
+    gone = np.full((120, 160, 3), 100, np.uint8)  # the chair is taken away: its ghost moves
+    ghost = motion.update(gone)
+    assert ghost.regions
+    motion.absorb(ghost.regions, 160, 120)
+    assert not motion.update(gone).regions
+    walker = gone.copy()
+    walker[60:100, 110:125] = (200, 40, 40)  # motion elsewhere is still seen
+    regions = motion.update(walker).regions
+    assert regions and all(r[0] >= 90 for r in regions), regions
+
+
+def test_absorb_before_the_first_frame_does_nothing() -> None:
+    motion = MotionDetector(fps=10)
+    motion.absorb([(0, 0, 10, 10)], 160, 120)
+    assert motion.update(np.full((120, 160, 3), 100, np.uint8)).reset
+
+
 @pytest.mark.parametrize(
     ("boxes", "gap", "expected"),
     [

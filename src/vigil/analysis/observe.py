@@ -4,7 +4,8 @@ For every tracked detection the :class:`Observer` adds an observation to its tra
 :class:`~vigil.analysis.summary.TrackRecord` and offers its crop as the track's thumbnail (the largest,
 sharpest, least occluded, most confident crop wins; only the best one is kept). Every two seconds or so (less
 often as a track grows old) while the object is clearly visible, it samples clothing or body colours
-(:mod:`vigil.vision.attributes`) and a segmented appearance vector (:mod:`vigil.vision.appearance`).
+(:mod:`vigil.vision.attributes`) and a segmented appearance vector (:mod:`vigil.vision.appearance`), from a
+view of the box scaled down to at most ``sample_side`` pixels (:func:`scaled_view`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from vigil.analysis.summary import TrackRecord
 from vigil.domain.detections import COCO_CLASSES, MOTOR_VEHICLE_CLASS_IDS, PERSON_CLASS_ID, Detections, Frame
 from vigil.vision.appearance import appearance_vector
 from vigil.vision.attributes import associate_carried, describe_vehicle, person_attributes
-from vigil.vision.segment import ColourModelSegmenter
+from vigil.vision.segment import ColourModelSegmenter, crop_box
 from vigil.vision.track import colour_signatures
 
 F32 = npt.NDArray[np.float32]
@@ -46,9 +47,10 @@ def sharpness(crop: npt.NDArray[np.uint8]) -> float:
 class Observer:
     """See the module docstring."""
 
-    def __init__(self, *, attributes: bool = True, sample_every_s: float = 2.0) -> None:
+    def __init__(self, *, attributes: bool = True, sample_every_s: float = 2.0, sample_side: int = 128) -> None:
         self.attributes = attributes
         self.sample_every_s = sample_every_s
+        self.sample_side = sample_side
         self._person = ColourModelSegmenter(shape="person")
 
     def features(self, image: npt.NDArray[np.uint8], detections: Detections) -> F32:
@@ -113,18 +115,42 @@ class Observer:
             record.thumbnail_frame = frame.index
 
     def _sample(self, record: TrackRecord, frame: Frame, box: F32, class_id: int) -> None:
+        image, box = scaled_view(frame.image, box, self.sample_side)
         if class_id == PERSON_CLASS_ID:
-            silhouette = self._person.segment(frame.image, box)
-            attributes = person_attributes(frame.image, silhouette)
+            silhouette = self._person.segment(image, box)
+            attributes = person_attributes(image, silhouette)
             record.upper.update(str(c) for c in attributes.upper)
             record.lower.update(str(c) for c in attributes.lower)
-            record.add_appearance(appearance_vector(frame.image, box, silhouette.mask))
+            record.add_appearance(appearance_vector(image, box, silhouette.mask))
         else:
             if class_id in MOTOR_VEHICLE_CLASS_IDS:
-                record.body.update(str(c) for c in describe_vehicle(frame.image, box).body)
-            record.add_appearance(appearance_vector(frame.image, box))
+                record.body.update(str(c) for c in describe_vehicle(image, box).body)
+            record.add_appearance(appearance_vector(image, box))
         record.samples += 1
         record.last_sample_t = frame.timestamp
+
+
+def scaled_view(
+    image: npt.NDArray[np.uint8], box: F32, max_side: int, margin: float = 0.3
+) -> tuple[npt.NDArray[np.uint8], F32]:
+    """The part of ``image`` around ``box`` (with ``margin`` box sizes of context on every side, which the
+    segmenter's background model needs) scaled down so the box's long side is at most ``max_side`` pixels, and
+    the box in that view's pixels; ``image`` and ``box`` unchanged when the box is small enough already.
+
+    Colours and the appearance vector's histograms do not need more pixels than that, and their cost grows
+    with the box's area: a person near the camera would otherwise cost tens of times one far away.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    w, h = x1 - x0, y1 - y0
+    if max(w, h) <= max_side:
+        return image, box
+    scale = max_side / max(w, h)
+    region = crop_box((x0 - margin * w, y0 - margin * h, x1 + margin * w, y1 + margin * h), image.shape)
+    size = (max(1, round(region.width * scale)), max(1, round(region.height * scale)))
+    view = np.asarray(cv2.resize(region.of(image), size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    sx, sy = size[0] / max(region.width, 1), size[1] / max(region.height, 1)
+    shifted = np.array([(x0 - region.x0) * sx, (y0 - region.y0) * sy, (x1 - region.x0) * sx, (y1 - region.y0) * sy])
+    return view, shifted.astype(np.float32)
 
 
 def _at_edge(box: F32, width: int, height: int, margin: float = 2.0) -> bool:

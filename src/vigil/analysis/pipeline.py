@@ -5,7 +5,9 @@
 ``FrameSource``. Per frame the :class:`TrackAnalyser`
 
 1. updates the motion detector (:mod:`vigil.vision.motion`);
-2. asks the :class:`~vigil.analysis.schedule.Scheduler` whether to detect, and on which crops;
+2. asks the :class:`~vigil.analysis.schedule.Scheduler` whether to detect, and on which crops (motion that a
+   detection found empty while nothing was tracked is absorbed into the motion background, so a ghost does
+   not keep prompting detections);
 3. runs the detector there, splits carried objects (bags) from tracked objects (people, vehicles) and
    hands the latter, with an appearance vector each, to the :class:`~vigil.vision.track.ByteTracker`;
 4. records each tracked detection as an observation of its track, refreshes the track's best thumbnail and,
@@ -35,9 +37,8 @@ from vigil.analysis.summary import Geometry, TrackRecord, summarise, travel
 from vigil.domain.detections import MOTOR_VEHICLE_CLASS_IDS, Detections, Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.settings import Settings
-from vigil.vision.detect import Detector, build_detector
+from vigil.vision.detect import Detector, build_detector, matrix_nms
 from vigil.vision.motion import MotionDetector
-from vigil.vision.nms import batched_nms
 from vigil.vision.track import ByteTracker, EndedTrack, TrackerConfig
 
 __all__ = ["AnalysisParams", "Options", "TrackAnalyser", "build_analyser", "frames", "resolve"]
@@ -150,7 +151,10 @@ class TrackAnalyser:
             features = self.observer.features(frame.image, tracked)
             result = self.tracker.update(tracked, frame.timestamp, features=features)
             taken = result.track_id[result.track_id >= 0]
-            self.scheduler.done(frame.index, motion, live(), found_new=bool(np.any(~np.isin(taken, live().track_id))))
+            found_new = bool(np.any(~np.isin(taken, live().track_id)))
+            self.scheduler.done(frame.index, motion, live(), found_new=found_new)
+            if not tracking and not found_new and self.motion is not None and motion is not None:
+                self.motion.absorb(motion.regions, frame.width, frame.height)  # nothing there: stop asking
             self.observer.record(frame, result, carried, features, self.records, confident=self.options.high_score)
         return self._ended(self.tracker.pop_ended())
 
@@ -170,11 +174,14 @@ class TrackAnalyser:
             parts.append(self.detector.detect(frame.image, roi=None if whole else crop.box, input_size=crop.input_size))
         found = Detections.concat(parts)
         if len(crops) > 1 and len(found):
-            found = found[np.sort(batched_nms(found.xyxy, found.score, found.class_id, 0.6))]
-        if len(found):
+            found = found[np.sort(matrix_nms(found.xyxy, found.score, found.class_id, 0.6))]
+        vehicles = np.flatnonzero(np.isin(found.class_id, MOTOR_VEHICLE_CLASS_IDS))
+        if len(vehicles) > 1:
             # One vehicle is often reported as both car and truck (or bus): keep only its best-scoring label.
-            groups = np.where(np.isin(found.class_id, MOTOR_VEHICLE_CLASS_IDS), -1, found.class_id).astype(np.int32)
-            found = found[np.sort(batched_nms(found.xyxy, found.score, groups, 0.7))]
+            # (Other classes went through class-wise NMS in the detector already.)
+            same = np.zeros(len(vehicles), dtype=np.int32)
+            kept = vehicles[matrix_nms(found.xyxy[vehicles], found.score[vehicles], same, 0.7)]
+            found = found[np.sort(np.concatenate([np.setdiff1d(np.arange(len(found)), vehicles), kept]))]
         return found[found.score >= self.options.low_score]
 
     def _ended(self, ended: list[EndedTrack], *, stitch: bool = True) -> list[FinishedTrack]:

@@ -4,11 +4,12 @@ Detection is the expensive stage (tens of milliseconds a call on a CPU), so the 
 
 * **Motion gating.** With nothing moving and no live track, no detection at all.
 * **A detection rate, not every frame.** While tracks are live, detect every ``interval`` frames (about
-  0.5 s), three times as long while the scene is calm (every object tracked and well apart from the others): the
-  Kalman filter predicts in between and the store interpolates the sampled boxes.
+  0.5 s), four times as long (2 s) while the scene is calm (every object tracked and well apart from the
+  others): the Kalman filter predicts in between and the store interpolates the sampled boxes.
 * **New motion is looked at at once.** Motion that no live track explains triggers a detection on the
   next frame, so a person walking in is picked up promptly; if such a detection finds nothing new (a flag,
-  trees), the wait before the next one doubles up to ``max_idle``.
+  trees), the wait before the next one doubles up to ``max_idle``. When nothing is tracked, the pipeline also
+  makes the motion stage absorb regions a detection found empty (the ghost a person leaves where they stood).
 * **Regions, not frames.** The detector runs on crops around the motion regions and the predicted boxes of
   live tracks (with a margin of context), each scaled so objects keep the resolution a full-frame pass would
   give them, so a small crop costs a small input. Of the separate crops, their bounding box and the whole
@@ -31,7 +32,7 @@ from vigil.vision.motion import Box, Motion, merge_boxes
 class SchedulePolicy:
     interval: int = 3
     """Frames between detections while tracks are live (1 = every frame)."""
-    calm_factor: int = 3
+    calm_factor: int = 4
     """While every track is confirmed, was seen at the last detection and is far from the others, detection
     runs this many times less often (nothing to disentangle; the store interpolates between detections)."""
     max_idle: int = 8

@@ -35,7 +35,10 @@ def analyse(
     camera: Annotated[str, typer.Option(help="Code of the force camera that recorded it.")],
     start: Annotated[str | None, typer.Option(help="Recording start, ISO 8601 with offset.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse again even if already done.")] = False,
-    analysis_fps: Annotated[float | None, typer.Option(help="Override the analysis rate (frames/s).")] = None,
+    detect_interval: Annotated[
+        float | None,
+        typer.Option(min=0, max=2, help="Seconds between detections on tracked objects (default 0.5)."),
+    ] = None,
     as_user: AsUser = None,
     as_json: JsonOut = False,
 ) -> None:
@@ -43,7 +46,7 @@ def analyse(
     from vigil.analysis.jobs import start_analysis
     from vigil.footage.ingest import ingest_footage
 
-    params: dict[str, object] = {} if analysis_fps is None else {"analysis_fps": analysis_fps}
+    params: dict[str, object] = {} if detect_interval is None else {"detect_interval_s": detect_interval}
     with system_session() as (system, db):
         user = acting_user(db, as_user)
         result = ingest_footage(

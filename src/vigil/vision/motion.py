@@ -87,6 +87,7 @@ class MotionDetector:
         self.config = config or MotionConfig()
         self.fps = fps if fps > 0 else 10.0
         self._background: npt.NDArray[np.float32] | None = None
+        self._grey: npt.NDArray[np.uint8] | None = None
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
     @property
@@ -105,7 +106,7 @@ class MotionDetector:
 
     def update(self, image: npt.NDArray[np.uint8]) -> Motion:
         """Motion in ``image`` (BGR or grey, any size) against the background, which then learns the frame."""
-        grey = self.small_grey(image)
+        grey = self._grey = self.small_grey(image)
         if self._background is None or self._background.shape != grey.shape:
             self._background = grey.astype(np.float32)
             return Motion([], 0.0, reset=True)
@@ -121,6 +122,18 @@ class MotionDetector:
         cv2.accumulateWeighted(grey, self._background, self.alpha)
         regions = self._regions(mask, image.shape[1] / grey.shape[1], image.shape[0] / grey.shape[0])
         return Motion(regions, fraction)
+
+    def absorb(self, regions: list[Box], width: int, height: int) -> None:
+        """Make ``regions`` (source pixels of a ``width`` x ``height`` frame) of the last frame part of the
+        background at once, so that motion a detection has just found to be nothing (the ghost a person leaves
+        where they stood, a flickering light) stops prompting detections rather than fading over seconds."""
+        if self._background is None or self._grey is None or self._grey.shape != self._background.shape:
+            return
+        sx, sy = self._grey.shape[1] / width, self._grey.shape[0] / height
+        for x0, y0, x1, y1 in regions:
+            left, top = max(0, int(x0 * sx)), max(0, int(y0 * sy))
+            right, bottom = int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy))
+            self._background[top:bottom, left:right] = self._grey[top:bottom, left:right]
 
     def _regions(self, mask: npt.NDArray[np.uint8], sx: float, sy: float) -> list[Box]:
         height, width = mask.shape
