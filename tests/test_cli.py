@@ -133,7 +133,14 @@ def test_retention_dry_run_reports_per_class(vigil: CliRunner) -> None:
     run(vigil, "db", "upgrade")
     report = json.loads(run(vigil, "retention", "run", "--dry-run", "--as", "admin", "--json"))
     assert report["dry_run"] is True
-    assert {r["data_class"] for r in report["results"]} == {"footage", "api_tokens", "login_sessions"}
+    assert {r["data_class"] for r in report["results"]} == {
+        "footage",
+        "api_tokens",
+        "login_sessions",
+        "live_fr_alerts",
+        "evidence_exports",
+        "fr_retro_searches",
+    }
 
 
 def test_footage_add_list_verify_and_refusals(vigil: CliRunner, tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vigil.commands import admin, analysis, footage, models
+from vigil.commands import admin, analysis, export, footage, models, registry, search, similar, synopsis
 from vigil.commands.common import fail, print_first_admin, settings
+from vigil.commands.dashboard import dashboard as dashboard_command
+from vigil.commands.fr import fr_app
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -32,10 +34,19 @@ for sub, name in (
     (footage.footage_app, "footage"),
     (analysis.tracks_app, "tracks"),
     (models.models_app, "models"),
+    (fr_app, "fr"),
+    (export.export_app, "export"),
+    (registry.registry_app, "registry"),
+    (registry.requests_app, "requests"),
+    (similar.review_app, "review"),
 ):
     app.add_typer(sub, name=name)
 app.command("analyse")(analysis.analyse)
 app.command("describe")(analysis.describe)
+app.command("synopsis")(synopsis.synopsis)
+app.command("search")(search.search)
+app.command("similar")(similar.similar)
+app.command("dashboard")(dashboard_command)
 
 
 @app.command()

@@ -55,6 +55,42 @@ class AnalysisSettings(Section):
     )
 
 
+class FaceSettings(Section):
+    index_sample_fps: float = Field(
+        2.0, gt=0, le=30, description="Frames per second of a case's footage examined when indexing its faces."
+    )
+    index_min_quality: float = Field(
+        0.1, ge=0, le=1, description="Faces of case footage scoring under this quality (0-1) are not indexed."
+    )
+    probe_min_quality: float = Field(
+        0.2, ge=0, le=1, description="A probe photo's face must score at least this quality (0-1) to be searched."
+    )
+    enrol_min_quality: float = Field(
+        0.4, ge=0, le=1, description="An enrolment image's face must score at least this quality (0-1)."
+    )
+    retro_candidates: int = Field(24, ge=1, le=500, description="Most candidates a retrospective search lists.")
+    retro_min_score: float = Field(
+        0.3, ge=-1, le=1, description="Faces scoring under this similarity are not listed as retrospective candidates."
+    )
+    default_threshold: float = Field(
+        0.55, ge=-1, le=1, description="Alert threshold (cosine similarity) offered for a new live deployment."
+    )
+    fpir_ceiling: float = Field(
+        1e-4, gt=0, lt=1, description="Warn when a deployment's expected false-alert rate per face exceeds this."
+    )
+    calibration_file: Path = Field(
+        Path("faces/calibration.json"), description="Threshold calibration written by `vigil fr calibrate`."
+    )
+    max_image_mb: float = Field(20, gt=0, le=200, description="Largest photo accepted for enrolment or as a probe.")
+    live_max_side: int = Field(
+        640,
+        ge=160,
+        le=4096,
+        description="Live streams: long side (px) frames are scaled to for face detection. Faces too small to find "
+        "at this size are also too small to search with (fewer than 24 px between the eyes at 720p).",
+    )
+
+
 class VisionSettings(Section):
     threads: int = Field(2, ge=1, le=64, description="Threads one ONNX Runtime session may use.")
     providers: tuple[str, ...] = Field(
@@ -66,6 +102,45 @@ class VisionSettings(Section):
     )
     custom_decoder: str = Field("yolov8", description="Output decoder for the custom detector (e.g. 'yolov8').")
     score_threshold: float = Field(0.4, gt=0, lt=1, description="Detections below this score are dropped.")
+
+
+class RegistrySettings(Section):
+    verify_hours: float = Field(48, gt=0, description="A registration's email verification link works this long.")
+    link_days: float = Field(14, gt=0, le=365, description="A footage request's upload link expires after this.")
+    remind_after_days: float = Field(
+        5, gt=0, description="An unanswered footage request gets one reminder email this long after it was sent."
+    )
+    max_file_mb: int = Field(4096, ge=1, description="Largest single video file an owner may upload, in MiB.")
+    max_request_mb: int = Field(16384, ge=1, description="Most an owner may upload for one request, in MiB.")
+    registrations_per_hour: int = Field(
+        10, ge=1, description="Registration form submissions allowed per client address per hour (spam limit)."
+    )
+    tile_url: str = Field(
+        "",
+        max_length=500,
+        description="Base-map tile URL template ({z}/{x}/{y}), a path on vigil's own address (e.g. a reverse-proxied "
+        "tile server: the pages' CSP loads images from there only); empty: markers on a blank map.",
+    )
+    map_latitude: float = Field(54.6, ge=-90, le=90, description="Latitude the maps open on.")
+    map_longitude: float = Field(-2.9, ge=-180, le=180, description="Longitude the maps open on.")
+    map_zoom: int = Field(9, ge=1, le=19, description="Zoom level the maps open at.")
+    submitted_location: str = Field(
+        "Footage submitted by camera owners",
+        description="Location that owner-submitted footage is held under; its PIA allows analysing that footage.",
+    )
+
+
+class MailSettings(Section):
+    host: str = Field("127.0.0.1", description="SMTP server that sends vigil's emails.")
+    port: int = Field(25, ge=1, le=65535, description="TCP port of the SMTP server.")
+    username: str = Field("", description="SMTP login name; empty: no login.")
+    password: SecretStr | None = Field(None, description="SMTP password.")
+    starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS before sending.")
+    from_address: str = Field("vigil@localhost", description="Sender address of vigil's emails.")
+    link_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Address of vigil as the public reaches it, used in emailed links."
+    )
+    timeout_s: float = Field(20, gt=0, le=300, description="SMTP connection timeout, in seconds.")
 
 
 class Settings(BaseSettings):
@@ -93,6 +168,11 @@ class Settings(BaseSettings):
     )
     vision: VisionSettings = Field(default_factory=VisionSettings, description="Model runtime options.")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="Analysis jobs.")
+    faces: FaceSettings = Field(default_factory=FaceSettings, description="Facial recognition.")
+    registry: RegistrySettings = Field(
+        default_factory=RegistrySettings, description="Camera registry and footage requests."
+    )
+    mail: MailSettings = Field(default_factory=MailSettings, description="Outgoing email (SMTP).")
 
     @field_validator("timezone")
     @classmethod
@@ -128,6 +208,7 @@ class Settings(BaseSettings):
         data: dict[str, Any] = json.loads(self.model_dump_json())
         data["database_url"] = _mask_url(self.effective_database_url)
         data["secret_key"] = SECRET_MASK if self.secret_key is not None else "(generated in data_dir)"
+        data["mail"]["password"] = SECRET_MASK if self.mail.password is not None else None
         return data
 
 

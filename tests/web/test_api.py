@@ -202,6 +202,9 @@ def test_audit_and_retention_via_the_api(client: TestClient) -> None:
         "footage",
         "api_tokens",
         "login_sessions",
+        "live_fr_alerts",
+        "evidence_exports",
+        "fr_retro_searches",
     }
     status = client.get("/api/v1/retention", headers=admin).json()
     assert status["policies"]["footage_days"] == 31 and status["last_runs"][0]["actor"] == "ada"

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -136,6 +136,8 @@ class JobRunner:
     frames: FrameSource
     checkpoint_seconds: float = 10.0
     on_progress: ProgressCallback | None = None
+    zone: tzinfo | None = None
+    """The force's time zone, for the tracks' search columns (default: the settings' default zone)."""
 
     def run(self, job_id: int) -> AnalysisJob:
         with self.sessions() as db:
@@ -200,7 +202,7 @@ class JobRunner:
             job = db.get(AnalysisJob, job_id)
             assert job is not None
             job.tracks_written += store_tracks(
-                db, footage=job.footage, job_id=job_id, tracks=tracks, data_dir=self.data_dir
+                db, footage=job.footage, job_id=job_id, tracks=tracks, data_dir=self.data_dir, zone=self.zone
             )
             job.checkpoint_frame, job.checkpoint_state = next_frame, state
             job.progress_frames, job.heartbeat_at = next_frame, utcnow()
@@ -211,7 +213,7 @@ class JobRunner:
             job = db.get(AnalysisJob, job_id)
             assert job is not None
             job.tracks_written += store_tracks(
-                db, footage=job.footage, job_id=job_id, tracks=tracks, data_dir=self.data_dir
+                db, footage=job.footage, job_id=job_id, tracks=tracks, data_dir=self.data_dir, zone=self.zone
             )
             job.status, job.finished_at = JobStatus.DONE, utcnow()
             job.progress_frames = job.checkpoint_frame = frames_read

@@ -7,8 +7,9 @@ import io
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -17,14 +18,27 @@ from sqlalchemy.orm import Session, selectinload
 
 from vigil.db.models import Footage, Observation, Track
 from vigil.domain.tracks import FinishedTrack
+from vigil.search.columns import fill_search_columns
+from vigil.settings import Settings
 
 
 def thumbnail_relpath(footage_id: int, track_no: int) -> Path:
     return Path("derived") / str(footage_id) / "tracks" / f"{track_no}.jpg"
 
 
-def store_tracks(db: Session, *, footage: Footage, job_id: int, tracks: Iterable[FinishedTrack], data_dir: Path) -> int:
-    """Add finished tracks to the session (the caller commits them with the job's checkpoint)."""
+def store_tracks(
+    db: Session,
+    *,
+    footage: Footage,
+    job_id: int,
+    tracks: Iterable[FinishedTrack],
+    data_dir: Path,
+    zone: tzinfo | None = None,
+) -> int:
+    """Add finished tracks to the session (the caller commits them with the job's checkpoint).
+
+    ``zone`` is the force's time zone for the search columns (default: the settings' default zone)."""
+    zone = zone or ZoneInfo(Settings.model_fields["timezone"].default)
     count = 0
     for finished in tracks:
         obs, summary = finished.observations, finished.summary
@@ -75,6 +89,7 @@ def store_tracks(db: Session, *, footage: Footage, job_id: int, tracks: Iterable
             )
             for f, t, b, s in zip(obs.frame_index, obs.t, obs.xyxy, obs.score, strict=True)
         ]
+        fill_search_columns(track, zone)
         db.add(track)
         count += 1
     db.flush()

@@ -46,6 +46,7 @@ def make_runner(
         frames=frames,
         checkpoint_seconds=checkpoint_seconds or system.settings.analysis.checkpoint_seconds,
         on_progress=on_progress,
+        zone=system.settings.zone,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -254,11 +255,24 @@ class AnalysisJob(Base):
     footage: Mapped[Footage] = relationship()
 
 
+_MASKS = ("upper_mask", "lower_mask", "body_mask", "carried_mask")
+_SEEN = "first_seen"
+
+
 class Track(Base):
     """One object followed through one piece of footage, with its attributes."""
 
     __tablename__ = "tracks"
-    __table_args__ = (UniqueConstraint("footage_id", "track_no"),)
+    __table_args__ = (
+        UniqueConstraint("footage_id", "track_no"),
+        # Search (vigil.search.filters): cameras + time range; and scans driven by class (newest first), time of
+        # day or carried objects, which carry the attribute masks so that rows are filtered before being read.
+        Index("ix_tracks_camera_id_first_seen", "camera_id", "first_seen"),
+        Index("ix_tracks_class_name_first_seen", "class_name", "first_seen", *_MASKS, "heading", "start_minute"),
+        Index("ix_tracks_start_minute", "start_minute", "class_name", *_MASKS, "heading", "first_seen"),
+        Index("ix_tracks_carried_mask", "carried_mask", "class_name", *_MASKS[:3], "heading", "start_minute", _SEEN),
+        Index("ix_tracks_dwell_s", "dwell_s"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id", ondelete="CASCADE"), index=True)

@@ -16,13 +16,34 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
+from vigil.faces.live_runtime import LiveRuntime
 from vigil.settings import Settings
 from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers
 from vigil.web.middleware import IncidentCatcher, SecurityHeaders
-from vigil.web.pages import account, audit, footage, home, locations, retention, tracks, users, working_context
+from vigil.web.pages import (
+    account,
+    audit,
+    dashboards,
+    exports,
+    faces,
+    footage,
+    home,
+    live_fr,
+    locations,
+    registry_officer,
+    registry_public,
+    registry_upload,
+    retention,
+    review,
+    search,
+    synopsis,
+    tracks,
+    users,
+    working_context,
+)
 from vigil.web.ratelimit import SlidingWindow
 from vigil.web.rendering import STATIC_DIR, make_templates
 from vigil.web.scheduler import retention_loop
@@ -58,6 +79,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
                 await scheduler
             app.state.web.executor = None
             await asyncio.to_thread(jobs.shutdown)
+            await asyncio.to_thread(app.state.live.stop_all)
             if owns_system:
                 system.close()
 
@@ -75,6 +97,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     app.state.first_admin_password = first_admin_password
     templates = make_templates()
     footage.add_template_helpers(templates)
+    app.state.live = make_live_runtime(system)
     app.state.web = WebState(
         system=system,
         templates=templates,
@@ -82,7 +105,27 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     )
     _add_middleware(app, settings, secret=secret_key(settings))
     install_handlers(app)
-    for module in (account, home, working_context, users, locations, audit, retention, footage, tracks):
+    for module in (
+        account,
+        home,
+        working_context,
+        users,
+        locations,
+        audit,
+        retention,
+        footage,
+        tracks,
+        live_fr,
+        faces,
+        exports,
+        dashboards,
+        synopsis,
+        registry_public,
+        registry_upload,
+        registry_officer,
+        search,
+        review,
+    ):
         app.include_router(module.router)
     app.include_router(api_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -101,3 +144,17 @@ def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
         https_only=settings.web.secure_cookies,
     )
     app.add_middleware(SecurityHeaders, https=settings.web.secure_cookies)
+
+
+def make_live_runtime(system: System) -> LiveRuntime:
+    """Live facial-recognition deployments run in this process; models load when a deployment starts."""
+    from vigil.vision.faces.recognizer import default_recognizer
+
+    settings = system.settings
+    return LiveRuntime(
+        sessions=system.sessions,
+        data_dir=settings.data_dir,
+        make_recognizer=lambda: default_recognizer(
+            threads=1, providers=settings.vision.providers, max_side=settings.faces.live_max_side
+        ),
+    )

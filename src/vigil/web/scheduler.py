@@ -11,6 +11,7 @@ import logging
 
 from vigil.db.session import session_scope
 from vigil.governance.retention import RetentionReport, default_rules, run_retention
+from vigil.registry.housekeeping import run_scheduled_housekeeping
 from vigil.system import System
 
 log = logging.getLogger("vigil.retention")
@@ -27,6 +28,10 @@ async def retention_loop(system: System) -> None:
     interval_s = system.settings.retention.run_every_minutes * 60
     while True:
         await asyncio.sleep(interval_s)
+        try:  # the registry's reminders, link expiry and purges of unconfirmed registrations (issue 5)
+            await asyncio.to_thread(run_scheduled_housekeeping, system)
+        except Exception:
+            log.exception("scheduled registry housekeeping failed")
         try:
             report = await asyncio.to_thread(run_scheduled_retention, system)
         except Exception:

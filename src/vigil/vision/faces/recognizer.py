@@ -60,10 +60,15 @@ class FaceRecognizer:
         )
 
 
-def default_recognizer(*, threads: int = 1, providers: Sequence[str] = DEFAULT_PROVIDERS) -> FaceRecognizer:
-    """RetinaFace + ArcFace 112x112 alignment + MobileFaceNet (192-d, cosine); nothing loads until first use."""
+def default_recognizer(
+    *, threads: int = 1, providers: Sequence[str] = DEFAULT_PROVIDERS, max_side: int = 1280
+) -> FaceRecognizer:
+    """RetinaFace + ArcFace 112x112 alignment + MobileFaceNet (192-d, cosine); nothing loads until first use.
+
+    ``max_side`` caps the detector's input (long side, pixels): live streams trade the smallest faces for speed.
+    """
     return FaceRecognizer(
-        detector=RetinaFaceDetector(threads=threads, providers=providers),
+        detector=RetinaFaceDetector(threads=threads, providers=providers, max_side=max_side),
         aligner=ArcFaceAligner(),
         embedder=MobileFaceNetEmbedder(threads=threads, providers=providers),
     )

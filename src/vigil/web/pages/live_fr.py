@@ -1,0 +1,274 @@
+"""Live facial recognition in the browser: deployments, the operator console with pushed alerts, and the public
+transparency page (no login).
+
+The console receives alerts as Server-Sent Events from ``/fr/deployments/{id}/events`` (static/fr_console.js);
+images of an alert are fetched through routes that re-authorise. Deployment times in forms are in the force's time
+zone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+
+from vigil.db.base import utcnow
+from vigil.db.face_models import Watchlist
+from vigil.errors import InvalidInput, VigilError
+from vigil.faces.calibration import FalseAlertEstimate, estimate_false_alerts
+from vigil.faces.live import (
+    DeploymentPlan,
+    StreamSpec,
+    alert_image,
+    decide_alert,
+    list_deployments,
+    plan_deployment,
+    public_register,
+    results_due,
+    results_of,
+    results_reminders,
+    start_deployment,
+    stop_deployment,
+    streams_of,
+    view_console,
+)
+from vigil.faces.live_runtime import LiveRuntime
+from vigil.web.auth import CurrentUser, flash
+from vigil.web.deps import DbSession
+from vigil.web.forms import outcome, text
+from vigil.web.rendering import render
+from vigil.web.state import web_state
+
+router = APIRouter(include_in_schema=False)
+
+Field = Annotated[str, Form(max_length=4000)]
+DeploymentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+KEEPALIVE_S = 15.0
+
+
+def live_runtime(request: Request) -> LiveRuntime:
+    runtime: LiveRuntime = request.app.state.live
+    return runtime
+
+
+def _local(value: str, label: str, request: Request) -> datetime:
+    value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{label} must be a date and time (YYYY-MM-DDTHH:MM)") from None
+    zone = web_state(request).system.settings.zone
+    return (parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed).astimezone(zone)
+
+
+def _streams(value: str) -> tuple[StreamSpec, ...]:
+    specs = []
+    for line in value.splitlines():
+        if not line.strip():
+            continue
+        camera, sep, url = line.partition("|")
+        if not sep:
+            raise InvalidInput("write each stream as 'camera label | URL or file', one per line")
+        specs.append(StreamSpec(camera=camera.strip(), url=url.strip()))
+    if not specs:
+        raise InvalidInput("give at least one camera stream")
+    return tuple(specs)
+
+
+@router.get("/fr/deployments")
+def deployments_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    deployments = list_deployments(db, user=user)
+    db.commit()
+    used = {d.watchlist_id for d in deployments}
+    watchlists = [
+        w for w in db.query(Watchlist).filter_by(kind="deployment").order_by(Watchlist.name) if w.id not in used
+    ]
+    settings = web_state(request).system.settings
+
+    def estimate(threshold: float, size: int) -> FalseAlertEstimate | None:
+        return estimate_false_alerts(settings, threshold=threshold, watchlist_size=size)
+
+    return render(
+        request,
+        "fr_deployments.html",
+        user=user,
+        section="live_fr",
+        deployments=deployments,
+        watchlists=watchlists,
+        reminders=results_reminders(db, user=user),
+        default_threshold=settings.faces.default_threshold,
+        zone=settings.zone,
+        results_due=results_due,
+        estimate=estimate,
+        thresholds=(0.45, 0.5, 0.55, 0.6, 0.65, 0.7),
+    )
+
+
+@router.post("/fr/deployments")
+def deployment_plan(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    name: Field = "",
+    location: Field = "",
+    streams: Field = "",
+    window_start: Field = "",
+    window_end: Field = "",
+    watchlist: Field = "",
+    threshold: Field = "",
+    authorising_officer: Field = "",
+    public_notice: Field = "",
+    sensitive: Field = "",
+) -> Response:
+    def act() -> None:
+        try:
+            plan = DeploymentPlan(
+                name=text(name, label="Name", max_chars=200),
+                location=text(location, label="Location", max_chars=300),
+                streams=_streams(streams),
+                window_start=_local(window_start, "Start", request),
+                window_end=_local(window_end, "End", request),
+                watchlist=watchlist,
+                threshold=float(threshold or "nan"),
+                authorising_officer=text(authorising_officer, label="Authorising officer", max_chars=200),
+                public_notice=text(public_notice, label="Public notice"),
+                operationally_sensitive=sensitive == "1",
+            )
+        except ValueError as exc:
+            raise InvalidInput(_first_error(exc)) from None
+        deployment = plan_deployment(db, user=user, plan=plan)
+        size = len(deployment.watchlist.entries) if deployment.watchlist else 0
+        settings = web_state(request).system.settings
+        expected = estimate_false_alerts(settings, threshold=plan.threshold, watchlist_size=size)
+        if expected is not None and expected.warning:
+            flash(request, f"Warning: {expected.warning}.", "error")
+
+    return outcome(request, db, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
+    return "the threshold must be a number between 0 and 1"
+
+
+@router.post("/fr/deployments/{deployment_id}/start")
+def deployment_start(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
+    runtime = live_runtime(request)
+    try:
+        deployment, vectors = start_deployment(db, user=user, deployment_id=deployment_id)
+        streams, threshold, ends = streams_of(deployment), deployment.threshold, deployment.window_end
+        db.commit()
+    except VigilError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+        return RedirectResponse("/fr/deployments", status_code=303)
+    runtime.start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
+    flash(request, "The deployment is live. Alerts appear on this console.")
+    return RedirectResponse(f"/fr/deployments/{deployment_id}/console", status_code=303)
+
+
+@router.post("/fr/deployments/{deployment_id}/end")
+def deployment_end(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
+    live_runtime(request).stop(deployment_id)
+    return outcome(
+        request,
+        db,
+        lambda: stop_deployment(db, user=user, deployment_id=deployment_id),
+        done="The deployment has ended; its watchlist embeddings were deleted.",
+        back=f"/fr/deployments/{deployment_id}/console",
+    )
+
+
+@router.get("/fr/deployments/{deployment_id}/console")
+def console_page(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
+    deployment, alerts = view_console(db, user=user, deployment_id=deployment_id)
+    db.commit()
+    return render(
+        request,
+        "fr_console.html",
+        user=user,
+        section="live_fr",
+        deployment=deployment,
+        alerts=alerts,
+        results=results_of(db, deployment),
+        streams=streams_of(deployment),
+        zone=web_state(request).system.settings.zone,
+    )
+
+
+@router.get("/fr/deployments/{deployment_id}/events")
+async def console_events(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
+    await run_in_threadpool(view_console, db, user=user, deployment_id=deployment_id)
+    await run_in_threadpool(db.commit)
+    broker = live_runtime(request).broker
+    queue = broker.subscribe(deployment_id)
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+        finally:
+            broker.unsubscribe(deployment_id, queue)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+@router.post("/fr/alerts/{alert_id}/decide")
+def alert_decide(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    alert_id: AlertId,
+    decision: Field = "",
+    note: Field = "",
+    case: Field = "",
+    back: Field = "/fr/deployments",
+) -> Response:
+    target = back if back.startswith("/fr/deployments/") and "//" not in back else "/fr/deployments"
+    return outcome(
+        request,
+        db,
+        lambda: decide_alert(db, user=user, alert_id=alert_id, outcome=decision, note=note, case_ref=case.strip()),
+        done=f"Alert {alert_id}: {decision}.",
+        back=target,
+    )
+
+
+@router.get("/fr/alerts/{alert_id}/{which}.jpg")
+def alert_picture(request: Request, db: DbSession, user: CurrentUser, alert_id: AlertId, which: str) -> Response:
+    if which not in ("crop", "reference"):
+        return Response(status_code=404)
+    data_dir = web_state(request).system.settings.data_dir
+    path = alert_image(db, user=user, alert_id=alert_id, data_dir=data_dir, which=which)
+    return FileResponse(path, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/transparency/facial-recognition")
+def transparency_page(request: Request, db: DbSession) -> Response:
+    register = public_register(db, now=utcnow())
+    return render(
+        request,
+        "fr_transparency.html",
+        user=None,
+        register=register,
+        zone=web_state(request).system.settings.zone,
+        results_due=results_due,
+    )

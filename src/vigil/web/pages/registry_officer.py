@@ -1,0 +1,198 @@
+"""The officer side of the camera registry: the map, cameras near an incident, footage requests and statistics.
+
+Everything here needs a login; the map and the search also need a stated case and purpose (they show where
+residents' cameras are), and the services check the ``registry`` / ``requests`` capabilities and audit.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from vigil.db.base import utcnow
+from vigil.errors import InvalidInput, NotFound
+from vigil.registry.cameras import export_geojson, map_markers
+from vigil.registry.nearby import NearQuery, cameras_near, may_see_contacts
+from vigil.registry.requests import analysis_status, case_requests, revoke_request, send_requests
+from vigil.registry.stats import registry_stats
+from vigil.settings import Settings
+from vigil.web.auth import CurrentUser
+from vigil.web.context import WorkingContext
+from vigil.web.deps import DbSession
+from vigil.web.forms import optional_float, outcome, text
+from vigil.web.rendering import render
+from vigil.web.state import web_state
+
+router = APIRouter(include_in_schema=False)
+
+Field = Annotated[str, Form(max_length=4000)]
+DEFAULT_RADIUS_M = 300.0
+
+
+def vendor_dirs() -> dict[str, Path]:
+    """Front-end packages served from their PyPI XStatic distributions (imported on use, not at start-up)."""
+    import xstatic.pkg.leaflet as leaflet  # type: ignore[import-untyped]
+    import xstatic.pkg.leaflet_markercluster as markercluster  # type: ignore[import-untyped]
+
+    return {"leaflet": Path(leaflet.BASE_DIR), "leaflet-markercluster": Path(markercluster.BASE_DIR)}
+
+
+@router.get("/static/vendor/{package}/{path:path}")
+def vendor_file(package: str, path: str) -> Response:
+    root = vendor_dirs().get(package)
+    if root is None:
+        raise NotFound("no such front-end package")
+    target = (root / path).resolve()
+    if not target.is_relative_to(root.resolve()) or not target.is_file():
+        raise NotFound("no such file")
+    return FileResponse(target)
+
+
+def local_time(value: str, settings: Settings, *, label: str) -> datetime:
+    """A ``datetime-local`` form value, read in the force's time zone."""
+    value = text(value, label=label, max_chars=40)
+    if not value:
+        raise InvalidInput(f"{label} is required")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{label} must be a date and time (YYYY-MM-DDTHH:MM)") from None
+    return parsed.replace(tzinfo=settings.zone) if parsed.tzinfo is None else parsed
+
+
+def _query(lat: str, lon: str, radius: str, at: str, settings: Settings) -> NearQuery:
+    latitude = optional_float(lat, label="Latitude")
+    longitude = optional_float(lon, label="Longitude")
+    if latitude is None or longitude is None:
+        raise InvalidInput("give the incident's latitude and longitude (click the map)")
+    return NearQuery(
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=optional_float(radius, label="Radius") or DEFAULT_RADIUS_M,
+        incident_at=local_time(at, settings, label="Incident time"),
+    )
+
+
+@router.get("/registry")
+def registry_page(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    context: WorkingContext,
+    lat: Annotated[str, Query(max_length=40)] = "",
+    lon: Annotated[str, Query(max_length=40)] = "",
+    radius: Annotated[str, Query(max_length=40)] = "",
+    at: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    settings = web_state(request).system.settings
+    results, error = None, ""
+    if lat or lon:
+        try:
+            query = _query(lat, lon, radius, at, settings)
+            results = cameras_near(db, settings=settings, user=user, context=context, query=query)
+        except InvalidInput as exc:
+            error = exc.message
+    return render(
+        request,
+        "registry_map.html",
+        user=user,
+        section="registry",
+        registry=settings.registry,
+        form={"lat": lat, "lon": lon, "radius": radius or f"{DEFAULT_RADIUS_M:g}", "at": at},
+        results=results,
+        error=error,
+        contacts=may_see_contacts(db, user, utcnow()),
+        case_query=urlencode({"case": context.case_ref}),
+        zone=settings.zone,
+    )
+
+
+@router.get("/registry/markers.json")
+def registry_markers(db: DbSession, user: CurrentUser, context: WorkingContext) -> Response:
+    return JSONResponse(map_markers(db, user=user, context=context))
+
+
+@router.post("/registry/requests")
+async def request_send(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    context: WorkingContext,
+    window_start: Field = "",
+    window_end: Field = "",
+    message: Field = "",
+) -> Response:
+    settings = web_state(request).system.settings
+    form = await request.form()
+    owners = [str(value) for value in form.getlist("owner")]
+
+    def act() -> None:
+        if not all(owner.isdigit() and len(owner) < 10 for owner in owners):
+            raise InvalidInput("choose owners from the search results")
+        send_requests(
+            db,
+            settings=settings,
+            user=user,
+            context=context,
+            owner_ids=[int(owner) for owner in owners],
+            window_start=local_time(window_start, settings, label="Start of the time window"),
+            window_end=local_time(window_end, settings, label="End of the time window"),
+            message=text(message, label="Message", max_chars=2000),
+        )
+
+    back = "/registry/requests?" + urlencode({"case": context.case_ref})
+    return outcome(
+        request, db, act, done="Footage requests sent.", back=back, retry=request.headers.get("referer") or back
+    )
+
+
+@router.get("/registry/requests")
+def requests_page(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext) -> Response:
+    settings = web_state(request).system.settings
+    listed = case_requests(db, user=user, context=context)
+    return render(
+        request,
+        "registry_requests.html",
+        user=user,
+        section="registry",
+        requests=listed,
+        jobs=analysis_status(db, listed),
+        zone=settings.zone,
+        case_query=urlencode({"case": context.case_ref}),
+    )
+
+
+@router.post("/registry/requests/{request_id}/revoke")
+def request_revoke(
+    request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, request_id: int
+) -> Response:
+    back = "/registry/requests?" + urlencode({"case": context.case_ref})
+    return outcome(
+        request,
+        db,
+        lambda: revoke_request(db, user=user, context=context, request_id=request_id),
+        done=f"Request {request_id} withdrawn: its link no longer works.",
+        back=back,
+    )
+
+
+@router.get("/registry/stats")
+def stats_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    stats = registry_stats(db, user=user)
+    return render(request, "registry_stats.html", user=user, section="registry", stats=stats)
+
+
+@router.get("/registry/cameras.geojson")
+def cameras_export(db: DbSession, user: CurrentUser) -> Response:
+    collection = export_geojson(db, user=user)
+    return Response(
+        json.dumps(collection, indent=1),
+        media_type="application/geo+json",
+        headers={"Content-Disposition": 'attachment; filename="cameras.geojson"'},
+    )

@@ -1,0 +1,218 @@
+"""The public camera registration portal (no login): register, confirm by email, update or delete.
+
+Spam protection: a per-address rate limit and a honeypot field (``website``, hidden from people; a form that
+fills it in is answered as if it succeeded, and nothing is stored or sent). The confirmation and self-service
+links open a page with a button, so that a mail scanner following the link changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from vigil.errors import InvalidInput, VigilError
+from vigil.registry.mail import MailNotSent
+from vigil.registry.owners import (
+    CURRENT_CONSENT,
+    MAX_CAMERAS,
+    by_manage_token,
+    consent_text,
+    delete_registration,
+    parse_registration,
+    register,
+    update_registration,
+    verify,
+)
+from vigil.web.deps import DbSession, client_address
+from vigil.web.errors import TooManyAttempts
+from vigil.web.ratelimit import SlidingWindow, retry_after_header
+from vigil.web.rendering import render
+from vigil.web.state import web_state
+
+router = APIRouter(include_in_schema=False)
+
+FORM_CAMERAS = 3  # camera rows on the form (a registration may hold up to MAX_CAMERAS through updates)
+HONEYPOT = "website"
+OWNER_FIELDS = ("kind", "name", "address", "postcode", "email", "phone")
+CAMERA_FIELDS = ("label", "kind", "latitude", "longitude", "facing_deg", "retention_days")
+
+
+def _limiter(request: Request) -> SlidingWindow:
+    state = request.app.state
+    limiter: SlidingWindow | None = getattr(state, "registry_registrations", None)
+    if limiter is None:
+        per_hour = web_state(request).system.settings.registry.registrations_per_hour
+        limiter = SlidingWindow(limit=per_hour, window_s=3600.0)
+        state.registry_registrations = limiter
+    return limiter
+
+
+def _check_rate(request: Request) -> None:
+    wait_s = _limiter(request).attempt(client_address(request))
+    if wait_s is not None:
+        raise TooManyAttempts(
+            "Too many registrations from your address. Please try again later.", retry_after=retry_after_header(wait_s)
+        )
+
+
+def form_data(form: dict[str, str]) -> dict[str, Any]:
+    """The registration as the service reads it, from the form's flat fields (empty camera rows skipped)."""
+    cameras = []
+    for index in range(MAX_CAMERAS):
+        row = {field: form.get(f"camera_{index}_{field}", "").strip() for field in CAMERA_FIELDS}
+        if not row["latitude"] and not row["longitude"]:
+            continue
+        cameras.append({k: v for k, v in row.items() if v != "" or k in ("latitude", "longitude", "retention_days")})
+    data: dict[str, Any] = {field: form.get(field, "") for field in OWNER_FIELDS}
+    data.update(consent=form.get("consent") == "yes", consent_version=form.get("consent_version", ""), cameras=cameras)
+    return data
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _form_page(
+    request: Request, *, values: dict[str, str], error: str = "", manage: str = "", status: int = 200
+) -> Response:
+    settings = web_state(request).system.settings
+    return render(
+        request,
+        "registry_register.html",
+        user=None,
+        status_code=status,
+        values=values,
+        error=error,
+        manage=manage,
+        rows=range(max(FORM_CAMERAS, sum(1 for key in values if key.endswith("_latitude")))),
+        consent=consent_text(settings),
+        consent_version=CURRENT_CONSENT,
+        registry=settings.registry,
+    )
+
+
+def _message(
+    request: Request, title: str, text: str, *, action: str = "", button: str = "", status: int = 200
+) -> Response:
+    return render(
+        request,
+        "registry_message.html",
+        user=None,
+        status_code=status,
+        title=title,
+        text=text,
+        action=action,
+        button=button,
+    )
+
+
+@router.get("/register")
+def registration_form(request: Request) -> Response:
+    return _form_page(request, values={"kind": "resident"})
+
+
+@router.post("/register")
+async def registration_submit(request: Request, db: DbSession) -> Response:
+    _check_rate(request)
+    form = await _form(request)
+    if form.get(HONEYPOT):
+        return _check_email(request)
+    settings = web_state(request).system.settings
+    try:
+        data = parse_registration(form_data(form))
+        register(db, settings=settings, data=data)
+    except InvalidInput as exc:
+        db.rollback()
+        return _form_page(request, values=form, error=exc.message, status=422)
+    except MailNotSent:
+        db.rollback()
+        return _mail_failed(request)
+    return _check_email(request)
+
+
+def _check_email(request: Request) -> Response:
+    return _message(
+        request,
+        "Check your email",
+        "We have sent you an email with a link. Open it to confirm your registration; until then nothing is active.",
+    )
+
+
+def _mail_failed(request: Request) -> Response:
+    return _message(
+        request,
+        "Email could not be sent",
+        "We could not send the confirmation email just now, so nothing was kept. Please try again later.",
+        status=503,
+    )
+
+
+@router.get("/register/verify/{token}")
+def verification_page(request: Request, token: str) -> Response:
+    return _message(
+        request,
+        "Confirm your registration",
+        "Press the button to confirm your registration and put your cameras on the registry.",
+        action=f"/register/verify/{token}",
+        button="Confirm my registration",
+    )
+
+
+@router.post("/register/verify/{token}")
+def verification_submit(request: Request, db: DbSession, token: str) -> Response:
+    settings = web_state(request).system.settings
+    try:
+        verify(db, settings=settings, token=token)
+    except MailNotSent:
+        db.rollback()
+        return _mail_failed(request)
+    return _message(
+        request,
+        "Registration confirmed",
+        "Thank you: your cameras are on the registry. We have emailed you a link to change or delete your "
+        "registration at any time.",
+    )
+
+
+def _values_of(db: Session, token: str) -> dict[str, str]:
+    owner = by_manage_token(db, token)
+    values = {field: str(getattr(owner, field)) for field in OWNER_FIELDS}
+    for index, camera in enumerate(owner.cameras):
+        for field in CAMERA_FIELDS:
+            value = getattr(camera, field)
+            values[f"camera_{index}_{field}"] = "" if value is None else str(value)
+    return values
+
+
+@router.get("/register/manage/{token}")
+def manage_page(request: Request, db: DbSession, token: str) -> Response:
+    return _form_page(request, values=_values_of(db, token), manage=token)
+
+
+@router.post("/register/manage/{token}")
+async def manage_submit(request: Request, db: DbSession, token: str) -> Response:
+    form = await _form(request)
+    try:
+        update_registration(db, token=token, data=parse_registration(form_data(form)))
+    except InvalidInput as exc:
+        db.rollback()
+        return _form_page(request, values=form, error=exc.message, manage=token, status=422)
+    return _message(request, "Registration updated", "Your changes are saved.")
+
+
+@router.post("/register/manage/{token}/delete")
+def delete_submit(request: Request, db: DbSession, token: str) -> Response:
+    try:
+        delete_registration(db, token=token)
+    except VigilError:
+        db.rollback()
+        raise
+    return _message(
+        request,
+        "Registration deleted",
+        "Your registration is deleted: your name, address, contact details and cameras have been erased.",
+    )

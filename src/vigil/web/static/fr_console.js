@@ -1,0 +1,30 @@
+// Operator console: receives alerts of a live deployment as Server-Sent Events and shows each at the top.
+(function () {
+  "use strict";
+  const list = document.getElementById("fr-alerts");
+  const template = document.getElementById("fr-alert-template");
+  if (!list || !template || list.dataset.live !== "1" || !window.EventSource) return;
+  const source = new EventSource(list.dataset.events);
+  const count = document.getElementById("fr-alert-count");
+  source.addEventListener("alert", function (message) {
+    const alert = JSON.parse(message.data);
+    if (list.querySelector('[data-alert="' + alert.id + '"]')) return;
+    const card = template.content.firstElementChild.cloneNode(true);
+    card.dataset.alert = String(alert.id);
+    card.querySelector('[data-src="crop"]').src = "/fr/alerts/" + alert.id + "/crop.jpg";
+    card.querySelector('[data-src="reference"]').src = "/fr/alerts/" + alert.id + "/reference.jpg";
+    card.querySelector('[data-field="score"]').textContent = alert.score.toFixed(3);
+    card.querySelector('[data-field="camera"]').textContent = alert.camera;
+    card.querySelector('[data-field="at"]').textContent = new Date(alert.at).toLocaleTimeString("en-GB");
+    card.querySelector("form").action = "/fr/alerts/" + alert.id + "/decide";
+    card.classList.add("fr-new");
+    list.prepend(card);
+    const none = document.getElementById("fr-none");
+    if (none) none.remove();
+    if (count) count.textContent = String(Number(count.textContent) + 1);
+  });
+  source.addEventListener("stream", function (message) {
+    const note = document.getElementById("fr-live-note");
+    if (note) note.textContent = "Camera problem: " + JSON.parse(message.data).error;
+  });
+})();

@@ -1,0 +1,121 @@
+// vigil camera registry maps: the officer map (clustered markers, incident point and radius) and the
+// registration form's picker (click to place a camera). Leaflet and its clustering come from PyPI XStatic
+// packages; with no tile URL configured the map is a plain background with the markers on it.
+"use strict";
+
+(() => {
+  function makeMap(element) {
+    const map = L.map(element, { maxZoom: 19 }).setView([Number(element.dataset.lat), Number(element.dataset.lon)], Number(element.dataset.zoom));
+    if (element.dataset.tiles) {
+      L.tileLayer(element.dataset.tiles, { maxZoom: 19 }).addTo(map);
+    }
+    L.control.scale({ imperial: false }).addTo(map);
+    return map;
+  }
+
+  function dot(colour) {
+    return { radius: 7, color: colour, fillColor: colour, fillOpacity: 0.8, weight: 1 };
+  }
+
+  function markerColour(marker) {
+    if (marker.source === "registered") {
+      return "#1d70b8";
+    }
+    return marker.pia ? "#00703c" : "#d4351c";
+  }
+
+  function markerText(marker) {
+    const facing = marker.facing === null ? "facing unknown" : `faces ${Math.round(marker.facing)}°`;
+    const extra = marker.source === "force" ? (marker.pia ? `PIA ${marker.pia}` : "no current PIA") : `keeps ${marker.retention_days} days`;
+    return `${marker.label} (${marker.kind}), ${facing}, ${extra}`;
+  }
+
+  async function officerMap(element) {
+    const map = makeMap(element);
+    const form = document.getElementById("near-form");
+    let incident = null;
+    function showIncident(lat, lon) {
+      const radius = Number(form.elements.radius.value) || 300;
+      if (incident) {
+        incident.remove();
+      }
+      incident = L.circle([lat, lon], { radius, color: "#912b88", fillOpacity: 0.08 }).addTo(map);
+    }
+    if (element.dataset.incident) {
+      showIncident(Number(element.dataset.lat), Number(element.dataset.lon));
+    }
+    map.on("click", (event) => {
+      form.elements.lat.value = event.latlng.lat.toFixed(6);
+      form.elements.lon.value = event.latlng.lng.toFixed(6);
+      showIncident(event.latlng.lat, event.latlng.lng);
+    });
+    const response = await fetch(element.dataset.markers, { headers: { Accept: "application/json" } });
+    if (!response.ok) {
+      return;
+    }
+    const markers = await response.json();
+    const cluster = L.markerClusterGroup({ maxClusterRadius: 40 });
+    for (const marker of markers) {
+      const point = L.circleMarker([marker.lat, marker.lon], dot(markerColour(marker)));
+      point.bindTooltip(markerText(marker));
+      cluster.addLayer(point);
+    }
+    map.addLayer(cluster);
+    element.dataset.loaded = String(markers.length);
+  }
+
+  function picker(element) {
+    const map = makeMap(element);
+    let current = 0;
+    const pins = {};
+    function field(index, name) {
+      return document.getElementById(`cam-${index}-${name}`);
+    }
+    function pin(index) {
+      const lat = Number(field(index, "lat").value);
+      const lon = Number(field(index, "lon").value);
+      if (!field(index, "lat").value || !Number.isFinite(lat) || !Number.isFinite(lon)) {
+        return;
+      }
+      if (pins[index]) {
+        pins[index].remove();
+      }
+      pins[index] = L.circleMarker([lat, lon], dot("#1d70b8")).bindTooltip(`Camera ${index + 1}`).addTo(map);
+    }
+    for (const button of document.querySelectorAll(".registry-place")) {
+      button.addEventListener("click", () => {
+        current = Number(button.dataset.camera);
+        element.scrollIntoView({ behavior: "smooth", block: "center" });
+      });
+    }
+    for (const set of document.querySelectorAll(".registry-camera")) {
+      const index = Number(set.dataset.camera);
+      set.addEventListener("focusin", () => {
+        current = index;
+      });
+      for (const name of ["lat", "lon"]) {
+        field(index, name).addEventListener("change", () => pin(index));
+      }
+      pin(index);
+    }
+    map.on("click", (event) => {
+      field(current, "lat").value = event.latlng.lat.toFixed(6);
+      field(current, "lon").value = event.latlng.lng.toFixed(6);
+      pin(current);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (typeof L === "undefined") {
+      return; // the map library did not load: the forms still work by typing coordinates
+    }
+    const officer = document.getElementById("registry-map");
+    if (officer) {
+      officerMap(officer);
+    }
+    const registration = document.getElementById("registry-picker");
+    if (registration) {
+      picker(registration);
+    }
+  });
+})();

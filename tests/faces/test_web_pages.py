@@ -1,0 +1,162 @@
+"""The face pages through the real app (TestClient): register, enrolment feedback, retrospective search, verdicts;
+and one run in a real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.conftest import make_settings
+from tests.faces.builders import PURPOSE, encode, face_video, footage_of, hopper
+from tests.support.builders import PASSWORD, make_user
+from tests.support.webapp import TestClient, chromium, csrf_of, log_in, notices, seed, serve
+from vigil.db.face_models import RetroCandidate
+from vigil.db.models import AuditEntry
+from vigil.web.app import create_app
+
+CASE = "CUM-2024-0042"
+
+LOADED = "image => image.complete && image.naturalWidth > 0"
+
+
+def staff(db: Session, data_dir: Path) -> None:
+    """Supervisor 'sue' (live and retrospective FR), an untrained investigator, and case footage with a face."""
+    sue = make_user(db, "sue", "supervisor", trained_for=("live_fr", "retrospective_fr", "analytics"))
+    make_user(db, "ivan", "investigator", trained_for=("analytics",))
+    folder = data_dir / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    clip = face_video(folder / "clip.mp4", hopper(), visible=(3.0, 5.0))
+    footage_of(db, data_dir=data_dir, user=sue, video=clip, case_ref=CASE)
+
+
+def app_for(tmp_path: Path) -> TestClient:
+    settings = make_settings(tmp_path / "data")
+    app = create_app(settings)
+    seed(app, lambda db: staff(db, settings.data_dir))
+    return TestClient(app)
+
+
+def post(client: TestClient, url: str, page: str, **fields: object) -> str:
+    files = fields.pop("files", None)
+    data = {"csrf_token": csrf_of(client.get(page).text), **fields}
+    return client.post(url, data=data, files=files).text  # type: ignore[arg-type]
+
+
+def test_register_enrolment_feedback_and_retrospective_search(tmp_path: Path) -> None:
+    client = app_for(tmp_path)
+    log_in(client, "sue", PASSWORD)
+    page = "/fr/watchlists"
+    shown = post(
+        client,
+        "/fr/subjects",
+        page,
+        reference="WAR-1",
+        category="wanted",
+        reason="Wanted on warrant for robbery",
+        authority="Warrant 2024/17",
+        expires="2099-01-01",
+    )
+    assert "Subject WAR-1 added." in notices(shown) and 'id="subject-WAR-1"' in shown
+    assert "Watchlist Station created." in notices(post(client, "/fr/watchlists", page, name="Station"))
+    tiny = cv2.resize(hopper(), None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA)
+    refused = post(
+        client, "/fr/subjects/enrol", page, subject="WAR-1", watchlist="", files={"image": ("t.jpg", encode(tiny))}
+    )
+    assert any("face too poor to enrol: eye distance" in n for n in notices(refused))
+    good = {"image": ("hopper.jpg", encode(hopper()), "image/jpeg")}
+    enrolled = post(client, "/fr/subjects/enrol", page, subject="WAR-1", watchlist="Station", files=good)
+    assert any(n.startswith("Face quality 0.9") for n in notices(enrolled))
+    assert "Photo enrolled for WAR-1 and added to Station." in notices(enrolled)
+    crop = re.search(r'src="(/fr/enrolments/\d+/crop\.jpg)"', enrolled)
+    assert crop and client.get(crop.group(1)).headers["content-type"] == "image/jpeg"
+
+    detour = client.get(f"/fr/retro?case={CASE}", follow_redirects=False)
+    assert detour.status_code == 303 and detour.headers["location"].startswith("/context")
+    post(client, "/context", "/context", case_ref=CASE, purpose=PURPOSE, next=f"/fr/retro?case={CASE}")
+    retro = client.get(f"/fr/retro?case={CASE}").text
+    assert "not an identification" in retro and "1 video, 0 already indexed (0 faces)" in retro
+    retro_url = f"/fr/retro?case={CASE}"
+    results = post(client, retro_url, retro_url, files={"probe": ("p.jpg", encode(hopper()))})
+    assert "Candidate 1" in results and "Watch this moment" in results
+    link = re.search(r'href="(/footage/\d+/video\?t=([0-9.]+))&amp;case=', results)
+    assert link and 3.0 <= float(link.group(2)) < 5.0
+    face = re.search(r'src="(/fr/retro/\d+/faces/\d+\.jpg\?case=[^"]+)"', results)
+    assert face and client.get(face.group(1).replace("&amp;", "&")).headers["content-type"] == "image/jpeg"
+    action = re.search(r'action="(/fr/retro/candidates/\d+\?case=[^"]+)"', results)
+    search = re.search(r'name="search" value="(\d+)"', results)
+    assert action and search
+    search_page = f"/fr/retro/{search.group(1)}?case={CASE}"
+    decided = post(client, action.group(1), search_page, verdict="confirmed", note="same face", search=search.group(1))
+    assert "Candidate confirmed." in notices(decided) and 'class="face-card face-confirmed"' in decided
+    with client.app.state.system.sessions() as db:  # type: ignore[attr-defined]
+        assert db.execute(select(RetroCandidate.verdict)).scalars().first() == "confirmed"
+        actions = set(db.execute(select(AuditEntry.action)).scalars())
+    assert {"fr.subject.create", "fr.enrol", "fr.retro.search", "fr.retro.verdict", "fr.register.view"} <= actions
+
+
+def test_untrained_users_and_other_cases_are_refused(tmp_path: Path) -> None:
+    client = app_for(tmp_path)
+    log_in(client, "ivan", PASSWORD)
+    assert client.get("/fr/watchlists").status_code == 403
+    post(client, "/context", "/context", case_ref=CASE, purpose=PURPOSE, next="/")
+    refused = client.get(f"/fr/retro?case={CASE}")
+    assert refused.status_code == 403 and "retrospective_fr" in refused.text
+    assert client.get(f"/fr/retro/1/probe.jpg?case={CASE}").status_code == 403
+
+
+@pytest.mark.browser
+def test_face_search_in_a_real_browser(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    settings = make_settings(tmp_path / "data")
+    app = create_app(settings)
+    seed(app, lambda db: staff(db, settings.data_dir))
+    probe, tiny = tmp_path / "probe.jpg", tmp_path / "tiny.jpg"
+    probe.write_bytes(encode(hopper()))
+    tiny.write_bytes(encode(cv2.resize(hopper(), None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA)))
+    with serve(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(base + "/login")
+        page.get_by_label("Username").fill("sue")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Watchlists").click()
+        page.get_by_label("Reference (warrant or missing-person number)").fill("WAR-1")
+        page.get_by_label("Reason").fill("Wanted on warrant for robbery")
+        page.get_by_label("Authority").fill("Warrant 2024/17")
+        page.get_by_label("Expires").fill("2099-01-01")
+        page.get_by_role("button", name="Add subject").click()
+        page.get_by_label("New watchlist").fill("Station")
+        page.get_by_role("button", name="Create watchlist").click()
+        page.get_by_label("Photo (one face)").set_input_files(str(tiny))
+        page.get_by_role("button", name="Enrol").click()
+        expect(page.get_by_role("alert")).to_contain_text("face too poor to enrol: eye distance")
+        page.get_by_label("Photo (one face)").set_input_files(str(probe))
+        page.get_by_label("Also add to watchlist (optional)").select_option("Station")
+        page.get_by_role("button", name="Enrol").click()
+        expect(page.locator(".notice-ok").first).to_contain_text("fit to enrol")
+        page.wait_for_function(LOADED, arg=page.get_by_alt_text("Enrolled face 1 of WAR-1").element_handle())
+        page.screenshot(path=str(tmp_path / "watchlists.png"), full_page=True)
+        page.get_by_role("link", name="Face search").click()
+        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Purpose").fill(PURPOSE)
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Probe photo (one face)").set_input_files(str(probe))
+        page.get_by_role("button", name="Search this case's footage").click()
+        card = page.locator(".face-card").first
+        expect(card).to_contain_text("Candidate 1")
+        expect(page.get_by_role("note")).to_contain_text("not an identification")
+        page.wait_for_function(LOADED, arg=card.locator("img").element_handle())  # the candidate's face crop loads
+        card.get_by_label("Note on candidate 1").fill("Same face, same clothing")
+        card.get_by_label("Verdict on candidate 1").select_option("confirmed")
+        card.get_by_role("button", name="Record verdict").click()
+        expect(page.locator(".face-card").first).to_contain_text("confirmed")
+        page.screenshot(path=str(tmp_path / "face-search.png"), full_page=True)
+        assert problems == []
