@@ -3,9 +3,11 @@ who sees owners' contact details."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
@@ -170,6 +172,34 @@ def test_officers_see_owners_contact_details_only_with_the_requests_capability(a
             assert ("contact details need the footage-requests capability" in page.text) is not sees
             markers = client.get(f"/registry/markers.json?case={CONTEXT.case_ref}")
             assert markers.status_code == 200 and "Pat" not in markers.text and len(markers.json()) == 1
+
+
+def test_the_drawn_area_field_searches_the_area_instead_of_the_point(app: FastAPI, mailbox: Mailbox) -> None:
+    sent_request(app, mailbox)  # Pat Private's camera is on Market Square (54.6641, -2.7527)
+    at = (utcnow() - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
+    around = [[54.6631, -2.7545], [54.6631, -2.7510], [54.6651, -2.7510], [54.6651, -2.7545]]
+    north = [[54.6700, -2.7545], [54.6700, -2.7510], [54.6720, -2.7510], [54.6720, -2.7545]]
+    with TestClient(app) as client:
+        log_in(client, "olly", PASSWORD)
+        token = page_csrf(client, "/context")
+        client.post(
+            "/context",
+            data={"case_ref": CONTEXT.case_ref, "purpose": CONTEXT.purpose, "next": "/", "csrf_token": token},
+        )
+
+        def search(area: object, radius: str = "0") -> str:
+            query = {"case": CONTEXT.case_ref, "area": json.dumps(area), "radius": radius, "at": at}
+            page = client.get("/registry?" + urlencode(query))
+            assert page.status_code == 200
+            return page.text
+
+        inside = search(around)
+        assert "1 camera within 0 m" in inside and "Pat Private" in inside and '<td class="nowrap">0 m</td>' in inside
+        assert "0 cameras within 0 m" in search(north)
+        assert "1 camera within 700 m" in search(north, "700")
+        assert "an area needs 3 to 50 corners, not 2" in search(around[:2])
+        assert "the drawn area could not be read" in search("not a polygon")
+        assert "sides 1 and 3 cross" in search([around[0], around[2], around[1], around[3]])
 
 
 def test_vendor_assets_are_served_and_paths_outside_them_are_not(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from vigil.db.base import utcnow
 from vigil.errors import InvalidInput, NotFound
+from vigil.registry.area import AreaQuery, cameras_in_area
 from vigil.registry.cameras import export_geojson, map_markers
 from vigil.registry.nearby import NearQuery, cameras_near, may_see_contacts
 from vigil.registry.requests import analysis_status, case_requests, revoke_request, send_requests
@@ -79,6 +80,28 @@ def _query(lat: str, lon: str, radius: str, at: str, settings: Settings) -> Near
     )
 
 
+def _vertices(area: str) -> tuple[tuple[float, float], ...]:
+    """The drawn area's corners from the hidden form field: JSON ``[[lat, lon], ...]``."""
+    try:
+        parsed = json.loads(area)
+    except ValueError:
+        raise InvalidInput("the drawn area could not be read: draw it again") from None
+    if not isinstance(parsed, list) or not all(
+        isinstance(v, list) and len(v) == 2 and all(isinstance(c, int | float) for c in v) for v in parsed
+    ):
+        raise InvalidInput("the drawn area could not be read: draw it again")
+    return tuple((float(v[0]), float(v[1])) for v in parsed)
+
+
+def _area_query(area: str, radius: str, at: str, settings: Settings) -> AreaQuery:
+    metres = optional_float(radius, label="Radius")
+    return AreaQuery(
+        vertices=_vertices(area),
+        radius_m=DEFAULT_RADIUS_M if metres is None else metres,
+        incident_at=local_time(at, settings, label="Incident time"),
+    )
+
+
 @router.get("/registry")
 def registry_page(
     request: Request,
@@ -89,10 +112,17 @@ def registry_page(
     lon: Annotated[str, Query(max_length=40)] = "",
     radius: Annotated[str, Query(max_length=40)] = "",
     at: Annotated[str, Query(max_length=40)] = "",
+    area: Annotated[str, Query(max_length=4000)] = "",
 ) -> Response:
     settings = web_state(request).system.settings
     results, error = None, ""
-    if lat or lon:
+    if area:
+        try:
+            found = _area_query(area, radius, at, settings)
+            results = cameras_in_area(db, settings=settings, user=user, context=context, query=found)
+        except InvalidInput as exc:
+            error = exc.message
+    elif lat or lon:
         try:
             query = _query(lat, lon, radius, at, settings)
             results = cameras_near(db, settings=settings, user=user, context=context, query=query)
@@ -104,7 +134,7 @@ def registry_page(
         user=user,
         section="registry",
         registry=settings.registry,
-        form={"lat": lat, "lon": lon, "radius": radius or f"{DEFAULT_RADIUS_M:g}", "at": at},
+        form={"lat": lat, "lon": lon, "area": area, "radius": radius or f"{DEFAULT_RADIUS_M:g}", "at": at},
         results=results,
         error=error,
         contacts=may_see_contacts(db, user, utcnow()),

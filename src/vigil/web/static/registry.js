@@ -30,6 +30,66 @@
     return `${marker.label} (${marker.kind}), ${facing}, ${extra}`;
   }
 
+  // "Draw area": clicks add corners (an L.polygon); Finish puts them in the hidden "area" field as JSON
+  // [[lat, lon], ...] and the search then uses the area instead of the point; Clear empties it.
+  function areaTools(map, form) {
+    const field = document.getElementById("near-area");
+    const status = document.getElementById("area-status");
+    const finish = document.getElementById("area-finish");
+    let corners = [];
+    let active = false;
+    const shape = L.polygon([], { color: "#912b88", fillOpacity: 0.08 }).addTo(map);
+    if (field.value) {
+      try {
+        corners = JSON.parse(field.value).map((c) => L.latLng(c[0], c[1]));
+        shape.setLatLngs(corners);
+      } catch (error) {
+        field.value = "";
+      }
+    }
+    function say(message) {
+      status.textContent = message;
+    }
+    document.getElementById("area-draw").addEventListener("click", () => {
+      corners = [];
+      shape.setLatLngs([]);
+      field.value = "";
+      active = true;
+      finish.disabled = false;
+      say("Click the area's corners on the map, then Finish.");
+    });
+    finish.addEventListener("click", () => {
+      if (corners.length < 3) {
+        say("An area needs at least 3 corners.");
+        return;
+      }
+      active = false;
+      finish.disabled = true;
+      field.value = JSON.stringify(corners.map((c) => [Number(c.lat.toFixed(6)), Number(c.lng.toFixed(6))]));
+      say(`Area of ${corners.length} corners drawn: searching the area instead of the point.`);
+    });
+    document.getElementById("area-clear").addEventListener("click", () => {
+      corners = [];
+      active = false;
+      finish.disabled = true;
+      shape.setLatLngs([]);
+      field.value = "";
+      say("Area cleared: searching around the point.");
+    });
+    return {
+      active: () => active,
+      add(latlng) {
+        if (corners.length >= 50) {
+          say("An area may have at most 50 corners.");
+          return;
+        }
+        corners.push(latlng);
+        shape.setLatLngs(corners);
+        say(`${corners.length} corner${corners.length === 1 ? "" : "s"}: click more, then Finish.`);
+      },
+    };
+  }
+
   async function officerMap(element) {
     const map = makeMap(element);
     const form = document.getElementById("near-form");
@@ -44,7 +104,12 @@
     if (element.dataset.incident) {
       showIncident(Number(element.dataset.lat), Number(element.dataset.lon));
     }
+    const drawing = areaTools(map, form);
     map.on("click", (event) => {
+      if (drawing.active()) {
+        drawing.add(event.latlng);
+        return;
+      }
       form.elements.lat.value = event.latlng.lat.toFixed(6);
       form.elements.lon.value = event.latlng.lng.toFixed(6);
       showIncident(event.latlng.lat, event.latlng.lng);
