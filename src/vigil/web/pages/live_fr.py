@@ -180,6 +180,9 @@ def deployment_start(request: Request, db: DbSession, user: CurrentUser, deploym
 
 @router.post("/fr/deployments/{deployment_id}/end")
 def deployment_end(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
+    # End this request's transaction first: the stream threads write their last count of faces seen as they stop,
+    # and on SQLite an open transaction here would hold the write lock they wait for.
+    db.rollback()
     live_runtime(request).stop(deployment_id)
     return outcome(
         request,
