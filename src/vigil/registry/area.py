@@ -25,7 +25,6 @@ from vigil.errors import InvalidInput
 from vigil.governance import audit
 from vigil.governance.access import authorise
 from vigil.governance.audit import AuditContext
-from vigil.governance.locations import current_pia
 from vigil.governance.roles import Capability
 from vigil.registry import geo
 from vigil.registry.nearby import (
@@ -34,6 +33,7 @@ from vigil.registry.nearby import (
     MAX_RESULTS,
     NearbyCamera,
     _of_active_owners,
+    force_camera_result,
     may_see_contacts,
     probably_retained,
     with_contacts,
@@ -205,23 +205,8 @@ def force_in_area(db: Session, query: AreaQuery, *, settings: Settings, now: dat
         metres = distance_to_area(query.vertices, site.latitude, site.longitude)
         if metres > query.radius_m:
             continue
-        pia = current_pia(site, now.date())
-        found.append(
-            NearbyCamera(
-                source="force",
-                camera_id=camera.id,
-                label=f"{camera.code} {camera.name}",
-                kind="force",
-                latitude=site.latitude,
-                longitude=site.longitude,
-                distance_m=metres,
-                facing_deg=camera.bearing_deg,
-                faces_point=_faces(site.latitude, site.longitude, camera.bearing_deg, middle),
-                retention_days=days,
-                probably_retained=probably_retained(query.incident_at, days, now),
-                pia=pia.reference if pia else "",
-            )
-        )
+        faces = _faces(site.latitude, site.longitude, camera.bearing_deg, middle)
+        found.append(force_camera_result(camera, metres, faces, days, query.incident_at, now))
     return found
 
 

@@ -210,30 +210,38 @@ def force_within(db: Session, query: NearQuery, *, settings: Settings, now: date
         distance = geo.distance_m(query.latitude, query.longitude, site.latitude, site.longitude)
         if distance > query.radius_m:
             continue
-        pia = current_pia(site, now.date())
-        found.append(
-            NearbyCamera(
-                source="force",
-                camera_id=camera.id,
-                label=f"{camera.code} {camera.name}",
-                kind="force",
-                latitude=site.latitude,
-                longitude=site.longitude,
-                distance_m=distance,
-                facing_deg=camera.bearing_deg,
-                faces_point=geo.faces(
-                    camera_lat=site.latitude,
-                    camera_lon=site.longitude,
-                    facing_deg=camera.bearing_deg,
-                    point_lat=query.latitude,
-                    point_lon=query.longitude,
-                ),
-                retention_days=days,
-                probably_retained=probably_retained(query.incident_at, days, now),
-                pia=pia.reference if pia else "",
-            )
+        faces = geo.faces(
+            camera_lat=site.latitude,
+            camera_lon=site.longitude,
+            facing_deg=camera.bearing_deg,
+            point_lat=query.latitude,
+            point_lon=query.longitude,
         )
+        found.append(force_camera_result(camera, distance, faces, days, query.incident_at, now))
     return found
+
+
+def force_camera_result(
+    camera: Camera, distance_m: float, faces_point: bool | None, days: float, incident_at: datetime, now: datetime
+) -> NearbyCamera:
+    """A force camera (its location has coordinates) as a search result, with its PIA status."""
+    site = camera.location
+    assert site.latitude is not None and site.longitude is not None
+    pia = current_pia(site, now.date())
+    return NearbyCamera(
+        source="force",
+        camera_id=camera.id,
+        label=f"{camera.code} {camera.name}",
+        kind="force",
+        latitude=site.latitude,
+        longitude=site.longitude,
+        distance_m=distance_m,
+        facing_deg=camera.bearing_deg,
+        faces_point=faces_point,
+        retention_days=days,
+        probably_retained=probably_retained(incident_at, days, now),
+        pia=pia.reference if pia else "",
+    )
 
 
 def may_see_contacts(db: Session, user: User, now: datetime) -> bool:
