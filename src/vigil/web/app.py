@@ -40,6 +40,7 @@ from vigil.web.pages import (
     review,
     search,
     synopsis,
+    tokens,
     tracks,
     users,
     working_context,
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     install_handlers(app)
     for module in (
         account,
+        tokens,
         home,
         working_context,
         users,
