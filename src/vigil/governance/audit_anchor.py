@@ -377,8 +377,11 @@ def checkpoint_now(db: Session, *, settings: Settings, now: datetime | None = No
 
 def check_anchors(db: Session, *, settings: Settings, public_key: str | None = None) -> AnchorReport:
     """Verify the configured checkpoint file, with the given public key or the installation's own key."""
+    checkpoints = settings.audit_checkpoint_file
     if public_key:
         public = parse_public_key(public_key)
+    elif not settings.audit_signing_key_file.exists() and not (checkpoints.exists() and checkpoints.stat().st_size):
+        return AnchorReport()  # a new installation: nothing signed yet, nothing to check
     else:
         public = load_signing_key(settings.audit_signing_key_file).public_key()
-    return verify_anchors(db, checkpoint_file=settings.audit_checkpoint_file, public=public)
+    return verify_anchors(db, checkpoint_file=checkpoints, public=public)
