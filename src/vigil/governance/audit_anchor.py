@@ -385,3 +385,20 @@ def check_anchors(db: Session, *, settings: Settings, public_key: str | None = N
     else:
         public = load_signing_key(settings.audit_signing_key_file).public_key()
     return verify_anchors(db, checkpoint_file=checkpoints, public=public)
+
+
+def newest_checkpoint(settings: Settings) -> tuple[str | None, Checkpoint | None]:
+    """The public key and the newest checkpoint line (unchecked: ``check_anchors`` verifies), for pages."""
+    key_file, checkpoints = settings.audit_signing_key_file, settings.audit_checkpoint_file
+    try:
+        public = public_key_text(load_signing_key(key_file)) if key_file.exists() else None
+    except AnchorError:
+        public = None
+    if not checkpoints.exists():
+        return public, None
+    with checkpoints.open(encoding="utf-8") as handle:
+        last = _last_line(handle)
+    try:
+        return public, _parse_line(last) if last else None
+    except (ValueError, TypeError):
+        return public, None

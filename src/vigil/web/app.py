@@ -47,7 +47,7 @@ from vigil.web.pages import (
 )
 from vigil.web.ratelimit import SlidingWindow
 from vigil.web.rendering import STATIC_DIR, make_templates
-from vigil.web.scheduler import retention_loop
+from vigil.web.scheduler import checkpoint_loop, retention_loop, write_audit_checkpoint
 from vigil.web.state import WebState
 
 SESSION_COOKIE = "vigil_session"
@@ -71,16 +71,22 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         jobs = executor if executor is not None else LocalExecutor(settings)
         app.state.web.executor = jobs
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
-        scheduler = asyncio.create_task(retention_loop(system), name="vigil-retention")
+        await asyncio.to_thread(write_audit_checkpoint, system)  # creates the signing key on first start
+        schedulers = [
+            asyncio.create_task(retention_loop(system), name="vigil-retention"),
+            asyncio.create_task(checkpoint_loop(system), name="vigil-audit-checkpoints"),
+        ]
         try:
             yield
         finally:
-            scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler
+            for scheduler in schedulers:
+                scheduler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scheduler
             app.state.web.executor = None
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)
+            await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
             if owns_system:
                 system.close()
 
