@@ -49,14 +49,14 @@ def _entry(row: sqlite3.Row) -> AuditEntry:
     return AuditEntry(**{key: value for key, value in data.items() if key != "id"})
 
 
-def _move_head(con: sqlite3.Connection) -> None:
+def move_head(con: sqlite3.Connection) -> None:
     seq, hash_ = con.execute("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1").fetchone()
     con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, hash_))
 
 
 def truncate(con: sqlite3.Connection) -> None:
     con.execute("DELETE FROM audit_entries WHERE seq > (SELECT max(seq) - 2 FROM audit_entries)")
-    _move_head(con)
+    move_head(con)
 
 
 def rechain(con: sqlite3.Connection) -> None:
@@ -70,7 +70,7 @@ def rechain(con: sqlite3.Connection) -> None:
         con.execute(
             "UPDATE audit_entries SET prev_hash = ?, hash = ? WHERE seq = ?", (entry.prev_hash, prev, row["seq"])
         )
-    _move_head(con)
+    move_head(con)
 
 
 def forge(con: sqlite3.Connection) -> None:
@@ -93,7 +93,7 @@ def forge(con: sqlite3.Connection) -> None:
         (forged.seq, forged.at.replace(tzinfo=None).isoformat(" "), "supervisor", "export.approve", "ok", "{}",
          forged.prev_hash, forged.hash),
     )  # fmt: skip
-    _move_head(con)
+    move_head(con)
 
 
 def _anchored(runner: CliRunner) -> None:
