@@ -63,6 +63,7 @@ def serve(
     import uvicorn
 
     from vigil.web.app import create_app
+    from vigil.web.serving import server_config
 
     config = settings()
     try:
@@ -74,7 +75,7 @@ def serve(
         print_first_admin(password)
     bind_host, bind_port = host or config.web.host, port or config.web.port
     Console(stderr=True).print(f"vigil serving on http://{bind_host}:{bind_port} (data in {config.data_dir})")
-    uvicorn.run(web, host=bind_host, port=bind_port, log_level="info", server_header=False)
+    uvicorn.Server(server_config(web, config, host=bind_host, port=bind_port)).run()
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers
-from vigil.web.middleware import IncidentCatcher, SecurityHeaders
+from vigil.web.middleware import ClientAddress, IncidentCatcher, SecurityHeaders
 from vigil.web.pages import (
     account,
     audit,
@@ -152,6 +152,7 @@ def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
         https_only=settings.web.secure_cookies,
     )
     app.add_middleware(SecurityHeaders, https=settings.web.secure_cookies)
+    app.add_middleware(ClientAddress, trusted_proxies=settings.web.trusted_proxies)  # outermost: all see the result
 
 
 def make_live_runtime(system: System) -> LiveRuntime:
