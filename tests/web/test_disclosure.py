@@ -70,6 +70,8 @@ def test_the_synopsis_form_lists_cameras_only_to_users_who_may_make_one(tmp_path
             page = _synopsis_form(client)
             assert "SECRET-CAM-7" not in page and "needs the analytics capability" in page, username
             assert 'name="camera"' not in page
+            for other in ("/search", "/similar", "/dashboards", "/footage", "/"):  # the other forms with cameras
+                assert "SECRET-CAM-7" not in client.get(other, params={"case": "C-1"}).text, (username, other)
             client.post("/logout", data={"csrf_token": page_csrf(client, "/")})
         log_in(client, "ivy", PASSWORD)
         page = _synopsis_form(client)
