@@ -41,9 +41,10 @@ from vigil.settings import Settings
 
 FORMAT = 1
 PUBLIC_KEY_PREFIX = "ed25519:"
-# An entry appended after a checkpoint but dated this much before the checkpoint's newest entry cannot come
-# from a slow transaction (appends are serialised and dated under the chain's lock): it was forged.
-BACKDATE_GRACE = timedelta(seconds=60)
+# An entry appended after a checkpoint but dated this much before the checkpoint's newest entry was forged. Some
+# services date an entry when their work began (an export's clips, an ingest's hashing), so slow work legitimately
+# lands a little "in the past"; an hour leaves room for that and still catches an entry back-dated to matter.
+BACKDATE_GRACE = timedelta(hours=1)
 MAX_PROBLEMS = 50
 
 
@@ -170,8 +171,9 @@ def write_checkpoint(
         last_line = _last_line(handle)
         last = _parse_line(last_line) if last_line else None
         newest = db.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
-        count = int(db.execute(select(func.count(AuditEntry.id))).scalar_one())
         seq, hash_ = (newest.seq, newest.hash) if newest else (0, GENESIS_HASH)
+        # counted up to the newest entry read, so an append committed meanwhile cannot skew the count
+        count = int(db.execute(select(func.count(AuditEntry.id)).where(AuditEntry.seq <= seq)).scalar_one())
         if last is not None:
             _check_continues(db, last, seq=seq, count=count)
             if (last.seq, last.hash, last.count) == (seq, hash_, count):
@@ -210,7 +212,8 @@ def _check_continues(db: Session, last: Checkpoint, *, seq: int, count: int) -> 
             problem = f"entry {last.seq} no longer has the hash the last checkpoint recorded"
     if not problem:
         expected, prev = last.seq + 1, last.hash
-        rows = db.execute(select(AuditEntry).where(AuditEntry.seq > last.seq).order_by(AuditEntry.seq))
+        since_last = select(AuditEntry).where(AuditEntry.seq > last.seq, AuditEntry.seq <= seq)
+        rows = db.execute(since_last.order_by(AuditEntry.seq))
         for entry in rows.scalars():
             if entry.seq != expected or entry.prev_hash != prev or entry_hash(entry) != entry.hash:
                 problem = f"the chain is broken at entry {expected} since the last checkpoint"
