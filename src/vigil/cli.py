@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vigil.commands import admin, analysis, export, footage, models, registry, search, similar, synopsis
+from vigil.commands import admin, analysis, audit, export, footage, models, registry, search, similar, synopsis
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
+from vigil.commands.tokens import token_app
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 for sub, name in (
     (admin.db_app, "db"),
     (admin.user_app, "user"),
+    (token_app, "token"),
     (admin.training_app, "training"),
     (admin.audit_app, "audit"),
     (admin.retention_app, "retention"),
@@ -41,6 +43,9 @@ for sub, name in (
     (similar.review_app, "review"),
 ):
     app.add_typer(sub, name=name)
+admin.audit_app.command("verify")(audit.audit_verify)
+admin.audit_app.command("checkpoint")(audit.audit_checkpoint)
+admin.audit_app.command("public-key")(audit.audit_public_key)
 app.command("analyse")(analysis.analyse)
 app.command("describe")(analysis.describe)
 app.command("synopsis")(synopsis.synopsis)
@@ -58,6 +63,7 @@ def serve(
     import uvicorn
 
     from vigil.web.app import create_app
+    from vigil.web.serving import server_config
 
     config = settings()
     try:
@@ -69,7 +75,7 @@ def serve(
         print_first_admin(password)
     bind_host, bind_port = host or config.web.host, port or config.web.port
     Console(stderr=True).print(f"vigil serving on http://{bind_host}:{bind_port} (data in {config.data_dir})")
-    uvicorn.run(web, host=bind_host, port=bind_port, log_level="info", server_header=False)
+    uvicorn.Server(server_config(web, config, host=bind_host, port=bind_port)).run()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ Settings come from environment variables with the ``VIGIL_`` prefix; nested sect
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,39 @@ class WebSettings(Section):
     lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked.")
     login_rate_per_minute: int = Field(20, ge=1, description="Login attempts allowed per client address per minute.")
     max_upload_mb: int = Field(4096, ge=1, description="Largest video file accepted by an upload, in MiB.")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For header is believed; "
+        "from any other peer the header is ignored (the login rate limit and the audit log use the peer address). "
+        'As an environment variable: a JSON list, e.g. VIGIL_WEB__TRUSTED_PROXIES=\'["10.0.0.5", "10.1.0.0/16"]\'.',
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return tuple(item.strip() for item in value)
+
+
+class AuditSettings(Section):
+    signing_key_file: Path | None = Field(
+        None,
+        description="Ed25519 private key that signs the audit checkpoints (kept outside the database); "
+        "empty: <data_dir>/audit-signing.key, created with mode 0600 on first start.",
+    )
+    checkpoint_file: Path | None = Field(
+        None,
+        description="Append-only file the signed audit checkpoints are written to; "
+        "empty: <data_dir>/audit-checkpoints.jsonl. Keep a copy where database administrators cannot write.",
+    )
+    checkpoint_every_minutes: float = Field(
+        15, ge=0, description="How often the web server writes an audit checkpoint (0: only at shutdown and by CLI)."
+    )
+    syslog: bool = Field(False, description="Also send every audit checkpoint to the local syslog (facility AUTH).")
 
 
 class RetentionSettings(Section):
@@ -163,6 +197,10 @@ class Settings(BaseSettings):
         description="IANA time zone of the force: times of day in searches and on pages are local to it.",
     )
     web: WebSettings = Field(default_factory=WebSettings, description="Web server and login policy.")
+    audit: AuditSettings = Field(
+        default_factory=AuditSettings,
+        description="Signed checkpoints that anchor the audit chain outside the database.",
+    )
     retention: RetentionSettings = Field(
         default_factory=RetentionSettings, description="How long each class of data is kept."
     )
@@ -192,6 +230,14 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @property
+    def audit_signing_key_file(self) -> Path:
+        return self.audit.signing_key_file or self.data_dir / "audit-signing.key"
+
+    @property
+    def audit_checkpoint_file(self) -> Path:
+        return self.audit.checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
 
     @property
     def effective_database_url(self) -> str:

@@ -54,10 +54,11 @@ def test_account_locks_after_max_failures(tmp_path: Path) -> None:
         response = client.post(
             "/login", data={"username": "ivy", "password": PASSWORD, "csrf_token": page_csrf(client)}
         )
-        assert response.status_code == 401 and "locked" in response.text
+        assert response.status_code == 401 and "wrong username or password" in response.text
+        assert "locked" not in response.text  # the page must not reveal the account exists (F14)
         reasons = [e.details for e in logins_of(client, "ivy")]
         assert len(reasons) == 4
-        assert "account locked" in reasons[2] and '"reason":"locked"' in reasons[3]
+        assert "account locked" in reasons[2] and '"reason":"locked (right password)"' in reasons[3]
         assert seed(client.app, lambda db: get_user(db, "ivy").locked_until) is not None  # type: ignore[arg-type]
 
 

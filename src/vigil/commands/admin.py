@@ -177,18 +177,6 @@ def training_add(
 # --- audit and retention -----------------------------------------------------------------------------------
 
 
-@audit_app.command("verify")
-def audit_verify(as_json: JsonOut = False) -> None:
-    """Walk the hash chain and report the first broken link (exit 1 if broken)."""
-    from vigil.governance.audit import verify
-
-    with system_session() as (_, db):
-        report = verify(db)
-    emit(report.__dict__, as_json, lambda: typer.echo(report.describe()))
-    if not report.ok:
-        raise typer.Exit(1)
-
-
 @audit_app.command("export")
 def audit_export(
     since: Annotated[str | None, typer.Option(help="Only entries at or after this ISO date/time.")] = None,

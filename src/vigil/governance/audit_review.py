@@ -16,7 +16,9 @@ from vigil.errors import InvalidInput
 from vigil.governance import audit
 from vigil.governance.access import require_permission
 from vigil.governance.audit import AuditContext, Outcome, VerifyReport
+from vigil.governance.audit_anchor import AnchorError, AnchorReport, check_anchors
 from vigil.governance.roles import Permission
+from vigil.settings import Settings
 
 EXPORT_FORMATS = ("csv", "json")
 MAX_PAGE = 500
@@ -107,3 +109,20 @@ def export_audit(db: Session, *, actor: User, context: AuditContext, where: Audi
         },
     )
     return text
+
+
+def verify_chain_anchors(db: Session, *, actor: User, settings: Settings) -> AnchorReport:
+    """Check the chain against its signed checkpoints outside the database; audited like ``verify_chain``."""
+    require_permission(db, user=actor, permission=Permission.VIEW_AUDIT, action="audit.verify_anchors")
+    try:
+        report = check_anchors(db, settings=settings)
+    except AnchorError as exc:
+        report = AnchorReport(problems=[exc.message])
+    audit.record(
+        db,
+        actor=actor.username,
+        action="audit.verify_anchors",
+        outcome=Outcome.OK if report.ok else Outcome.FAILED,
+        details={"checkpoints": report.checkpoints, "problems": report.problems[:5]},
+    )
+    return report

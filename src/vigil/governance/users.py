@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
@@ -19,7 +19,7 @@ from vigil.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.access import refuse, require_permission
 from vigil.governance.audit import SYSTEM_ACTOR, Outcome
-from vigil.governance.roles import Permission, Role
+from vigil.governance.roles import Permission, Role, role_has_permission
 from vigil.governance.sessions import end_user_sessions
 from vigil.settings import WebSettings
 
@@ -131,8 +131,12 @@ def authenticate(
         _audit_login(db, username=username[:64], outcome=Outcome.REFUSED, reason="unknown user", client=client)
         raise AuthenticationFailed("wrong username or password")
     if user.locked_until is not None and user.locked_until > now:
-        _audit_login(db, username=user.username, outcome=Outcome.REFUSED, reason="locked", client=client)
-        raise AuthenticationFailed("this account is locked after repeated failed logins; try again later")
+        # the same work and the same answer as a wrong password: a lock-out must not reveal that the account
+        # exists; only the audit entry tells the truth
+        right = _verify(hasher, user.password_hash, password)
+        reason = "locked" + (" (right password)" if right else "")
+        _audit_login(db, username=user.username, outcome=Outcome.REFUSED, reason=reason, client=client)
+        raise AuthenticationFailed("wrong username or password")
     if not _verify(hasher, user.password_hash, password) or not user.is_active:
         user.failed_logins += 1
         reason = "wrong password" if user.is_active else "account disabled"
@@ -171,6 +175,7 @@ def change_password(db: Session, *, user: User, current: str, new: str) -> None:
     user.must_change_password = False
     user.password_changed_at = utcnow()
     audit.record(db, actor=user.username, action="user.password_change", subject_type="user", subject_id=user.username)
+    revoke_tokens(db, user=user, reason="password changed")
 
 
 def set_active(db: Session, *, actor: User, username: str, active: bool) -> User:
@@ -182,9 +187,7 @@ def set_active(db: Session, *, actor: User, username: str, active: bool) -> User
     user.is_active = active
     if not active:
         end_user_sessions(db, user=user)
-        now = utcnow()
-        for token in db.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():
-            token.revoked_at = token.revoked_at or now
+        revoke_tokens(db, user=user, reason="account disabled", actor=actor.username)
     audit.record(db, actor=actor.username, action=action, subject_type="user", subject_id=user.username)
     return user
 
@@ -228,6 +231,66 @@ def user_for_token(db: Session, token: str, *, now: datetime | None = None) -> U
         raise AuthenticationFailed("this account is disabled")
     record.last_used_at = now
     return record.user
+
+
+def revoke_tokens(db: Session, *, user: User, reason: str, actor: str | None = None) -> int:
+    """Revoke every working API token of ``user`` (on a password change or reset, or when disabled).
+
+    Audited with the reason and how many were revoked; returns that number.
+    """
+    now = utcnow()
+    working = db.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+    ).scalars()
+    revoked = [token.id for token in working]
+    if revoked:
+        db.execute(update(ApiToken).where(ApiToken.id.in_(revoked)).values(revoked_at=now))
+    audit.record(
+        db,
+        actor=actor or user.username,
+        action="token.revoke_all",
+        subject_type="user",
+        subject_id=user.username,
+        details={"reason": reason, "revoked": len(revoked)},
+    )
+    db.flush()
+    return len(revoked)
+
+
+def list_tokens(db: Session, *, actor: User, username: str | None = None) -> list[ApiToken]:
+    """A user's API tokens, newest first (their own, or anyone's for an administrator)."""
+    owner = actor if username is None or username == actor.username else None
+    if owner is None:
+        require_permission(db, user=actor, permission=Permission.MANAGE_USERS, action="token.list")
+        owner = get_user(db, str(username))
+    stmt = select(ApiToken).where(ApiToken.user_id == owner.id).order_by(ApiToken.id.desc())
+    return list(db.execute(stmt).scalars())
+
+
+def revoke_token(db: Session, *, actor: User, token_id: int) -> ApiToken:
+    """Revoke one API token: the owner's own, or any user's by an administrator. Refusals are audited."""
+    token = db.get(ApiToken, token_id)
+    if token is None or (token.user_id != actor.id and not role_has_permission(actor.role, Permission.MANAGE_USERS)):
+        # the same answer whether the token is someone else's or does not exist: ids reveal nothing
+        raise refuse(
+            db,
+            actor=actor.username,
+            action="token.revoke",
+            reason=f"you have no API token {token_id}",
+            details={"token": token_id},
+        )
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="token.revoke",
+        subject_type="token",
+        subject_id=token.id,
+        details={"owner": token.user.username, "name": token.name},
+    )
+    db.flush()
+    return token
 
 
 def login_for_token(

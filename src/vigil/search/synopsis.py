@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -41,9 +41,10 @@ from vigil.db.models import Camera, Footage, Observation, Track, User
 from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import footage_path
 from vigil.governance import audit
-from vigil.governance.access import authorise
+from vigil.governance.access import authorise, current_training
 from vigil.governance.audit import AuditContext
-from vigil.governance.roles import Capability
+from vigil.governance.locations import CameraStatus, camera_statuses
+from vigil.governance.roles import Capability, role_grants_capability
 from vigil.search import synopsis_render as render
 from vigil.search.synopsis_plan import Plan, SynopsisOptions, Tube, plan_synopsis, target_length
 from vigil.settings import Settings
@@ -132,6 +133,17 @@ def render_synopsis(
     if out_path is not None:
         _copy_out(result, out_path)
     return result
+
+
+def synopsis_cameras(db: Session, *, user: User, today: date) -> list[CameraStatus] | None:
+    """The cameras the synopsis form offers, or None for a user who may not make a synopsis (role or training):
+    the form must not hand the force's camera list to someone who cannot use it."""
+    allowed = (
+        user.is_active
+        and role_grants_capability(user.role, Capability.ANALYTICS)
+        and current_training(db, user=user, capability=Capability.ANALYTICS, today=today) is not None
+    )
+    return camera_statuses(db, today=today) if allowed else None
 
 
 def prepare_synopsis(

@@ -22,7 +22,7 @@ from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers
-from vigil.web.middleware import IncidentCatcher, SecurityHeaders
+from vigil.web.middleware import ClientAddress, IncidentCatcher, SecurityHeaders
 from vigil.web.pages import (
     account,
     audit,
@@ -40,13 +40,14 @@ from vigil.web.pages import (
     review,
     search,
     synopsis,
+    tokens,
     tracks,
     users,
     working_context,
 )
 from vigil.web.ratelimit import SlidingWindow
 from vigil.web.rendering import STATIC_DIR, make_templates
-from vigil.web.scheduler import retention_loop
+from vigil.web.scheduler import checkpoint_loop, retention_loop, write_audit_checkpoint
 from vigil.web.state import WebState
 
 SESSION_COOKIE = "vigil_session"
@@ -70,16 +71,22 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         jobs = executor if executor is not None else LocalExecutor(settings)
         app.state.web.executor = jobs
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
-        scheduler = asyncio.create_task(retention_loop(system), name="vigil-retention")
+        await asyncio.to_thread(write_audit_checkpoint, system)  # creates the signing key on first start
+        schedulers = [
+            asyncio.create_task(retention_loop(system), name="vigil-retention"),
+            asyncio.create_task(checkpoint_loop(system), name="vigil-audit-checkpoints"),
+        ]
         try:
             yield
         finally:
-            scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler
+            for scheduler in schedulers:
+                scheduler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scheduler
             app.state.web.executor = None
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)
+            await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
             if owns_system:
                 system.close()
 
@@ -107,6 +114,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     install_handlers(app)
     for module in (
         account,
+        tokens,
         home,
         working_context,
         users,
@@ -144,6 +152,7 @@ def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
         https_only=settings.web.secure_cookies,
     )
     app.add_middleware(SecurityHeaders, https=settings.web.secure_cookies)
+    app.add_middleware(ClientAddress, trusted_proxies=settings.web.trusted_proxies)  # outermost: all see the result
 
 
 def make_live_runtime(system: System) -> LiveRuntime:

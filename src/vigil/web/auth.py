@@ -146,8 +146,7 @@ def optional_user(request: Request, db: DbSession) -> User | None:
 
 def check_login_rate(request: Request) -> None:
     """Count a login (or token) attempt from this client address; refuse with 429 over the limit."""
-    address = request.client.host if request.client else "unknown"
-    wait_s = web_state(request).login_attempts.attempt(address)
+    wait_s = web_state(request).login_attempts.attempt(client_address(request))  # a trusted proxy's client
     if wait_s is not None:
         raise TooManyAttempts(
             "Too many login attempts from your address. Wait a minute and try again.",

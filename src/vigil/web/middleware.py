@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -91,3 +93,45 @@ class IncidentCatcher:
                 raise
             response = incident_response(Request(scope, receive), incident)
             await response(scope, receive, send)
+
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ClientAddress:
+    """Takes the client address from ``X-Forwarded-For`` only when the peer is a configured trusted proxy.
+
+    The address is the right-most one in the header that is not itself a trusted proxy (the left part is whatever
+    the client chose to send). From any other peer, loopback included, the header is ignored.
+    """
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Sequence[str]) -> None:
+        self.app = app
+        self.trusted: tuple[IpNetwork, ...] = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def forwarded_client(self, header: str) -> str | None:
+        hops = [hop.strip() for hop in header.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            try:
+                address = str(ipaddress.ip_address(hop))
+            except ValueError:
+                return None  # a malformed chain: believe none of it
+            if not self._is_trusted(address):
+                return address
+        return hops[0] if hops else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if self.trusted and scope["type"] in ("http", "websocket") and client and self._is_trusted(client[0]):
+            values = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"]
+            forwarded = self.forwarded_client(",".join(values)) if values else None
+            if forwarded is not None:
+                scope = {**scope, "client": (forwarded, 0)}
+        await self.app(scope, receive, send)

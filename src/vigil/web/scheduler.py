@@ -1,6 +1,7 @@
-"""The retention scheduler: applies the retention rules every ``settings.retention.run_every_minutes``.
+"""The schedulers: retention rules every ``settings.retention.run_every_minutes``, and signed audit checkpoints
+every ``settings.audit.checkpoint_every_minutes`` (and at start and shutdown, see :mod:`vigil.web.app`).
 
-It runs as an asyncio task in the web app's lifespan; each run happens in a worker thread with its own
+Each runs as an asyncio task in the web app's lifespan; each run happens in a worker thread with its own
 database session, the first one interval after start-up.
 """
 
@@ -10,11 +11,13 @@ import asyncio
 import logging
 
 from vigil.db.session import session_scope
+from vigil.governance.audit_anchor import AnchorError, checkpoint_now
 from vigil.governance.retention import RetentionReport, default_rules, run_retention
 from vigil.registry.housekeeping import run_scheduled_housekeeping
 from vigil.system import System
 
 log = logging.getLogger("vigil.retention")
+anchor_log = logging.getLogger("vigil.audit")
 
 
 def run_scheduled_retention(system: System) -> RetentionReport:
@@ -41,3 +44,31 @@ async def retention_loop(system: System) -> None:
         log.info("retention run: deleted %s", deleted)
         for problem in report.file_errors:
             log.warning("retention: %s", problem)
+
+
+def write_audit_checkpoint(system: System) -> None:
+    """Sign and append an audit checkpoint (the key is made on first start); failures are logged, never raised.
+
+    A chain that no longer continues the last checkpoint is logged as an error and not signed.
+    """
+    try:
+        with session_scope(system.sessions) as db:
+            checkpoint = checkpoint_now(db, settings=system.settings)
+    except AnchorError as exc:
+        anchor_log.error("%s", exc.message)
+        return
+    except Exception:
+        anchor_log.exception("writing the audit checkpoint failed")
+        return
+    if checkpoint is not None:
+        anchor_log.info("audit checkpoint %d: entry %d (%d entries)", checkpoint.n, checkpoint.seq, checkpoint.count)
+
+
+async def checkpoint_loop(system: System) -> None:
+    """Write an audit checkpoint every ``settings.audit.checkpoint_every_minutes`` (0: never; shutdown still does)."""
+    minutes = system.settings.audit.checkpoint_every_minutes
+    if minutes <= 0:
+        return
+    while True:
+        await asyncio.sleep(minutes * 60)
+        await asyncio.to_thread(write_audit_checkpoint, system)

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.governance.audit_review import AuditFilter, browse_audit, export_audit, verify_chain
+from vigil.governance.audit_anchor import newest_checkpoint
+from vigil.governance.audit_review import AuditFilter, browse_audit, export_audit, verify_chain, verify_chain_anchors
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
 from vigil.web.forms import optional_datetime
 from vigil.web.rendering import render
+from vigil.web.state import web_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +41,7 @@ def audit_page(
     page = browse_audit(db, actor=user, where=where, before_seq=before)
     filters = {"case": case, "actor": actor, "action": action}
     older = None if page.older_than is None else "/audit?" + urlencode({**filters, "before": page.older_than})
+    public_key, checkpoint = newest_checkpoint(web_state(request).system.settings)
     return render(
         request,
         "audit.html",
@@ -48,6 +51,8 @@ def audit_page(
         filters=filters,
         older=older,
         first_page=before is None,
+        public_key=public_key,
+        checkpoint=checkpoint,
     )
 
 
@@ -55,6 +60,13 @@ def audit_page(
 def audit_verify(request: Request, db: DbSession, user: CurrentUser) -> Response:
     report = verify_chain(db, actor=user)
     flash(request, report.describe(), "ok" if report.ok else "error")
+    anchors = verify_chain_anchors(db, actor=user, settings=web_state(request).system.settings)
+    if anchors.ok:
+        flash(request, anchors.describe(), "ok")
+    else:
+        flash(request, "The audit chain does NOT match its signed checkpoints outside the database:", "error")
+        for problem in anchors.problems[:3]:
+            flash(request, problem, "error")
     return RedirectResponse("/audit", status_code=303)
 
 

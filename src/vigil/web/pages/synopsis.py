@@ -23,8 +23,14 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 
 from vigil.db.base import utcnow
 from vigil.errors import InvalidInput, VigilError
-from vigil.governance.locations import camera_register
-from vigil.search.synopsis import parse_local, parse_track_ids, prepare_synopsis, synopsis_file, view_synopsis
+from vigil.search.synopsis import (
+    parse_local,
+    parse_track_ids,
+    prepare_synopsis,
+    synopsis_cameras,
+    synopsis_file,
+    view_synopsis,
+)
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
@@ -80,7 +86,7 @@ def synopsis_form(
         _local_field(end, zone) if end else "",
         tracks.strip(),
     )
-    cameras = camera_register(db, actor=user, today=utcnow().date())
+    cameras = synopsis_cameras(db, user=user, today=utcnow().date())
     return render(
         request,
         "synopsis.html",
