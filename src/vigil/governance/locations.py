@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from vigil.db.base import utcnow
 from vigil.db.models import Camera, Location, PrivacyImpactAssessment, User
+from vigil.domain.cameras import camera_code
 from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.access import refuse, require_permission
 from vigil.governance.roles import Permission
 
 
-def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
+def check_coordinates(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
         raise InvalidInput("give both latitude and longitude, or neither")
     if latitude is not None and not -90 <= latitude <= 90:
@@ -45,7 +46,7 @@ def add_location(
     name = name.strip()
     if not name:
         raise InvalidInput("location name is required")
-    _check_coordinates(latitude, longitude)
+    check_coordinates(latitude, longitude)
     if db.execute(select(Location.id).where(Location.name == name)).first():
         raise Conflict(f"a location named {name!r} already exists")
     location = Location(
@@ -140,7 +141,9 @@ def add_camera(
 ) -> Camera:
     require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.add")
     location = get_location(db, location_id)
-    code = code.strip().upper()
+    if not location.is_active:
+        raise InvalidInput(f"location {location.name!r} is retired; re-activate it or choose another")
+    code = camera_code(code)
     if not code or len(code) > 64 or not all(c.isalnum() or c in "-_." for c in code):
         raise InvalidInput("camera code must be 1-64 letters, digits, '-', '_' or '.'")
     if bearing_deg is not None and not 0 <= bearing_deg < 360:
@@ -169,7 +172,7 @@ def add_camera(
 
 
 def get_camera(db: Session, code: str) -> Camera:
-    camera = db.execute(select(Camera).where(Camera.code == code.strip().upper())).scalar_one_or_none()
+    camera = db.execute(select(Camera).where(Camera.code == camera_code(code))).scalar_one_or_none()
     if camera is None:
         raise NotFound(f"no camera with code {code!r}; `vigil camera list` shows the registered cameras")
     return camera
