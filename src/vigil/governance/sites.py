@@ -136,3 +136,9 @@ def set_camera_active(db: Session, *, actor: User, code: str, active: bool) -> C
     db.flush()
     audit.record(db, actor=actor.username, action=action, subject_type="camera", subject_id=camera.code)
     return camera
+
+
+def managed_camera(db: Session, *, actor: User, code: str) -> Camera:
+    """A camera for its settings page (those who manage locations and cameras)."""
+    require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.view")
+    return get_camera(db, code)
