@@ -190,3 +190,45 @@ def test_zones_and_a_line_drawn_on_the_camera_picture_are_stored_and_searched(tm
 
     found = seed(app, search)  # type: ignore[arg-type]
     assert found["Walkway"] >= 1 and found["Corner"] == 0 and found["Kerb"] >= 1, found
+
+
+GROUND = {(20.0, 220.0): (0.0, 0.0), (300.0, 220.0): (8.0, 0.0), (250.0, 90.0): (8.0, 12.0), (70.0, 90.0): (0.0, 12.0)}
+
+
+@pytest.mark.browser
+def test_camera_calibrated_by_clicking_points_on_its_picture_and_typing_ground_metres(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+    from playwright.sync_api import expect
+
+    settings = make_settings(tmp_path / "data")
+    app = create_app(settings)
+
+    def setup(db: Session) -> None:
+        admin = make_user(db, "ada", "admin")
+        camera = make_camera(db, "PEN-01")
+        video = write_video(crossing_scene(20), tmp_path / "still-source.mp4")
+        make_footage(db, camera=camera, user=admin, video=video, data_dir=settings.data_dir, frame_count=20)
+
+    seed(app, setup)
+    with serve(app) as base, chromium() as browser:
+        page = _log_in(browser, base, "ada", PASSWORD)
+        page.goto(base + "/cameras/pen-01")
+        expect(page.locator("#camera-view img")).to_have_js_property("naturalWidth", 320)
+        page.get_by_role("button", name="Mark calibration points").click()
+        for number, ((x, y), (gx, gy)) in enumerate(GROUND.items(), start=1):
+            _click_at(page, x, y)
+            page.get_by_label(f"Ground X of point {number} (m)").fill(str(gx))
+            page.get_by_label(f"Ground Y of point {number} (m)").fill(str(gy))
+        page.get_by_role("button", name="Save calibration").click()
+        expect(page.get_by_role("status").first).to_contain_text("Calibration saved")
+        expect(page.get_by_text("calibrated", exact=True)).to_be_visible()
+
+    camera = seed(app, lambda db: db.execute(select(Camera).where(Camera.code == "PEN-01")).scalar_one())  # type: ignore[arg-type]
+    stored = json.loads(camera.calibration or "{}")
+    matrix = np.asarray(stored["image_to_ground"])
+    assert stored["principal_point"] == [160.0, 120.0]
+    for (x, y), ground in GROUND.items():
+        u, v, w = matrix @ np.array([x, y, 1.0])
+        assert np.allclose((u / w, v / w), ground, atol=0.15), ((x, y), (u / w, v / w), ground)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from vigil.analysis.stills import camera_still, newest_footage
 from vigil.errors import InvalidInput
+from vigil.governance.ground import calibrate_from_points
 from vigil.governance.locations import CameraLine, camera_lines, camera_zones, location_register, set_camera_zones
 from vigil.governance.sites import edit_camera, managed_camera, set_camera_active
 from vigil.web.auth import CurrentUser
@@ -110,3 +111,53 @@ def camera_drawing(request: Request, db: DbSession, user: CurrentUser, code: Cod
         set_camera_zones(db, actor=user, code=code, zones=zones, lines=lines)
 
     return outcome(request, db, act, done="Zones and lines saved.", back=f"/cameras/{code}")
+
+
+Numbers = Annotated[list[str], Form(max_length=60)]
+
+
+def _points(xs: list[str], ys: list[str], label: str) -> list[tuple[float, float]]:
+    if len(xs) != len(ys):
+        raise InvalidInput(f"every {label} point needs both coordinates")
+    points = []
+    for number, (x, y) in enumerate(zip(xs, ys, strict=True), start=1):
+        px = optional_float(x, label=f"{label} x of point {number}")
+        py = optional_float(y, label=f"{label} y of point {number}")
+        if px is None or py is None:
+            raise InvalidInput(f"give the {label} x and y of point {number}")
+        points.append((px, py))
+    return points
+
+
+@router.post("/cameras/{code}/calibration")
+def camera_calibration(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    code: Code,
+    image_x: Numbers = [],  # noqa: B006 (FastAPI copies form defaults)
+    image_y: Numbers = [],  # noqa: B006
+    ground_x: Numbers = [],  # noqa: B006
+    ground_y: Numbers = [],  # noqa: B006
+) -> Response:
+    def act() -> None:
+        camera = managed_camera(db, actor=user, code=code)
+        footage = newest_footage(db, camera.id)
+        if footage is None:
+            raise InvalidInput(f"camera {camera.code} has no footage to calibrate on yet")
+        calibrate_from_points(
+            db,
+            actor=user,
+            code=code,
+            image_points=_points(image_x, image_y, "picture"),
+            ground_points=_points(ground_x, ground_y, "ground"),
+            image_size=(footage.width, footage.height),
+        )
+
+    return outcome(
+        request,
+        db,
+        act,
+        done="Calibration saved: heights and speeds of footage analysed from now on are in metres.",
+        back=f"/cameras/{code}",
+    )

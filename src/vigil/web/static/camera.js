@@ -21,8 +21,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const drawing = JSON.parse(field.value || "{}");
   drawing.zones = drawing.zones || [];
   drawing.lines = drawing.lines || [];
-  let mode = null; // "zone" or "line" while drawing
+  let mode = null; // "zone", "line" or "calibrate" while drawing
   let points = [];
+  const calibration = []; // [x, y] picture points marked for calibration, numbered from 1
+  const calibRows = document.getElementById("calib-rows");
 
   const round = (value) => Math.round(value * 10) / 10;
 
@@ -84,6 +86,10 @@ document.addEventListener("DOMContentLoaded", () => {
         element("circle", { class: "corner", cx: x, cy: y, r: Math.max(3, width / 160) });
       }
     }
+    calibration.forEach(([x, y], i) => {
+      element("circle", { class: "calib-point", cx: x, cy: y, r: Math.max(4, width / 120) });
+      element("text", { x: x + 6, y: y - 6 }, String(i + 1));
+    });
     field.value = JSON.stringify(drawing);
     list.replaceChildren();
     const shapes = [
@@ -142,8 +148,45 @@ document.addEventListener("DOMContentLoaded", () => {
     setMode(null, done);
   }
 
+  function addCalibrationRow([x, y]) {
+    const number = calibration.length;
+    const row = document.createElement("tr");
+    const cells = [String(number), `${x}, ${y}`];
+    for (const text of cells) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.appendChild(cell);
+    }
+    for (const [name, value] of [["image_x", x], ["image_y", y]]) {
+      const hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = name;
+      hidden.value = String(value);
+      row.cells[1].appendChild(hidden);
+    }
+    for (const axis of ["x", "y"]) {
+      const cell = document.createElement("td");
+      const input = document.createElement("input");
+      input.name = `ground_${axis}`;
+      input.inputMode = "decimal";
+      input.required = true;
+      input.setAttribute("aria-label", `Ground ${axis.toUpperCase()} of point ${number} (m)`);
+      cell.appendChild(input);
+      row.appendChild(cell);
+    }
+    calibRows.appendChild(row);
+  }
+
   layer.addEventListener("click", (event) => {
     if (mode === null) {
+      return;
+    }
+    if (mode === "calibrate") {
+      const point = toPicture(event);
+      calibration.push(point);
+      addCalibrationRow(point);
+      status.textContent = `Calibration point ${calibration.length} marked; type its ground position below.`;
+      redraw();
       return;
     }
     points.push(toPicture(event));
@@ -176,5 +219,13 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("draw-line").addEventListener("click", () => start("line"));
   finish.addEventListener("click", close);
   cancel.addEventListener("click", () => setMode(null, "Drawing cancelled."));
+  document.getElementById("calib-mark").addEventListener("click", () => {
+    setMode("calibrate", "Click points on the ground in the picture; press Cancel when done.");
+  });
+  document.getElementById("calib-clear").addEventListener("click", () => {
+    calibration.length = 0;
+    calibRows.replaceChildren();
+    redraw();
+  });
   redraw();
 });
