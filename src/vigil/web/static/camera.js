@@ -42,6 +42,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     if (text) {
       node.textContent = text;
+      node.setAttribute("font-size", String(Math.max(8, Math.round(width / 30))));
     }
     layer.appendChild(node);
     return node;
