@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import Response
 
 from vigil.analysis.stills import camera_still, newest_footage
+from vigil.db.base import utcnow
 from vigil.errors import InvalidInput
 from vigil.governance.ground import calibrate_from_points
 from vigil.governance.locations import CameraLine, camera_lines, camera_zones, location_register, set_camera_zones
@@ -43,7 +44,7 @@ def camera_page(request: Request, db: DbSession, user: CurrentUser, code: Code) 
         footage=newest_footage(db, camera.id),
         drawing=drawing,
         drawing_json=json.dumps(drawing),
-        locations=[entry.location for entry in location_register(db, actor=user, today=camera.created_at.date())],
+        locations=[entry.location for entry in location_register(db, actor=user, today=utcnow().date())],
     )
 
 
