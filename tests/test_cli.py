@@ -49,6 +49,9 @@ def test_admin_workflow_through_the_cli(vigil: CliRunner) -> None:
         run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy Inv", "--as", "admin", "--json")
     )
     assert added["username"] == "ivy" and len(added["one_time_password"]) >= 12
+    run(
+        vigil, "user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin"
+    )  # training is recorded by someone other than the account's creator
     today = date.today()
     run(
         vigil,
@@ -64,7 +67,7 @@ def test_admin_workflow_through_the_cli(vigil: CliRunner) -> None:
         "--expires",
         str(today + timedelta(days=365)),
         "--as",
-        "admin",
+        "tess",
     )
     run(vigil, "location", "add", "Market Square", "--lat", "54.664", "--lon", "-2.752", "--as", "admin")
     run(vigil, "camera", "add", "pen-01", "--location", "Market Square", "--as", "admin")
@@ -105,6 +108,7 @@ def test_refusals_are_clear_and_audited(vigil: CliRunner) -> None:
     assert "--as USER" in run(vigil, "user", "list", code=2)
     assert "no user named 'ghost'" in run(vigil, "user", "list", "--as", "ghost", code=2)
     run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin")
+    run(vigil, "user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin")
     assert "may not manage users" in run(
         vigil, "user", "add", "eve", "--role", "admin", "--name", "Eve", "--as", "ivy", code=2
     )
@@ -122,7 +126,7 @@ def test_refusals_are_clear_and_audited(vigil: CliRunner) -> None:
         "--expires",
         "2030-01-01",
         "--as",
-        "admin",
+        "tess",
         code=2,
     )
     refused = json.loads(run(vigil, "audit", "export", "--format", "json", *AUDIT_REVIEW, "--as", "admin"))
@@ -149,6 +153,7 @@ def test_footage_add_list_verify_and_refusals(vigil: CliRunner, tmp_path: Path) 
     video = make_video(tmp_path / "clip.avi")
     run(vigil, "db", "upgrade")
     run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin")
+    run(vigil, "user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin")
     run(vigil, "location", "add", "Market Square", "--as", "admin")
     run(vigil, "camera", "add", "PEN-01", "--location", "Market Square", "--as", "admin")
     assert "no current training" in run(
@@ -169,7 +174,7 @@ def test_footage_add_list_verify_and_refusals(vigil: CliRunner, tmp_path: Path) 
         "--expires",
         str(today + timedelta(days=30)),
         "--as",
-        "admin",
+        "tess",
     )
     added = json.loads(
         run(

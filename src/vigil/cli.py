@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vigil.commands import admin, analysis, audit, export, footage, models, registry, search, similar, synopsis
+from vigil.commands import admin, analysis, audit, export, footage, models, registry, search, similar, sites, synopsis
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
@@ -46,6 +46,10 @@ for sub, name in (
 admin.audit_app.command("verify")(audit.audit_verify)
 admin.audit_app.command("checkpoint")(audit.audit_checkpoint)
 admin.audit_app.command("public-key")(audit.audit_public_key)
+admin.location_app.command("edit")(sites.location_edit)
+admin.location_app.command("retire")(sites.location_retire)
+admin.camera_app.command("edit")(sites.camera_edit)
+admin.camera_app.command("retire")(sites.camera_retire)
 app.command("analyse")(analysis.analyse)
 app.command("describe")(analysis.describe)
 app.command("synopsis")(synopsis.synopsis)

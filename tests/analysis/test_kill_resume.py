@@ -32,6 +32,7 @@ def _setup(env: dict[str, str]) -> None:
     for args in (
         ["db", "upgrade"],
         ["user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin"],
+        ["user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin"],
         [
             "training",
             "add",
@@ -45,7 +46,7 @@ def _setup(env: dict[str, str]) -> None:
             "--expires",
             str(today + timedelta(days=30)),
             "--as",
-            "admin",
+            "tess",
         ],
         ["location", "add", "Campus", "--as", "admin"],
         [

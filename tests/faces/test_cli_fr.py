@@ -35,6 +35,7 @@ def supervisor(runner: CliRunner) -> None:
     """A supervisor 'sue' trained for live and retrospective FR and analytics, and one camera."""
     run(runner, "db", "upgrade")
     run(runner, "user", "add", "sue", "--role", "supervisor", "--name", "Sue Sup", "--as", "admin")
+    run(runner, "user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin")
     today = date.today()
     for capability in ("live_fr", "retrospective_fr", "analytics"):
         run(
@@ -51,7 +52,7 @@ def supervisor(runner: CliRunner) -> None:
             "--expires",
             str(today + timedelta(days=365)),
             "--as",
-            "admin",
+            "tess",
         )
     run(runner, "location", "add", "Market Square", "--lat", "54.664", "--lon", "-2.752", "--as", "admin")
     run(runner, "camera", "add", "pen-01", "--location", "Market Square", "--as", "admin")

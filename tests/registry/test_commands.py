@@ -45,6 +45,7 @@ def test_import_export_and_near_through_the_cli(vigil: CliRunner, tmp_path: Path
         "KES-01",
     }
     run(vigil, "user", "add", "olly", "--role", "investigator", "--name", "Olly", "--as", "admin")
+    run(vigil, "user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin")
     today = date.today()
     run(
         vigil,
@@ -60,7 +61,7 @@ def test_import_export_and_near_through_the_cli(vigil: CliRunner, tmp_path: Path
         "--expires",
         str(today + timedelta(days=300)),
         "--as",
-        "admin",
+        "tess",
     )
     at = f"{today - timedelta(days=2)}T14:00:00Z"
     near = json.loads(

@@ -133,20 +133,18 @@ def test_the_api_ignores_the_session_cookie(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"username": "eve", "display_name": "Eve", "role": "admin"}, "Field required"),
-        ({"username": "eve", "display_name": "Eve", "role": "king", "password": "x" * 12}, "Input should be"),
+        ({"username": "eve", "role": "admin"}, "Field required"),
+        ({"username": "eve", "display_name": "Eve", "role": "king"}, "Input should be"),
         (
-            {"username": "eve", "display_name": "Eve", "role": "admin", "password": "x" * 12, "is_admin": True},
+            {"username": "eve", "display_name": "Eve", "role": "admin", "is_admin": True},
             "Extra inputs are not permitted",
         ),
         (
-            {"username": "Eve!", "display_name": "Eve", "role": "admin", "password": "a long enough passphrase"},
-            "username must be",
+            {"username": "eve", "display_name": "Eve", "role": "admin", "password": "a long enough passphrase"},
+            "Extra inputs are not permitted",
         ),
-        (
-            {"username": "eve", "display_name": "Eve\x00", "role": "admin", "password": "a long enough passphrase"},
-            "control characters",
-        ),
+        ({"username": "Eve!", "display_name": "Eve", "role": "admin"}, "username must be"),
+        ({"username": "eve", "display_name": "Eve\x00", "role": "admin"}, "control characters"),
     ],
 )
 def test_invalid_requests_get_422_with_a_clear_message(

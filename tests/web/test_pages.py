@@ -101,24 +101,23 @@ def test_administrator_registers_people_places_and_cameras(client: TestClient) -
             "username": "ivy",
             "display_name": "Ivy Inspector",
             "role": "investigator",
-            "password": "lamp post on a winter night",
             "csrf_token": token,
         },
     )
-    assert "User ivy added" in " ".join(notices(added.text)) and "Ivy Inspector" in added.text
+    assert "User ivy added" in " ".join(notices(added.text)) and added.headers["cache-control"] == "no-store"
+    assert re.search(r'id="one-time-password"[^>]* value="[^"]{12,}"', added.text)
     today = utcnow().date()
-    trained = client.post(
-        "/training",
-        data={
-            "username": "ivy",
-            "capability": "analytics",
-            "course": "Analytics 1",
-            "completed_on": str(today),
-            "expires_on": str(today + timedelta(days=365)),
-            "csrf_token": token,
-        },
-    )
-    assert "Training in analytics recorded for ivy." in notices(trained.text)
+    course = {
+        "username": "ivy",
+        "capability": "analytics",
+        "course": "Analytics 1",
+        "completed_on": str(today),
+        "expires_on": str(today + timedelta(days=365)),
+        "csrf_token": token,
+    }
+    refused = client.post("/training", data=course)
+    assert "you created this account" in " ".join(notices(refused.text))
+    assert "Ivy Inspector" in refused.text and "Analytics 1" not in refused.text
     client.post(
         "/locations",
         data={
@@ -148,6 +147,7 @@ def test_administrator_registers_people_places_and_cameras(client: TestClient) -
     assert "PIA PIA-9 recorded." in notices(recorded.text) and "Cameras without a current PIA" not in recorded.text
     actions = [e.action for e in entries(client, actor="ada")]
     assert actions[-5:] == ["user.create", "training.add", "location.add", "camera.add", "pia.add"]
+    assert [e.outcome for e in entries(client, actor="ada", action_prefix="training")] == ["refused"]
     bad = client.post("/locations", data={"name": "Nowhere", "latitude": "north", "csrf_token": token})
     assert "Latitude must be a number" in notices(bad.text)
 

@@ -88,12 +88,11 @@ def user_add(
     as_json: JsonOut = False,
 ) -> None:
     """Add a user with a generated one-time password (printed once; changed at first login)."""
-    from vigil.governance.users import create_user, generate_password
+    from vigil.governance.users import create_user
 
-    password = generate_password()
     with system_session() as (_, db):
-        user = create_user(
-            db, actor=acting_user(db, as_user), username=username, display_name=name, role=role, password=password
+        user, password = create_user(
+            db, actor=acting_user(db, as_user), username=username, display_name=name, role=role
         )
         data = {"username": user.username, "role": user.role, "one_time_password": password}
     emit(data, as_json, lambda: typer.echo(f"added {data['username']} ({role}); one-time password: {password}"))
@@ -115,7 +114,11 @@ def user_list(as_user: AsUser = None, as_json: JsonOut = False) -> None:
                 "name": u.display_name,
                 "role": u.role,
                 "active": u.is_active,
-                "training": sorted({t.capability for t in u.training if t.completed_on <= today <= t.expires_on}),
+                "training": sorted({t.capability for t in u.training if t.is_current(today)}),
+                "training_records": [
+                    {"id": t.id, "capability": t.capability, "course": t.course, "current": t.is_current(today)}
+                    for t in u.training
+                ],
             }
             for u in list_users(db)
         ]
@@ -149,6 +152,41 @@ def user_disable(username: str, as_user: AsUser = None) -> None:
     typer.echo(f"disabled {username}")
 
 
+@user_app.command("enable")
+def user_enable(username: str, as_user: AsUser = None) -> None:
+    """Re-activate a disabled (retired) user; they log in with their existing password."""
+    from vigil.governance.users import set_active
+
+    with system_session() as (_, db):
+        set_active(db, actor=acting_user(db, as_user), username=username, active=True)
+    typer.echo(f"enabled {username}")
+
+
+@user_app.command("reset-password")
+def user_reset_password(username: str, as_user: AsUser = None, as_json: JsonOut = False) -> None:
+    """Give a user a new one-time password (printed once); their sessions end and API tokens are revoked."""
+    from vigil.governance.accounts import reset_password
+
+    with system_session() as (_, db):
+        password = reset_password(db, actor=acting_user(db, as_user), username=username)
+    data = {"username": username.strip().lower(), "one_time_password": password}
+    emit(data, as_json, lambda: typer.echo(f"reset {username}; one-time password: {password} (change at next login)"))
+
+
+@user_app.command("role")
+def user_role(
+    username: str,
+    role: Annotated[str, typer.Argument(help="operator, investigator, supervisor, admin or auditor.")],
+    as_user: AsUser = None,
+) -> None:
+    """Change a user's role (audited with the old and new role)."""
+    from vigil.governance.accounts import change_role
+
+    with system_session() as (_, db):
+        user = change_role(db, actor=acting_user(db, as_user), username=username, role=role)
+        typer.echo(f"{user.username} is now {user.role}")
+
+
 @training_app.command("add")
 def training_add(
     username: str,
@@ -172,6 +210,20 @@ def training_add(
             expires_on=parse_date(expires, "--expires"),
         )
         typer.echo(f"recorded {record.capability} training for {username}, valid until {record.expires_on}")
+
+
+@training_app.command("withdraw")
+def training_withdraw(
+    record: Annotated[int, typer.Argument(help="Training record id (`vigil user list --json` shows them).")],
+    reason: Annotated[str, typer.Option(help="Why it is withdrawn (e.g. 'entered in error').")],
+    as_user: AsUser = None,
+) -> None:
+    """Withdraw a training record: it stays on file but no longer unlocks its capability."""
+    from vigil.governance.training import withdraw_training
+
+    with system_session() as (_, db):
+        withdrawn = withdraw_training(db, actor=acting_user(db, as_user), record_id=record, reason=reason)
+        typer.echo(f"withdrew {withdrawn.capability} training record {withdrawn.id} of {withdrawn.user.username}")
 
 
 # --- audit and retention -----------------------------------------------------------------------------------

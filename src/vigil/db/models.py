@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import true
 
 from vigil.db.base import Base, UTCDateTime, utcnow
 
@@ -36,6 +37,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who made the account (None: the first administrator); they may not also record its training.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
     training: Mapped[list[TrainingRecord]] = relationship(
         back_populates="user", foreign_keys="TrainingRecord.user_id", order_by="TrainingRecord.id"
@@ -53,9 +56,17 @@ class TrainingRecord(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A withdrawn record (entered in error, or training found wanting) no longer unlocks its capability.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     user: Mapped[User] = relationship(back_populates="training", foreign_keys=[user_id])
     recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+
+    def is_current(self, today: date) -> bool:
+        """Valid today: completed, not expired and not withdrawn."""
+        return self.withdrawn_at is None and self.completed_on <= today <= self.expires_on
 
 
 class ApiToken(Base):
@@ -140,6 +151,8 @@ class Location(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Retired locations keep their PIAs and cameras' history but take no new cameras.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     pias: Mapped[list[PrivacyImpactAssessment]] = relationship(
         back_populates="location", order_by="PrivacyImpactAssessment.id"

@@ -70,6 +70,7 @@ def current_training(db: Session, *, user: User, capability: Capability, today: 
             TrainingRecord.capability == capability.value,
             TrainingRecord.completed_on <= today,
             TrainingRecord.expires_on >= today,
+            TrainingRecord.withdrawn_at.is_(None),
         )
         .order_by(TrainingRecord.expires_on.desc())
         .limit(1)

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from vigil.db.base import utcnow
 from vigil.db.models import Camera, Location, PrivacyImpactAssessment, User
+from vigil.domain.cameras import camera_code
 from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.access import refuse, require_permission
 from vigil.governance.roles import Permission
 
 
-def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
+def check_coordinates(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
         raise InvalidInput("give both latitude and longitude, or neither")
     if latitude is not None and not -90 <= latitude <= 90:
@@ -45,7 +46,7 @@ def add_location(
     name = name.strip()
     if not name:
         raise InvalidInput("location name is required")
-    _check_coordinates(latitude, longitude)
+    check_coordinates(latitude, longitude)
     if db.execute(select(Location.id).where(Location.name == name)).first():
         raise Conflict(f"a location named {name!r} already exists")
     location = Location(
@@ -140,7 +141,9 @@ def add_camera(
 ) -> Camera:
     require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.add")
     location = get_location(db, location_id)
-    code = code.strip().upper()
+    if not location.is_active:
+        raise InvalidInput(f"location {location.name!r} is retired; re-activate it or choose another")
+    code = camera_code(code)
     if not code or len(code) > 64 or not all(c.isalnum() or c in "-_." for c in code):
         raise InvalidInput("camera code must be 1-64 letters, digits, '-', '_' or '.'")
     if bearing_deg is not None and not 0 <= bearing_deg < 360:
@@ -169,7 +172,7 @@ def add_camera(
 
 
 def get_camera(db: Session, code: str) -> Camera:
-    camera = db.execute(select(Camera).where(Camera.code == code.strip().upper())).scalar_one_or_none()
+    camera = db.execute(select(Camera).where(Camera.code == camera_code(code))).scalar_one_or_none()
     if camera is None:
         raise NotFound(f"no camera with code {code!r}; `vigil camera list` shows the registered cameras")
     return camera
@@ -210,14 +213,64 @@ def set_camera_calibration(
     return camera
 
 
+CROSSINGS = ("either", "left-to-right", "right-to-left")
+CameraLine = tuple[str, tuple[float, float], tuple[float, float], str]
+"""A named line on a camera's picture: name, first end, second end (source pixels), crossing direction."""
+
+
+def _point(value: object) -> tuple[float, float] | None:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    try:
+        x, y = float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if all(math.isfinite(v) and 0 <= v <= 100_000 for v in (x, y)) else None
+
+
+def _clean_lines(lines: list[CameraLine]) -> list[dict[str, object]]:
+    cleaned: list[dict[str, object]] = []
+    for name, a, b, direction in lines:
+        name = name.strip()
+        if not 1 <= len(name) <= 40:
+            raise InvalidInput("a line name must be 1-40 characters")
+        if any(line["name"] == name for line in cleaned):
+            raise InvalidInput(f"line name {name!r} is used twice")
+        ends = _point(a), _point(b)
+        if ends[0] is None or ends[1] is None:
+            raise InvalidInput(f"line {name!r} needs two ends, each two pixel coordinates between 0 and 100000")
+        if ends[0] == ends[1]:
+            raise InvalidInput(f"line {name!r} needs two different ends")
+        if direction not in CROSSINGS:
+            raise InvalidInput(f"line {name!r}: crossing direction must be one of {', '.join(CROSSINGS)}")
+        cleaned.append({"name": name, "line": [list(ends[0]), list(ends[1])], "direction": direction})
+    return cleaned
+
+
+def camera_lines(camera: Camera) -> list[CameraLine]:
+    """A camera's stored lines (for line-crossing searches)."""
+    return [
+        (
+            z["name"],
+            (float(z["line"][0][0]), float(z["line"][0][1])),
+            (float(z["line"][1][0]), float(z["line"][1][1])),
+            z["direction"],
+        )
+        for z in json.loads(camera.zones or "[]")
+        if "line" in z
+    ]
+
+
 def set_camera_zones(
     db: Session,
     *,
     actor: User,
     code: str,
     zones: list[tuple[str, list[tuple[float, float]]]],
+    lines: list[CameraLine] | None = None,
 ) -> Camera:
-    """Replace a camera's named zones: polygons in source-image pixels used for per-zone dwell time."""
+    """Replace a camera's named zones (polygons in source-image pixels used for per-zone dwell time) and, when
+    ``lines`` is given, its named lines (kept as they are otherwise)."""
     require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.zones")
     cleaned: list[dict[str, object]] = []
     for name, polygon in zones:
@@ -230,11 +283,16 @@ def set_camera_zones(
             raise InvalidInput(f"zone name {name!r} is used twice")
         if len(polygon) < 3:
             raise InvalidInput(f"zone {name!r} needs a polygon of at least 3 points")
-        if any(len(point) != 2 or not all(math.isfinite(v) for v in point) for point in polygon):
-            raise InvalidInput(f"zone {name!r} has a point that is not two finite numbers")
+        if len(polygon) > 100:
+            raise InvalidInput(f"zone {name!r} has more than 100 corners")
+        if any(_point(point) is None for point in polygon):
+            raise InvalidInput(f"zone {name!r} has a point that is not two pixel coordinates between 0 and 100000")
         cleaned.append({"name": name, "polygon": [[float(x), float(y)] for x, y in polygon]})
+    if len(cleaned) > 50 or len(lines or []) > 50:
+        raise InvalidInput("a camera may have at most 50 zones and 50 lines")
     camera = get_camera(db, code)
-    camera.zones = json.dumps(cleaned)
+    kept = _clean_lines(lines) if lines is not None else [z for z in json.loads(camera.zones or "[]") if "line" in z]
+    camera.zones = json.dumps(cleaned + kept)
     db.flush()
     audit.record(
         db,
@@ -242,14 +300,18 @@ def set_camera_zones(
         action="camera.zones",
         subject_type="camera",
         subject_id=camera.code,
-        details={"zones": [zone["name"] for zone in cleaned]},
+        details={"zones": [zone["name"] for zone in cleaned], "lines": [line["name"] for line in kept]},
     )
     return camera
 
 
 def camera_zones(camera: Camera) -> list[tuple[str, list[tuple[float, float]]]]:
     """A camera's stored zones as ``(name, polygon)`` pairs."""
-    return [(z["name"], [(float(x), float(y)) for x, y in z["polygon"]]) for z in json.loads(camera.zones or "[]")]
+    return [
+        (z["name"], [(float(x), float(y)) for x, y in z["polygon"]])
+        for z in json.loads(camera.zones or "[]")
+        if "polygon" in z
+    ]
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from vigil.db.base import utcnow
 from vigil.db.models import TrainingRecord, User
-from vigil.errors import InvalidInput
+from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
-from vigil.governance.access import require_permission
+from vigil.governance.access import refuse, require_permission
 from vigil.governance.roles import Capability, Permission
 from vigil.governance.users import get_user
 
@@ -38,8 +38,7 @@ def record_training(
     require_permission(db, user=actor, permission=Permission.RECORD_TRAINING, action="training.add")
     trainee = get_user(db, username)
     cap = parse_capability(capability)
-    if trainee.id == actor.id:
-        raise InvalidInput("training must be recorded by someone other than the trainee")
+    _require_independent_recorder(db, actor=actor, trainee=trainee, capability=cap)
     if not course.strip():
         raise InvalidInput("course name is required")
     if expires_on <= completed_on:
@@ -69,6 +68,49 @@ def record_training(
             "completed_on": completed_on.isoformat(),
             "expires_on": expires_on.isoformat(),
         },
+    )
+    return record
+
+
+def _require_independent_recorder(db: Session, *, actor: User, trainee: User, capability: Capability) -> None:
+    """No one person may both make an account and unlock a capability on it, nor train themselves."""
+    if trainee.id == actor.id:
+        reason = "training must be recorded by someone other than the trainee"
+    elif trainee.created_by_id == actor.id:
+        reason = "you created this account, so another supervisor or trainer must record its training"
+    else:
+        return
+    raise refuse(
+        db,
+        actor=actor.username,
+        action="training.add",
+        reason=reason,
+        capability=capability.value,
+        details={"trainee": trainee.username},
+    )
+
+
+def withdraw_training(db: Session, *, actor: User, record_id: int, reason: str) -> TrainingRecord:
+    """Withdraw a training record (entered in error, or no longer valid); it stays on file but unlocks nothing."""
+    require_permission(db, user=actor, permission=Permission.RECORD_TRAINING, action="training.withdraw")
+    reason = " ".join(reason.split())
+    if not 5 <= len(reason) <= 500:
+        raise InvalidInput("give the reason for withdrawing the record (5-500 characters)")
+    record = db.get(TrainingRecord, record_id)
+    if record is None:
+        raise NotFound(f"no training record {record_id}")
+    if record.withdrawn_at is not None:
+        raise InvalidInput("that training record is already withdrawn")
+    record.withdrawn_at, record.withdrawn_by_id, record.withdrawn_reason = utcnow(), actor.id, reason
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="training.withdraw",
+        capability=record.capability,
+        subject_type="user",
+        subject_id=record.user.username,
+        details={"record": record.id, "course": record.course, "reason": reason},
     )
     return record
 

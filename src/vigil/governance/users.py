@@ -32,6 +32,10 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """A real hash to verify against for unknown users, made on first use (never at import)."""
@@ -62,14 +66,20 @@ def list_users(db: Session) -> list[User]:
     return list(db.execute(select(User).order_by(User.username)).scalars())
 
 
-def _new_user(db: Session, *, username: str, display_name: str, role: str, password: str) -> User:
+def parse_role(role: str) -> Role:
+    try:
+        return Role(role.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}") from None
+
+
+def _new_user(
+    db: Session, *, username: str, display_name: str, role: str, password: str, created_by: User | None
+) -> User:
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
         raise InvalidInput("username must be 2-64 lower-case letters, digits, '.', '_' or '-', starting with a letter")
-    try:
-        Role(role)
-    except ValueError:
-        raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}") from None
+    role = parse_role(role).value
     if not display_name.strip():
         raise InvalidInput("display name is required")
     check_password_policy(password, username=username)
@@ -82,25 +92,31 @@ def _new_user(db: Session, *, username: str, display_name: str, role: str, passw
         password_hash=_hasher().hash(password),
         must_change_password=True,
         created_at=utcnow(),
+        created_by_id=created_by.id if created_by is not None else None,
     )
     db.add(user)
     db.flush()
     return user
 
 
-def create_user(db: Session, *, actor: User, username: str, display_name: str, role: str, password: str) -> User:
-    """Add an account (administrators only). The user must change the password at first login."""
+def create_user(db: Session, *, actor: User, username: str, display_name: str, role: str) -> tuple[User, str]:
+    """Add an account (administrators only) with a generated one-time password, returned once.
+
+    Nobody chooses another person's password: the user must replace it at first login, and the
+    account's training must be recorded by someone other than its creator (see ``record_training``).
+    """
     require_permission(db, user=actor, permission=Permission.MANAGE_USERS, action="user.create")
-    user = _new_user(db, username=username, display_name=display_name, role=role, password=password)
+    password = generate_password()
+    user = _new_user(db, username=username, display_name=display_name, role=role, password=password, created_by=actor)
     audit.record(
         db,
         actor=actor.username,
         action="user.create",
         subject_type="user",
         subject_id=user.username,
-        details={"role": role},
+        details={"role": user.role},
     )
-    return user
+    return user, password
 
 
 def bootstrap_admin(db: Session) -> str | None:
@@ -108,7 +124,14 @@ def bootstrap_admin(db: Session) -> str | None:
     if db.execute(select(func.count(User.id))).scalar_one():
         return None
     password = generate_password()
-    _new_user(db, username=FIRST_ADMIN, display_name="First administrator", role=Role.ADMIN, password=password)
+    _new_user(
+        db,
+        username=FIRST_ADMIN,
+        display_name="First administrator",
+        role=Role.ADMIN,
+        password=password,
+        created_by=None,
+    )
     audit.record(db, actor=SYSTEM_ACTOR, action="user.bootstrap", subject_type="user", subject_id=FIRST_ADMIN)
     return password
 
@@ -186,10 +209,15 @@ def set_active(db: Session, *, actor: User, username: str, active: bool) -> User
         raise InvalidInput("you cannot disable your own account")
     user.is_active = active
     if not active:
-        end_user_sessions(db, user=user)
-        revoke_tokens(db, user=user, reason="account disabled", actor=actor.username)
+        end_access(db, user=user, reason="account disabled", actor=actor.username)
     audit.record(db, actor=actor.username, action=action, subject_type="user", subject_id=user.username)
     return user
+
+
+def end_access(db: Session, *, user: User, reason: str, actor: str | None = None) -> None:
+    """End every login session of ``user`` and revoke their API tokens (account retired or password reset)."""
+    end_user_sessions(db, user=user)
+    revoke_tokens(db, user=user, reason=reason, actor=actor)
 
 
 def _token_digest(token: str) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
 from vigil.db.models import Camera, Footage, User
+from vigil.domain.cameras import camera_code
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.access import authorise
@@ -233,7 +234,7 @@ def _check_range(start: datetime, end: datetime, max_range: timedelta) -> None:
 
 
 def _cameras(db: Session, codes: Sequence[str]) -> list[Camera]:
-    wanted = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
+    wanted = list(dict.fromkeys(camera_code(code) for code in codes if code.strip()))
     if not wanted:
         raise InvalidInput("choose at least one camera")
     if len(wanted) > MAX_CAMERAS:

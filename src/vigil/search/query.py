@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from vigil.analysis.pipeline import TRACKED_CLASSES
 from vigil.analysis.summary import COMPASS, IMAGE_DIRECTIONS
+from vigil.domain.cameras import camera_code
 from vigil.domain.detections import COCO_CLASSES
 from vigil.search.columns import CARRIED_CLASSES
 from vigil.vision.colour import PALETTE, ColourName
@@ -98,6 +99,12 @@ class LineCrossing(_Model):
     the left side of the line to its right side."""
 
     camera: str = Field(min_length=1, max_length=64, description="Code of the camera the line is drawn on.")
+
+    @field_validator("camera")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        return camera_code(value)
+
     a: tuple[float, float] = Field(description="First end of the line (x, y) in source pixels.")
     b: tuple[float, float] = Field(description="Second end of the line (x, y) in source pixels.")
     direction: Crossing = Field("either", description="Which way the line must be crossed.")
@@ -170,7 +177,7 @@ class TrackQuery(_Model):
     @field_validator("cameras")
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:
-        codes = [v.strip() for v in value if v.strip()]
+        codes = [camera_code(v) for v in value if v.strip()]
         if any(len(code) > 64 for code in codes):
             raise ValueError("camera codes are at most 64 characters")
         return list(dict.fromkeys(codes))

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from vigil.db.base import utcnow
 from vigil.db.models import Camera, Footage, Observation, Track, User
+from vigil.domain.cameras import camera_code as normal_code
 from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import footage_path
 from vigil.governance import audit
@@ -164,7 +165,7 @@ def prepare_synopsis(
     authorise(db, user=user, capability=Capability.ANALYTICS, action="synopsis.render", context=context, now=now)
     check_range(start, end)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    camera = db.execute(select(Camera).where(Camera.code == camera_code.strip())).scalar_one_or_none()
+    camera = db.execute(select(Camera).where(Camera.code == normal_code(camera_code))).scalar_one_or_none()
     if camera is None:
         raise NotFound(f"no camera {camera_code!r}")
     tubes = tubes_of(db, _tracks(db, camera, start, end, track_ids), start, end)

@@ -76,7 +76,9 @@ class Training(Reply):
     course: str = Field(description="Course name.")
     completed_on: date = Field(description="Date the course was completed.")
     expires_on: date = Field(description="Date the qualification lapses.")
-    current: bool = Field(description="Whether the record is current today.")
+    id: int = Field(description="Record id (to withdraw it).")
+    current: bool = Field(description="Whether the record is current today (completed, not expired or withdrawn).")
+    withdrawn: bool = Field(False, description="Whether the record has been withdrawn.")
 
 
 class TrainingRequest(Request):
@@ -100,7 +102,20 @@ class UserRequest(Request):
     username: ShortText = Field(description="Login name: 2-64 lower-case letters, digits, '.', '_' or '-'.")
     display_name: Name = Field(description="Name shown on pages and in reports.")
     role: Role = Field(description="Role of the new account.")
-    password: Password = Field(description="Initial password (12+ characters); it must be changed at first login.")
+    # No password field: vigil generates a one-time password (extra fields are refused with 422).
+
+
+class NewPasswordReply(Reply):
+    username: str = Field(description="Login name.")
+    one_time_password: str = Field(description="Generated password, shown only now; it must be changed at login.")
+
+
+class NewUserReply(UserReply):
+    one_time_password: str = Field(description="Generated password, shown only now; it must be changed at login.")
+
+
+class RoleRequest(Request):
+    role: Role = Field(description="The account's new role.")
 
 
 class Pia(Reply):

@@ -9,10 +9,19 @@ from fastapi import APIRouter, Path
 
 from vigil.db.base import utcnow
 from vigil.db.models import TrainingRecord, User
+from vigil.governance.accounts import change_role, reset_password
 from vigil.governance.training import record_training, training_roster
 from vigil.governance.users import create_user, set_active
 from vigil.web.api.access import ERRORS, ApiUser, Responses
-from vigil.web.api.schemas import Training, TrainingRequest, UserReply, UserRequest
+from vigil.web.api.schemas import (
+    NewPasswordReply,
+    NewUserReply,
+    RoleRequest,
+    Training,
+    TrainingRequest,
+    UserReply,
+    UserRequest,
+)
 from vigil.web.deps import DbSession
 
 router = APIRouter(prefix="/users", tags=["users"], responses=ERRORS)
@@ -28,7 +37,9 @@ def training_reply(record: TrainingRecord, today: date) -> Training:
         course=record.course,
         completed_on=record.completed_on,
         expires_on=record.expires_on,
-        current=record.completed_on <= today <= record.expires_on,
+        id=record.id,
+        current=record.is_current(today),
+        withdrawn=record.withdrawn_at is not None,
     )
 
 
@@ -51,18 +62,29 @@ def users_list(db: DbSession, user: ApiUser) -> list[UserReply]:
     return [user_reply(account) for account in training_roster(db, actor=user)]
 
 
-@router.post("", status_code=201, response_model=UserReply, responses=CONFLICT)
-def user_create(db: DbSession, user: ApiUser, body: UserRequest) -> UserReply:
-    """Add an account (administrators); the user must change the initial password at first login."""
-    account = create_user(
-        db,
-        actor=user,
-        username=body.username,
-        display_name=body.display_name,
-        role=body.role.value,
-        password=body.password,
+@router.post("", status_code=201, response_model=NewUserReply, responses=CONFLICT)
+def user_create(db: DbSession, user: ApiUser, body: UserRequest) -> NewUserReply:
+    """Add an account (administrators) with a generated one-time password, returned only in this reply.
+
+    No password may be chosen for another person; the user must replace it at first login, and training
+    must be recorded by someone other than the account's creator."""
+    account, password = create_user(
+        db, actor=user, username=body.username, display_name=body.display_name, role=body.role.value
     )
-    return user_reply(account)
+    return NewUserReply(**user_reply(account).model_dump(), one_time_password=password)
+
+
+@router.post("/{username}/password-reset", response_model=NewPasswordReply, responses=NOT_FOUND)
+def user_password_reset(db: DbSession, user: ApiUser, username: Username) -> NewPasswordReply:
+    """Give a user a new one-time password (administrators); their sessions end and API tokens are revoked."""
+    password = reset_password(db, actor=user, username=username)
+    return NewPasswordReply(username=username.strip().lower(), one_time_password=password)
+
+
+@router.post("/{username}/role", response_model=UserReply, responses=NOT_FOUND)
+def user_role(db: DbSession, user: ApiUser, username: Username, body: RoleRequest) -> UserReply:
+    """Change a user's role (administrators; audited with the old and new role)."""
+    return user_reply(change_role(db, actor=user, username=username, role=body.role.value))
 
 
 @router.post("/{username}/disable", response_model=UserReply, responses=NOT_FOUND)

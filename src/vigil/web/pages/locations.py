@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import Response
 
 from vigil.db.base import utcnow
+from vigil.domain.cameras import camera_code
 from vigil.errors import InvalidInput
 from vigil.governance.locations import add_camera, add_location, add_pia, camera_register, location_register
 from vigil.governance.roles import Permission, role_has_permission
+from vigil.governance.sites import edit_location, set_location_active
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
 from vigil.web.forms import optional_float, outcome, required_date, text
@@ -19,9 +21,10 @@ from vigil.web.rendering import render
 router = APIRouter(include_in_schema=False)
 
 Field = Annotated[str, Form(max_length=4000)]
+LocationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _location_id(value: str) -> int:
+def location_id_of(value: str) -> int:
     if not value.strip().isdigit() or len(value.strip()) > 9:
         raise InvalidInput("choose a location")
     return int(value)
@@ -77,7 +80,7 @@ def pia_add(
         add_pia(
             db,
             actor=user,
-            location_id=_location_id(location_id),
+            location_id=location_id_of(location_id),
             reference=text(reference, label="PIA reference", max_chars=64),
             approved_purposes=text(approved_purposes, label="Approved purposes"),
             approved_on=required_date(approved_on, label="Approval date"),
@@ -102,10 +105,50 @@ def camera_add(
         add_camera(
             db,
             actor=user,
-            location_id=_location_id(location_id),
+            location_id=location_id_of(location_id),
             code=text(code, label="Code", max_chars=64),
             name=text(name, label="Name", max_chars=200),
             bearing_deg=optional_float(bearing_deg, label="Bearing"),
         )
 
-    return outcome(request, db, act, done=f"Camera {code.strip().upper()} added.", back="/locations")
+    return outcome(request, db, act, done=f"Camera {camera_code(code)} added.", back="/locations")
+
+
+@router.post("/locations/{location_id}/edit")
+def location_edit(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    location_id: LocationId,
+    name: Field = "",
+    address: Field = "",
+    latitude: Field = "",
+    longitude: Field = "",
+) -> Response:
+    def act() -> None:
+        edit_location(
+            db,
+            actor=user,
+            location_id=location_id,
+            name=text(name, label="Name", max_chars=200),
+            address=text(address, label="Address", max_chars=400),
+            latitude=optional_float(latitude, label="Latitude"),
+            longitude=optional_float(longitude, label="Longitude"),
+        )
+
+    return outcome(request, db, act, done=f"Location {name.strip()} updated.", back="/locations")
+
+
+@router.post("/locations/{location_id}/active")
+def location_active(
+    request: Request, db: DbSession, user: CurrentUser, location_id: LocationId, active: Field = ""
+) -> Response:
+    enable = active == "true"
+    done = f"Location {'re-activated' if enable else 'retired; its PIAs and cameras history are kept'}."
+    return outcome(
+        request,
+        db,
+        lambda: set_location_active(db, actor=user, location_id=location_id, active=enable),
+        done=done,
+        back="/locations",
+    )

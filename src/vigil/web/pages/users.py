@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from vigil.db.base import utcnow
+from vigil.db.models import User
+from vigil.errors import VigilError
+from vigil.governance.accounts import change_role, reset_password
 from vigil.governance.roles import Capability, Role
-from vigil.governance.training import record_training, training_roster
+from vigil.governance.training import record_training, training_roster, withdraw_training
 from vigil.governance.users import create_user, set_active
-from vigil.web.auth import CurrentUser
+from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
 from vigil.web.forms import outcome, required_date, text
 from vigil.web.rendering import render
@@ -19,6 +22,8 @@ from vigil.web.rendering import render
 router = APIRouter(include_in_schema=False)
 
 Field = Annotated[str, Form(max_length=4000)]
+Username = Annotated[str, Path(max_length=64)]
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("/users")
@@ -37,6 +42,26 @@ def users_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     )
 
 
+def _one_time_password(request: Request, user: User, *, username: str, password: str, why: str) -> Response:
+    """The generated password, shown on this one response only (never stored in a flash or cookie)."""
+    return render(
+        request,
+        "one_time_password.html",
+        user=user,
+        section="users",
+        username=username,
+        password=password,
+        why=why,
+        headers=NO_STORE,
+    )
+
+
+def _refused(request: Request, db: DbSession, exc: VigilError) -> Response:
+    db.rollback()  # audited refusals were committed by the service itself
+    flash(request, exc.message, "error")
+    return RedirectResponse("/users", status_code=303)
+
+
 @router.post("/users")
 def user_add(
     request: Request,
@@ -45,24 +70,36 @@ def user_add(
     username: Field = "",
     display_name: Field = "",
     role: Field = "",
-    password: Field = "",
 ) -> Response:
-    def act() -> None:
-        create_user(
+    try:
+        account, password = create_user(
             db,
             actor=user,
             username=text(username, label="Username", max_chars=64),
             display_name=text(display_name, label="Name", max_chars=200),
             role=role,
-            password=password,
         )
+    except VigilError as exc:
+        return _refused(request, db, exc)
+    why = f"User {account.username} added ({account.role})."
+    return _one_time_password(request, user, username=account.username, password=password, why=why)
 
+
+@router.post("/users/{username}/password-reset")
+def user_password_reset(request: Request, db: DbSession, user: CurrentUser, username: Username) -> Response:
+    try:
+        password = reset_password(db, actor=user, username=username)
+    except VigilError as exc:
+        return _refused(request, db, exc)
+    why = f"Password of {username} reset: their sessions have ended and their API tokens are revoked."
+    return _one_time_password(request, user, username=username, password=password, why=why)
+
+
+@router.post("/users/{username}/role")
+def user_role(request: Request, db: DbSession, user: CurrentUser, username: Username, role: Field = "") -> Response:
+    done = f"User {username} is now {role.strip().lower()}."
     return outcome(
-        request,
-        db,
-        act,
-        done=f"User {username.strip().lower()} added; they must change the initial password at first login.",
-        back="/users",
+        request, db, lambda: change_role(db, actor=user, username=username, role=role), done=done, back="/users"
     )
 
 
@@ -71,11 +108,11 @@ def user_set_active(
     request: Request,
     db: DbSession,
     user: CurrentUser,
-    username: Annotated[str, Path(max_length=64)],
+    username: Username,
     active: Field = "",
 ) -> Response:
     enable = active == "true"
-    done = f"User {username} {'enabled' if enable else 'disabled'}."
+    done = f"User {username} {'re-activated' if enable else 'retired: their sessions have ended'}."
     return outcome(
         request, db, lambda: set_active(db, actor=user, username=username, active=enable), done=done, back="/users"
     )
@@ -104,3 +141,19 @@ def training_add(
         )
 
     return outcome(request, db, act, done=f"Training in {capability} recorded for {username}.", back="/users")
+
+
+@router.post("/training/{record_id}/withdraw")
+def training_withdraw(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    record_id: Annotated[int, Path(ge=1, le=2**31)],
+    reason: Field = "",
+) -> Response:
+    def act() -> None:
+        withdraw_training(db, actor=user, record_id=record_id, reason=text(reason, label="Reason", max_chars=500))
+
+    return outcome(
+        request, db, act, done="Training record withdrawn; it no longer unlocks its capability.", back="/users"
+    )
