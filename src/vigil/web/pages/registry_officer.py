@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from vigil.analysis.timing import correct_start_time
 from vigil.db.base import utcnow
 from vigil.errors import InvalidInput, NotFound
 from vigil.registry.area import AreaQuery, cameras_in_area
@@ -36,12 +37,12 @@ Field = Annotated[str, Form(max_length=4000)]
 DEFAULT_RADIUS_M = 300.0
 
 
-def vendor_dirs() -> dict[str, Path]:
+def vendor_dirs() -> dict[str, FilePath]:
     """Front-end packages served from their PyPI XStatic distributions (imported on use, not at start-up)."""
     import xstatic.pkg.leaflet as leaflet  # type: ignore[import-untyped]
     import xstatic.pkg.leaflet_markercluster as markercluster  # type: ignore[import-untyped]
 
-    return {"leaflet": Path(leaflet.BASE_DIR), "leaflet-markercluster": Path(markercluster.BASE_DIR)}
+    return {"leaflet": FilePath(leaflet.BASE_DIR), "leaflet-markercluster": FilePath(markercluster.BASE_DIR)}
 
 
 @router.get("/static/vendor/{package}/{path:path}")
@@ -210,6 +211,29 @@ def request_revoke(
         done=f"Request {request_id} withdrawn: its link no longer works.",
         back=back,
     )
+
+
+@router.post("/footage/{footage_id}/recording-time")
+def recording_time_correct(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    context: WorkingContext,
+    footage_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    start_time: Field = "",
+    reason: Field = "",
+) -> Response:
+    """An investigator of the case corrects a footage's recording start (audited; its tracks follow)."""
+    settings = web_state(request).system.settings
+
+    def act() -> None:
+        start = local_time(start_time, settings, label="Recording start")
+        correct_start_time(
+            db, settings=settings, user=user, context=context, footage_id=footage_id, start_time=start, reason=reason
+        )
+
+    back = request.headers.get("referer") or "/registry/requests?" + urlencode({"case": context.case_ref})
+    return outcome(request, db, act, done=f"Recording time of footage {footage_id} corrected.", back=back)
 
 
 @router.get("/registry/stats")

@@ -14,7 +14,14 @@ from vigil.db.base import utcnow
 from vigil.errors import InvalidInput, NotPermitted, VigilError
 from vigil.footage.storage import MIB
 from vigil.registry.requests import decline_request, finish_request, open_request
-from vigil.registry.uploads import MAX_CHUNK_BYTES, append_chunk, begin_upload, complete_upload, upload_of
+from vigil.registry.uploads import (
+    MAX_CHUNK_BYTES,
+    append_chunk,
+    begin_upload,
+    complete_upload,
+    note_not_analysed,
+    upload_of,
+)
 from vigil.web.auth import flash
 from vigil.web.deps import DbSession
 from vigil.web.jobs import start_job
@@ -106,8 +113,10 @@ def upload_complete(request: Request, db: DbSession, token: str, key: str) -> Re
     analysis = "queued for analysis"
     try:
         start_job(request, db, user=stored.officer, footage=stored.footage)
-    except NotPermitted as exc:  # e.g. no current PIA for owner-submitted footage: stored, analysed later
+    except NotPermitted as exc:  # e.g. the officer's training lapsed: stored, and the reason shown to officers
         log.warning("footage %s from a footage request was stored but not analysed: %s", stored.footage.id, exc)
+        note_not_analysed(db, upload_id=stored.upload.id, reason=exc.message)
+        db.commit()
         analysis = "stored; the force will analyse it"
     return JSONResponse({"name": stored.upload.original_name, "status": "received", "analysis": analysis})
 
