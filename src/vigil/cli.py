@@ -60,6 +60,9 @@ def serve(
     from vigil.web.app import create_app
 
     config = settings()
+    if host or port:  # emailed links follow the address actually served on (unless mail.link_base_url is set)
+        served = config.web.model_copy(update={"host": host or config.web.host, "port": port or config.web.port})
+        config = config.model_copy(update={"web": served})
     try:
         web = create_app(config)
     except VigilError as exc:

@@ -138,9 +138,15 @@ class MailSettings(Section):
     starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS before sending.")
     from_address: str = Field("vigil@localhost", description="Sender address of vigil's emails.")
     link_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Address of vigil as the public reaches it, used in emailed links."
+        "",
+        max_length=500,
+        description="Address of vigil as the public reaches it, used in emailed links; empty: the address vigil "
+        "serves on (web host and port).",
     )
     timeout_s: float = Field(20, gt=0, le=300, description="SMTP connection timeout, in seconds.")
+    retry_seconds: float = Field(
+        60, gt=0, le=3600, description="How often queued emails that could not be sent yet are retried (the outbox)."
+    )
 
 
 class Settings(BaseSettings):

@@ -22,6 +22,10 @@ from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers
+from vigil.web.logscrub import TokenScrubber
+from vigil.web.logscrub import install as install_scrubber
+from vigil.web.logscrub import uninstall as uninstall_scrubber
+from vigil.web.mail import outbox_loop
 from vigil.web.middleware import IncidentCatcher, SecurityHeaders
 from vigil.web.pages import (
     account,
@@ -70,13 +74,18 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         jobs = executor if executor is not None else LocalExecutor(settings)
         app.state.web.executor = jobs
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
+        scrubber = TokenScrubber()
+        install_scrubber(scrubber)  # after uvicorn has configured its loggers
         scheduler = asyncio.create_task(retention_loop(system), name="vigil-retention")
+        outbox = asyncio.create_task(outbox_loop(system), name="vigil-outbox")
         try:
             yield
         finally:
-            scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler
+            for task in (scheduler, outbox):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            uninstall_scrubber(scrubber)
             app.state.web.executor = None
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)

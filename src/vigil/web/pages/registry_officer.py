@@ -13,21 +13,23 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from vigil.analysis.timing import correct_start_time
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, NotFound
+from vigil.errors import InvalidInput, NotFound, VigilError
+from vigil.governance.outbox import QUEUED
 from vigil.registry.area import AreaQuery, cameras_in_area
 from vigil.registry.cameras import export_geojson, map_markers
 from vigil.registry.nearby import NearQuery, cameras_near, may_see_contacts
-from vigil.registry.requests import analysis_status, case_requests, revoke_request, send_requests
+from vigil.registry.requests import analysis_status, case_requests, request_mail, revoke_request, send_requests
 from vigil.registry.stats import registry_stats
 from vigil.settings import Settings
-from vigil.web.auth import CurrentUser
+from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
 from vigil.web.forms import optional_float, outcome, text
+from vigil.web.mail import deliver_now, queued_notice
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -163,10 +165,11 @@ async def request_send(
     form = await request.form()
     owners = [str(value) for value in form.getlist("owner")]
 
-    def act() -> None:
+    back = "/registry/requests?" + urlencode({"case": context.case_ref})
+    try:
         if not all(owner.isdigit() and len(owner) < 10 for owner in owners):
             raise InvalidInput("choose owners from the search results")
-        send_requests(
+        sent = send_requests(
             db,
             settings=settings,
             user=user,
@@ -176,11 +179,30 @@ async def request_send(
             window_end=local_time(window_end, settings, label="End of the time window"),
             message=text(message, label="Message", max_chars=2000),
         )
+    except VigilError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+        return RedirectResponse(request.headers.get("referer") or back, status_code=303)
+    delivery = deliver_now(request, db, [s.message_id for s in sent])  # after the requests have committed
+    if delivery.all_sent:
+        flash(request, f"Footage requests sent: {delivery.sent} email(s) delivered to the mail server.", "ok")
+    else:
+        flash(request, f"Footage requests saved. {queued_notice(delivery)}", "warn")
+    return RedirectResponse(back, status_code=303)
 
+
+@router.post("/registry/requests/retry-mail")
+def request_mail_retry(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext) -> Response:
+    """Try the case's queued request emails again now (the outbox also retries them on its own)."""
     back = "/registry/requests?" + urlencode({"case": context.case_ref})
-    return outcome(
-        request, db, act, done="Footage requests sent.", back=back, retry=request.headers.get("referer") or back
-    )
+    listed = case_requests(db, user=user, context=context)
+    queued = [m.id for m in request_mail(db, listed).values() if m.status == QUEUED]
+    delivery = deliver_now(request, db, queued)
+    if delivery.all_sent:
+        flash(request, f"{delivery.sent} queued email(s) sent.", "ok")
+    else:
+        flash(request, queued_notice(delivery), "warn")
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/registry/requests")
@@ -194,6 +216,7 @@ def requests_page(request: Request, db: DbSession, user: CurrentUser, context: W
         section="registry",
         requests=listed,
         jobs=analysis_status(db, listed),
+        mail=request_mail(db, listed),
         zone=settings.zone,
         case_query=urlencode({"case": context.case_ref}),
     )
