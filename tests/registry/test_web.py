@@ -21,7 +21,7 @@ from tests.registry.test_requests import CONTEXT
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import TestClient, log_in, page_csrf, seed
 from vigil.db.base import utcnow
-from vigil.db.registry_models import RegistryOwner
+from vigil.db.registry_models import FootageRequest, RegistryOwner
 from vigil.registry.requests import send_requests
 from vigil.settings import Settings
 from vigil.web.app import create_app
@@ -241,3 +241,20 @@ def test_the_self_service_link_updates_and_deletes_the_registration(app: FastAPI
         assert client.post("/register/manage/delete", data={"csrf_token": token}).status_code == 404
     row = seed(app, lambda db: db.get(RegistryOwner, owner_id))
     assert row is not None and (row.status, row.name, row.email) == ("deleted", "", "")
+
+
+def test_an_expired_or_withdrawn_upload_link_is_refused_at_the_exchange_and_sets_no_cookie(
+    app: FastAPI, mailbox: Mailbox
+) -> None:
+    token, _ = sent_request(app, mailbox)
+
+    def expire(db: Session) -> None:
+        request = db.execute(select(FootageRequest)).scalars().one()
+        request.expires_at = utcnow() - timedelta(minutes=1)
+
+    seed(app, expire)
+    with TestClient(app) as client:
+        csrf = page_csrf(client, "/upload")
+        refused = client.post("/upload/open", data={"csrf_token": csrf, "token": token}, follow_redirects=False)
+        assert refused.status_code == 403 and "expired" in refused.text and "set-cookie" not in refused.headers
+        assert "Opening the request" in client.get("/upload").text  # still no access without the cookie
