@@ -6,6 +6,7 @@ residents' cameras are), and the services check the ``registry`` / ``requests`` 
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime
 from pathlib import Path as FilePath
@@ -56,6 +57,28 @@ def vendor_file(package: str, path: str) -> Response:
     if not target.is_relative_to(root.resolve()) or not target.is_file():
         raise NotFound("no such file")
     return FileResponse(target)
+
+
+BASEMAP_LAYERS = ("land", "places")
+BASEMAP_MAX_AGE_S = 7 * 24 * 3600
+
+
+@router.get("/static/basemap/{layer}.geojson")
+def basemap_layer(request: Request, layer: str) -> Response:
+    """The offline base map's layers (vector GeoJSON shipped with vigil, see static/basemap/PROVENANCE.md),
+    gzip-compressed for clients that take it and cached by the browser (ETag, a week)."""
+    if layer not in BASEMAP_LAYERS:
+        raise NotFound("no such base map layer")
+    path = FilePath(__file__).resolve().parent.parent / "static" / "basemap" / f"{layer}.geojson"
+    stat = path.stat()
+    etag = f'"{layer}-{stat.st_size:x}-{int(stat.st_mtime):x}"'
+    headers = {"Cache-Control": f"public, max-age={BASEMAP_MAX_AGE_S}", "ETag": etag, "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    data = path.read_bytes()
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        data, headers["Content-Encoding"] = gzip.compress(data, compresslevel=6), "gzip"
+    return Response(data, media_type="application/geo+json", headers=headers)
 
 
 def local_time(value: str, settings: Settings, *, label: str) -> datetime:
