@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from vigil.db.session import session_scope
 from vigil.governance.outbox import Delivery, deliver
+from vigil.registry.housekeeping import send_queued_mail
 from vigil.system import System
 from vigil.web.state import web_state
 
@@ -25,17 +25,12 @@ def deliver_now(request: Request, db: Session, ids: Sequence[int]) -> Delivery:
     return deliver(db, mail=settings.mail, sender_name=settings.force_name, ids=ids, due_only=False)
 
 
-def deliver_due(system: System) -> Delivery:
-    with session_scope(system.sessions) as db:
-        return deliver(db, mail=system.settings.mail, sender_name=system.settings.force_name)
-
-
 async def outbox_loop(system: System) -> None:
     """Retry queued emails forever; a failed pass is logged and tried again next time."""
     while True:
         await asyncio.sleep(system.settings.mail.retry_seconds)
         try:
-            delivery = await asyncio.to_thread(deliver_due, system)
+            delivery = await asyncio.to_thread(send_queued_mail, system)
         except Exception:
             log.exception("mail outbox delivery failed")
             continue
