@@ -19,9 +19,13 @@ from tests.registry.builders import active_owner, deliver_mail, registration_dat
 from tests.registry.smtp import Mailbox
 from tests.registry.test_requests import CONTEXT
 from tests.support.builders import PASSWORD, make_user
-from tests.support.webapp import TestClient, log_in, page_csrf, seed
+from tests.support.webapp import TestClient, free_port, log_in, page_csrf, seed
 from vigil.db.base import utcnow
+from vigil.db.outbox_models import OutboxMessage
 from vigil.db.registry_models import FootageRequest, RegistryOwner
+from vigil.governance.mail import Email
+from vigil.governance.outbox import enqueue
+from vigil.registry.owners import delete_registration
 from vigil.registry.requests import send_requests
 from vigil.settings import Settings
 from vigil.web.app import create_app
@@ -258,3 +262,42 @@ def test_an_expired_or_withdrawn_upload_link_is_refused_at_the_exchange_and_sets
         refused = client.post("/upload/open", data={"csrf_token": csrf, "token": token}, follow_redirects=False)
         assert refused.status_code == 403 and "expired" in refused.text and "set-cookie" not in refused.headers
         assert "Opening the request" in client.get("/upload").text  # still no access without the cookie
+
+
+def test_a_registration_while_mail_is_down_says_the_email_is_queued_never_that_it_was_sent(
+    tmp_path: Path, mailbox: Mailbox
+) -> None:
+    down = make_settings(tmp_path / "data", mail={"port": free_port(), "link_base_url": "https://vigil.example.org"})
+    app = create_app(down)
+    data = registration_data()
+    with TestClient(app) as client:
+        token = page_csrf(client, "/register")
+        page = client.post("/register", data={**form_of(data), "csrf_token": token})
+    assert page.status_code == 200 and "We have sent" not in page.text
+    assert "0 email(s) sent, 1 queued: the mail server is unreachable" in page.text and "notice-warn" in page.text
+    queued = seed(app, lambda db: [(m.status, m.recipient) for m in db.execute(select(OutboxMessage)).scalars()])
+    assert queued == [("queued", data["email"])]  # kept (with the registration), to be retried
+
+
+def test_deleting_a_registration_withdraws_its_queued_emails_and_blanks_them(app: FastAPI, mailbox: Mailbox) -> None:
+    def build(db: Session) -> int:
+        owner, manage = active_owner(db, settings_of(app), mailbox)
+        enqueue(
+            db,
+            email=Email(owner.email, "about you", "a body naming you"),
+            subject_type="registration",
+            subject_id=owner.id,
+        )
+        delete_registration(db, token=manage)
+        return owner.id
+
+    owner_id = seed(app, build)
+    rows = seed(
+        app,
+        lambda db: [
+            (m.status, m.recipient, m.body)
+            for m in db.execute(select(OutboxMessage).where(OutboxMessage.subject_id == owner_id)).scalars()
+            if m.subject_type == "registration"
+        ],
+    )
+    assert ("failed", "", "") in rows and all(row[2] == "" for row in rows)
