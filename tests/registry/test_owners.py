@@ -16,7 +16,7 @@ from vigil.db.models import AuditEntry
 from vigil.db.outbox_models import OutboxMessage
 from vigil.db.registry_models import RegisteredCamera, RegistryOwner
 from vigil.errors import InvalidInput, NotFound
-from vigil.governance.outbox import FAILED, MAX_ATTEMPTS, QUEUED, SENT, deliver
+from vigil.governance.outbox import FAILED, MAX_ATTEMPTS, QUEUED, SENT, _claim, deliver
 from vigil.registry.links import token_hash
 from vigil.registry.owners import (
     ACTIVE,
@@ -176,3 +176,20 @@ def test_deleting_a_registration_erases_its_personal_data(db: Session, settings:
         assert "Erin" not in text and email not in text and "123456" not in text
     with pytest.raises(NotFound):
         by_manage_token(db, manage)
+
+
+def test_two_delivery_passes_that_read_the_same_message_send_it_once(
+    db: Session, settings: Settings, mailbox: Mailbox
+) -> None:
+    data = parse_registration(registration_data())
+    registered = register(db, settings=settings, data=data)
+    db.commit()
+    message = db.get(OutboxMessage, registered.message_id)
+    assert message is not None
+    seen, now = message.next_attempt_at, utcnow()
+    db.commit()
+    assert _claim(db, message_id=message.id, seen=seen, now=now) is True  # the first pass takes it
+    assert _claim(db, message_id=message.id, seen=seen, now=now) is False  # the second finds it taken
+    assert deliver(db, mail=settings.mail, sender_name="x", due_only=True).sent == 0  # claimed: not due for a while
+    assert deliver(db, mail=settings.mail, sender_name="x", ids=[message.id], due_only=False).sent == 1
+    assert len(mailbox.wait_for(data.email)) == 1

@@ -4,7 +4,8 @@ it commits, never inside an open write transaction (an SMTP server may take its 
 Each message has a visible state: ``queued`` (not yet delivered; ``last_error`` says why a try failed and
 ``next_attempt_at`` when the next one is), ``sent``, or ``failed`` (given up after ``MAX_ATTEMPTS``). A delivery
 pass reads the due messages, ends its read, and then for each message talks to the SMTP server with no
-transaction open and records the outcome in a short transaction of its own. When the server cannot be reached,
+transaction open and records the outcome in a short transaction of its own; a message is first claimed (so two
+concurrent passes never send it twice). When the server cannot be reached,
 the pass stops at the first failure (the rest stay queued), so a pass costs at most one timeout.
 
 A sent message's body is blanked: it may hold a secret link, whose token is otherwise kept only as a hash.
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
@@ -28,6 +29,7 @@ QUEUED, SENT, FAILED = "queued", "sent", "failed"
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=2)
+CLAIM_FOR = timedelta(minutes=10)  # longer than any SMTP timeout (mail.timeout_s is at most 300 s)
 
 
 def enqueue(
@@ -93,10 +95,12 @@ def deliver(
         stmt = stmt.where(OutboxMessage.id.in_(list(ids)))
     if due_only:
         stmt = stmt.where(OutboxMessage.next_attempt_at <= now)
-    batch = [(m.id, Email(m.recipient, m.subject, m.body)) for m in db.execute(stmt).scalars()]
+    batch = [(m.id, m.next_attempt_at, Email(m.recipient, m.subject, m.body)) for m in db.execute(stmt).scalars()]
     db.commit()  # end the read before talking to the SMTP server
     sent = 0
-    for index, (message_id, email) in enumerate(batch):
+    for index, (message_id, seen, email) in enumerate(batch):
+        if not _claim(db, message_id=message_id, seen=seen, now=now):
+            continue  # another delivery pass (the web app's loop, a request, the CLI) is sending it
         try:
             send(mail, email, sender_name=sender_name)
         except MailNotSent as exc:
@@ -108,6 +112,18 @@ def deliver(
         db.commit()
         sent += 1
     return Delivery(sent=sent, queued=0, failed=0, error="")
+
+
+def _claim(db: Session, *, message_id: int, seen: datetime, now: datetime) -> bool:
+    """Take a message for this pass (a short transaction): it moves its next attempt past the SMTP timeout, so a
+    concurrent pass that read the same row finds it changed and leaves it alone; no email is sent twice."""
+    claimed = db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at == seen)
+        .values(next_attempt_at=now + CLAIM_FOR)
+    )
+    db.commit()
+    return bool(getattr(claimed, "rowcount", 0) == 1)
 
 
 def _record_sent(db: Session, *, message_id: int, now: datetime) -> None:
