@@ -17,6 +17,7 @@ from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
 from vigil.commands.tokens import token_app
 from vigil.errors import VigilError
+from vigil.settings import Settings
 
 app = typer.Typer(
     help="vigil: self-hosted CCTV investigation with privacy law enforced by code.",
@@ -69,7 +70,7 @@ def serve(
     from vigil.web.app import create_app
     from vigil.web.serving import server_config
 
-    config = settings()
+    config = served_settings(settings(), host=host, port=port)
     try:
         web = create_app(config)
     except VigilError as exc:
@@ -77,9 +78,16 @@ def serve(
     password = getattr(web.state, "first_admin_password", None)
     if password:
         print_first_admin(password)
-    bind_host, bind_port = host or config.web.host, port or config.web.port
+    bind_host, bind_port = config.web.host, config.web.port
     Console(stderr=True).print(f"vigil serving on http://{bind_host}:{bind_port} (data in {config.data_dir})")
     uvicorn.Server(server_config(web, config, host=bind_host, port=bind_port)).run()
+
+
+def served_settings(config: Settings, *, host: str | None, port: int | None) -> Settings:
+    """The settings with the address actually served on, so that emailed links follow it (unless
+    ``mail.link_base_url`` is set)."""
+    served = config.web.model_copy(update={"host": host or config.web.host, "port": port or config.web.port})
+    return config.model_copy(update={"web": served})
 
 
 def main() -> None:

@@ -153,14 +153,15 @@ class RegistrySettings(Section):
         "",
         max_length=500,
         description="Base-map tile URL template ({z}/{x}/{y}), a path on vigil's own address (e.g. a reverse-proxied "
-        "tile server: the pages' CSP loads images from there only); empty: markers on a blank map.",
+        "tile server: the pages' CSP loads images from there only); empty: vigil's offline base map (land, places).",
     )
     map_latitude: float = Field(54.6, ge=-90, le=90, description="Latitude the maps open on.")
     map_longitude: float = Field(-2.9, ge=-180, le=180, description="Longitude the maps open on.")
     map_zoom: int = Field(9, ge=1, le=19, description="Zoom level the maps open at.")
     submitted_location: str = Field(
         "Footage submitted by camera owners",
-        description="Location that owner-submitted footage is held under; its PIA allows analysing that footage.",
+        description="Location that owner-submitted footage is held under (analysed on the owner's consent under the "
+        "requesting case: this location needs no PIA).",
     )
 
 
@@ -172,9 +173,15 @@ class MailSettings(Section):
     starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS before sending.")
     from_address: str = Field("vigil@localhost", description="Sender address of vigil's emails.")
     link_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Address of vigil as the public reaches it, used in emailed links."
+        "",
+        max_length=500,
+        description="Address of vigil as the public reaches it, used in emailed links; empty: the address vigil "
+        "serves on (web host and port).",
     )
     timeout_s: float = Field(20, gt=0, le=300, description="SMTP connection timeout, in seconds.")
+    retry_seconds: float = Field(
+        60, gt=0, le=3600, description="How often queued emails that could not be sent yet are retried (the outbox)."
+    )
 
 
 class Settings(BaseSettings):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.registry.smtp import Mailbox, links_in
 from vigil.db.registry_models import RegistryOwner
+from vigil.governance.outbox import Delivery, deliver
 from vigil.registry.owners import CURRENT_CONSENT, parse_registration, register, verify
 from vigil.settings import Settings
 
@@ -49,13 +50,21 @@ def registration_data(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def deliver_mail(db: Session, settings: Settings) -> Delivery:
+    """What the edge does after committing: send the queued emails through the (real) SMTP server."""
+    db.commit()
+    return deliver(db, mail=settings.mail, sender_name=settings.force_name, due_only=False)
+
+
 def active_owner(db: Session, settings: Settings, mailbox: Mailbox, **overrides: Any) -> tuple[RegistryOwner, str]:
     """Register and verify through the services, the verification link read from the email; returns the owner
     and the self-service token from the second email."""
     data = parse_registration(registration_data(**overrides))
     register(db, settings=settings, data=data)
+    deliver_mail(db, settings)
     verify_link = links_in(mailbox.wait_for(data.email, 1)[0])[0]
-    registered = verify(db, settings=settings, token=verify_link.rsplit("/", 1)[1])
+    registered = verify(db, settings=settings, token=verify_link.rsplit("#", 1)[1])
+    deliver_mail(db, settings)
     manage_link = links_in(mailbox.wait_for(data.email, 2)[1])[0]
-    assert manage_link.endswith(registered.token)
+    assert manage_link.endswith("#" + registered.token)
     return registered.owner, registered.token

@@ -76,3 +76,4 @@ def test_import_export_and_near_through_the_cli(vigil: CliRunner, tmp_path: Path
     refused = run(vigil, "registry", "near", "--at", at, *CONTEXT, "--as", "admin", "--", "54.6641", "-2.752", code=2)
     assert "does not grant the 'registry' capability" in refused
     assert "reminded 0, expired 0" in run(vigil, "requests", "remind")
+    assert "emails: 0 sent, 0 still queued, 0 given up" in run(vigil, "requests", "send-mail")

@@ -8,15 +8,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.registry.builders import active_owner, camera, registration_data, unique_email
+from tests.registry.builders import active_owner, camera, deliver_mail, registration_data, unique_email
 from tests.registry.smtp import Mailbox, links_in
 from tests.support.webapp import free_port
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry
+from vigil.db.outbox_models import OutboxMessage
 from vigil.db.registry_models import RegisteredCamera, RegistryOwner
 from vigil.errors import InvalidInput, NotFound
+from vigil.governance.outbox import FAILED, MAX_ATTEMPTS, QUEUED, SENT, _claim, deliver
 from vigil.registry.links import token_hash
-from vigil.registry.mail import MailNotSent
 from vigil.registry.owners import (
     ACTIVE,
     DELETED,
@@ -71,6 +72,7 @@ def test_registration_stays_pending_until_the_emailed_link_is_opened(
 ) -> None:
     data = parse_registration(registration_data())
     registered = register(db, settings=settings, data=data)
+    deliver_mail(db, settings)
     owner = registered.owner
     assert owner.status == PENDING
     assert owner.verify_token_hash == token_hash(registered.token)
@@ -79,12 +81,13 @@ def test_registration_stays_pending_until_the_emailed_link_is_opened(
     email = mailbox.wait_for(data.email)[0]
     assert email["Subject"] == "Confirm your camera registration"
     link = links_in(email)[0]
-    assert link == f"https://vigil.example.org/register/verify/{registered.token}"
+    assert link == f"https://vigil.example.org/register/verify#{registered.token}"
 
     activated = verify(db, settings=settings, token=registered.token)
+    deliver_mail(db, settings)
     assert activated.owner.status == ACTIVE and activated.owner.verify_token_hash is None
     manage_email = mailbox.wait_for(data.email, 2)[1]
-    assert links_in(manage_email)[0].endswith(f"/register/manage/{activated.token}")
+    assert links_in(manage_email)[0] == f"https://vigil.example.org/register/manage#{activated.token}"
     assert by_manage_token(db, activated.token).id == owner.id
     with pytest.raises(NotFound, match="already been used"):
         verify(db, settings=settings, token=registered.token)
@@ -108,10 +111,37 @@ def test_forged_confirmation_and_self_service_links_are_refused(db: Session, set
         by_manage_token(db, token)
 
 
-def test_an_unreachable_mail_server_is_a_clear_error(db: Session, settings: Settings) -> None:
+def test_an_unreachable_mail_server_leaves_the_email_queued_with_the_reason_and_a_retry_delivers_it(
+    db: Session, settings: Settings, mailbox: Mailbox
+) -> None:
     closed = settings.model_copy(update={"mail": settings.mail.model_copy(update={"port": free_port()})})
-    with pytest.raises(MailNotSent, match="could not be sent"):
-        register(db, settings=closed, data=parse_registration(registration_data()))
+    data = parse_registration(registration_data())
+    registered = register(db, settings=closed, data=data)
+    db.commit()
+    down = deliver(db, mail=closed.mail, sender_name=closed.force_name, ids=[registered.message_id], due_only=False)
+    assert (down.sent, down.queued, down.all_sent) == (0, 1, False) and "could not be sent" in down.error
+    message = db.get(OutboxMessage, registered.message_id)
+    assert message is not None and message.status == QUEUED and message.attempts == 1
+    assert message.last_error is not None and "could not be sent" in message.last_error
+    assert message.next_attempt_at > utcnow()  # retried later, not hammered
+    assert deliver(db, mail=settings.mail, sender_name=settings.force_name).sent == 0  # not due yet
+    later = utcnow() + timedelta(minutes=2)
+    up = deliver(db, mail=settings.mail, sender_name=settings.force_name, now=later)
+    assert up.sent >= 1 and up.all_sent
+    db.refresh(message)
+    assert message.status == SENT and message.body == ""  # the link (a secret) is not kept once sent
+    assert links_in(mailbox.wait_for(data.email)[0])[0].endswith("#" + registered.token)
+
+
+def test_an_email_that_never_gets_through_is_marked_failed_after_the_last_try(db: Session, settings: Settings) -> None:
+    closed = settings.model_copy(update={"mail": settings.mail.model_copy(update={"port": free_port()})})
+    registered = register(db, settings=closed, data=parse_registration(registration_data()))
+    db.commit()
+    for _ in range(MAX_ATTEMPTS):
+        result = deliver(db, mail=closed.mail, sender_name="x", ids=[registered.message_id], due_only=False)
+    assert (result.failed, result.queued) == (1, 0)
+    message = db.get(OutboxMessage, registered.message_id)
+    assert message is not None and message.status == FAILED and message.body == ""
 
 
 def test_the_owner_updates_their_cameras_with_the_self_service_link(
@@ -146,3 +176,20 @@ def test_deleting_a_registration_erases_its_personal_data(db: Session, settings:
         assert "Erin" not in text and email not in text and "123456" not in text
     with pytest.raises(NotFound):
         by_manage_token(db, manage)
+
+
+def test_two_delivery_passes_that_read_the_same_message_send_it_once(
+    db: Session, settings: Settings, mailbox: Mailbox
+) -> None:
+    data = parse_registration(registration_data())
+    registered = register(db, settings=settings, data=data)
+    db.commit()
+    message = db.get(OutboxMessage, registered.message_id)
+    assert message is not None
+    seen, now = message.next_attempt_at, utcnow()
+    db.commit()
+    assert _claim(db, message_id=message.id, seen=seen, now=now) is True  # the first pass takes it
+    assert _claim(db, message_id=message.id, seen=seen, now=now) is False  # the second finds it taken
+    assert deliver(db, mail=settings.mail, sender_name="x", due_only=True).sent == 0  # claimed: not due for a while
+    assert deliver(db, mail=settings.mail, sender_name="x", ids=[message.id], due_only=False).sent == 1
+    assert len(mailbox.wait_for(data.email)) == 1

@@ -1,12 +1,15 @@
 """The Done-when journey in a real browser: a resident registers a camera (confirming through the email the real
-SMTP server received), an officer finds it near an incident and sends a footage request, the resident opens the
-emailed link and uploads a video, and the officer sees it arrive in the case and analysed.
+SMTP server received) and later changes it through the self-service link, an officer finds it near an incident and
+sends a footage request, the resident opens the emailed link and uploads a video, and the officer sees it arrive in
+the case and analysed with no location PIA (the owner's consent under the case), and corrects its recording time.
+Throughout, the access log and vigil's own logs are captured: no link token may appear in them (finding F8).
 
 Uses Intel's sample video from ../shared/data when present, else a generated video. Screenshots go to /tmp.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import timedelta
@@ -14,12 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings, shared_data_dir
 from tests.footage.builders import make_video
 from tests.registry.smtp import Mailbox, links_in, smtp_server
-from tests.support.builders import PASSWORD, make_camera, make_user
+from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
 from vigil.web.app import create_app
@@ -58,10 +60,20 @@ def register_resident(page: Page, base: str, mailbox: Mailbox) -> None:
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     verify = links_in(mailbox.wait_for(RESIDENT, 1)[0])[0]
+    assert "#" in verify
     page.goto(verify.replace("https://vigil.example.org", base))
     page.get_by_role("button", name="Confirm my registration").click()
     expect(page.get_by_role("heading", name="Registration confirmed")).to_be_visible()
-    mailbox.wait_for(RESIDENT, 2)
+    manage = links_in(mailbox.wait_for(RESIDENT, 2)[1])[0]
+    page.goto(manage.replace("https://vigil.example.org", base))  # the self-service link: change the phone number
+    expect(page.get_by_role("heading", name="Your camera registration")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Robin Resident")
+    assert page.url == base + "/register/manage"  # the token left the address bar (it is in an HttpOnly cookie)
+    page.get_by_label("Phone").fill("01768 000111")
+    page.get_by_label("I agree").check()
+    page.get_by_role("button", name="Save my changes").click()
+    expect(page.get_by_role("heading", name="Registration updated")).to_be_visible()
+    TOKENS.extend(link.rsplit("#", 1)[1] for link in (verify, manage))
 
 
 def officer_requests_footage(page: Page, base: str) -> None:
@@ -103,8 +115,10 @@ def owner_uploads(page: Page, base: str, mailbox: Mailbox, video: Path) -> None:
     from playwright.sync_api import expect
 
     link = links_in(mailbox.wait_for(RESIDENT, 3)[2])[0]
+    TOKENS.append(link.rsplit("#", 1)[1])
     page.goto(link.replace("https://vigil.example.org", base))
     expect(page.get_by_role("heading", name=re.compile("asks for your camera footage"))).to_be_visible()
+    assert page.url == base + "/upload"
     expect(page.locator("body")).to_contain_text(CASE)
     expect(page.locator("body")).to_contain_text("Anything from your doorbell")
     page.get_by_label("Video files").set_input_files(str(video))
@@ -137,10 +151,50 @@ def officer_sees_it_analysed(page: Page, base: str, video: Path) -> None:
     page.screenshot(path=str(SCREENSHOTS / "vigil-registry-analysed.png"), full_page=True)
     page.goto(base + f"/registry/requests?case={CASE}")
     expect(page.locator(".upload-analysis")).to_have_text("(analysis done)")
+    expect(page.locator(".upload-error")).to_have_count(0)
+
+
+def officer_corrects_the_recording_time(page: Page, base: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(base + f"/registry/requests?case={CASE}")
+    page.get_by_text("Correct the recording time").click()
+    page.get_by_label("Recording started (local)").fill("2026-11-30T14:05:30")
+    page.get_by_label("Reason").fill("the doorbell's clock was wrong; the owner's phone video shows 14:05")
+    page.get_by_role("button", name="Correct time").click()
+    expect(page.locator(".notice-ok")).to_contain_text("Recording time of footage")
+    expect(page.locator(".recording-start")).to_contain_text("2026-11-30")
+    expect(page.locator(".recording-start")).to_contain_text("14:05")
+    page.screenshot(path=str(SCREENSHOTS / "vigil-registry-time-corrected.png"), full_page=True)
+
+
+TOKENS: list[str] = []
+
+
+class Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def capture_logs() -> Captured:
+    """The access log (raised to INFO) and every logger's output, as the server would write them."""
+    captured = Captured()
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(logging.INFO)
+    for logger in (access, logging.getLogger(), logging.getLogger("uvicorn.error")):
+        logger.addHandler(captured)
+    logging.getLogger("vigil").setLevel(logging.DEBUG)
+    return captured
 
 
 @pytest.mark.browser
-def test_resident_registers_officer_requests_owner_uploads_and_the_footage_is_analysed(tmp_path: Path) -> None:
+def test_resident_registers_officer_requests_owner_uploads_and_the_footage_is_analysed_in_the_case(
+    tmp_path: Path,
+) -> None:
     video = video_for(tmp_path)
     with smtp_server() as mailbox:
         settings = make_settings(
@@ -148,13 +202,10 @@ def test_resident_registers_officer_requests_owner_uploads_and_the_footage_is_an
         )
         app = create_app(settings)
 
-        def people_and_pia(db: Session) -> None:
-            make_user(db, "olly", trained_for=("analytics", "registry", "requests"))
-            review = utcnow().date() + timedelta(days=200)
-            make_camera(db, "PIA-HOLDER", pia_review=review, location=settings.registry.submitted_location)
-
-        seed(app, people_and_pia)
+        seed(app, lambda db: make_user(db, "olly", trained_for=("analytics", "registry", "requests")))  # no PIA
+        TOKENS.clear()
         with serve(app) as base, chromium() as browser:
+            captured = capture_logs()
             problems: list[str] = []
             resident, officer = browser.new_context().new_page(), browser.new_context().new_page()
             for page in (resident, officer):
@@ -164,4 +215,14 @@ def test_resident_registers_officer_requests_owner_uploads_and_the_footage_is_an
             officer_requests_footage(officer, base)
             owner_uploads(resident, base, mailbox, video)
             officer_sees_it_analysed(officer, base, video)
+            officer_corrects_the_recording_time(officer, base)
             assert problems == [], problems
+            for logger in (
+                logging.getLogger("uvicorn.access"),
+                logging.getLogger(),
+                logging.getLogger("uvicorn.error"),
+            ):
+                logger.removeHandler(captured)
+        assert len(TOKENS) == 3 and any('"POST /upload/open' in line for line in captured.lines), captured.lines[:5]
+        leaked = [line for line in captured.lines if any(token in line for token in TOKENS)]
+        assert leaked == [], leaked

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.registry.builders import active_owner
+from tests.registry.builders import active_owner, deliver_mail
 from tests.registry.smtp import Mailbox, body_of, links_in
 from tests.support.builders import make_user
 from vigil.db.base import utcnow
@@ -55,6 +55,7 @@ def send_one(db: Session, settings: Settings, mailbox: Mailbox, user: User, cont
         window_end=now - timedelta(days=2),
         message="Please send anything from your front door camera.",
     )
+    deliver_mail(db, settings)
     return sent
 
 
@@ -70,7 +71,7 @@ def test_a_request_emails_a_secure_link_whose_token_is_stored_only_as_a_hash(
     assert sent.token not in json.dumps([str(getattr(row, c.key)) for c in FootageRequest.__table__.columns])
     email = mailbox.wait_for(request.owner.email, 3)[2]
     assert CONTEXT.case_ref in email["Subject"]
-    assert links_in(email) == [f"https://vigil.example.org/upload/{sent.token}"]
+    assert links_in(email) == [f"https://vigil.example.org/upload#{sent.token}"]
     assert "front door camera" in body_of(email)
     assert request.expires_at - request.created_at == timedelta(days=14)
 
@@ -152,13 +153,15 @@ def test_one_reminder_carries_a_fresh_link_and_the_old_one_stops_working(
     email = sent.request.owner.email
     later = sent.request.created_at + timedelta(days=settings.registry.remind_after_days, minutes=1)
     assert remind_and_expire(db, settings=settings, now=later).reminded >= 1
+    deliver_mail(db, settings)
     reminder = mailbox.wait_for(email, 4)[3]
     assert "A reminder" in body_of(reminder)
-    fresh = links_in(reminder)[0].rsplit("/", 1)[1]
+    fresh = links_in(reminder)[0].rsplit("#", 1)[1]
     assert request_for_token(db, fresh, now=later).id == sent.request.id
     with pytest.raises(NotFound):
         request_for_token(db, sent.token, now=later)
     remind_and_expire(db, settings=settings, now=later + timedelta(days=1))
+    deliver_mail(db, settings)
     assert len(mailbox.to(email)) == 4  # only one reminder
 
 

@@ -19,6 +19,7 @@ from vigil.footage.storage import UploadTooLarge
 from vigil.governance.audit import AuditContext
 from vigil.registry.requests import UPLOADED, LinkNotUsable, finish_request
 from vigil.registry.uploads import (
+    CONSENT_BASIS,
     RECEIVED_UNDER_REQUEST,
     REFUSED,
     STORED,
@@ -72,7 +73,12 @@ def test_an_uploaded_video_becomes_evidence_for_the_case_with_custody_naming_the
     custody = [(event.action, json.loads(event.details)) for event in footage.custody]
     assert custody[-1] == (
         RECEIVED_UNDER_REQUEST,
-        {"request": sent.request.id, "registration": sent.request.owner_id, "case": CONTEXT.case_ref},
+        {
+            "request": sent.request.id,
+            "registration": sent.request.owner_id,
+            "case": CONTEXT.case_ref,
+            "analysis_basis": CONSENT_BASIS,
+        },
     )
     assert f"footage request {sent.request.id}" in footage.source
     assert (stored.upload.status, sent.request.status) == (STORED, UPLOADED)

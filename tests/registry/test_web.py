@@ -15,13 +15,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
-from tests.registry.builders import active_owner, registration_data
+from tests.registry.builders import active_owner, deliver_mail, registration_data
 from tests.registry.smtp import Mailbox
 from tests.registry.test_requests import CONTEXT
 from tests.support.builders import PASSWORD, make_user
-from tests.support.webapp import TestClient, log_in, page_csrf, seed
+from tests.support.webapp import TestClient, free_port, log_in, page_csrf, seed
 from vigil.db.base import utcnow
-from vigil.db.registry_models import RegistryOwner
+from vigil.db.outbox_models import OutboxMessage
+from vigil.db.registry_models import FootageRequest, RegistryOwner
+from vigil.governance.mail import Email
+from vigil.governance.outbox import enqueue
+from vigil.registry.owners import delete_registration
 from vigil.registry.requests import send_requests
 from vigil.settings import Settings
 from vigil.web.app import create_app
@@ -102,10 +106,10 @@ def test_a_mail_scanner_following_the_confirmation_link_changes_nothing(app: Fas
         token = page_csrf(client, "/register")
         data = registration_data()
         client.post("/register", data={**form_of(data), "csrf_token": token})
-        link = mailbox.wait_for(str(data["email"]))[0].get_body().get_content().split("/register/verify/")[1].split()[0]
-        assert "Confirm my registration" in client.get(f"/register/verify/{link}").text
+        link = mailbox.wait_for(str(data["email"]))[0].get_body().get_content().split("/register/verify#")[1].split()[0]
+        assert "Confirm my registration" in client.get("/register/verify").text  # (the # part stays in the browser)
         assert seed(app, lambda db: db.execute(select(RegistryOwner.status)).scalar_one()) == "pending"
-        done = client.post(f"/register/verify/{link}", data={"csrf_token": token})
+        done = client.post("/register/verify", data={"csrf_token": token, "token": link})
     assert "Registration confirmed" in done.text
     assert seed(app, lambda db: db.execute(select(RegistryOwner.status)).scalar_one()) == "active"
 
@@ -125,6 +129,7 @@ def sent_request(app: FastAPI, mailbox: Mailbox) -> tuple[str, str]:
             window_end=now - timedelta(hours=4),
             message="",
         )
+        deliver_mail(db, settings_of(app))
         return sent.token, owner.email
 
     return seed(app, build)
@@ -135,22 +140,29 @@ def test_the_upload_endpoints_refuse_bad_names_and_foreign_uploads_with_clear_js
 ) -> None:
     token, _ = sent_request(app, mailbox)
     with TestClient(app) as client:
-        page = client.get(f"/upload/{token}")
-        assert page.status_code == 200 and CONTEXT.case_ref in page.text
+        csrf_form = page_csrf(client, "/upload")
+        opened = client.post("/upload/open", data={"csrf_token": csrf_form, "token": token}, follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == "/upload"
+        cookie = opened.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/upload" in cookie
+        page = client.get("/upload")
+        assert page.status_code == 200 and CONTEXT.case_ref in page.text and token not in page.text
         assert "Pat Private" not in page.text and "olly" not in page.text  # nothing beyond the request itself
-        csrf = {"x-csrf-token": page_csrf(client, f"/upload/{token}")}
-        bad = client.post(f"/upload/{token}/files", json={"name": "../../etc/passwd", "size": 10}, headers=csrf)
+        csrf = {"x-csrf-token": page_csrf(client, "/upload")}
+        bad = client.post("/upload/files", json={"name": "../../etc/passwd", "size": 10}, headers=csrf)
         assert bad.status_code == 422 and "plain file name" in bad.json()["detail"]
-        begun = client.post(f"/upload/{token}/files", json={"name": "clip.mp4", "size": 10}, headers=csrf)
+        begun = client.post("/upload/files", json={"name": "clip.mp4", "size": 10}, headers=csrf)
         assert begun.status_code == 201
         key = begun.json()["key"]
-        wrong = client.put(f"/upload/{token}/files/{key}?offset=5", content=b"x", headers=csrf)
+        wrong = client.put(f"/upload/files/{key}?offset=5", content=b"x", headers=csrf)
         assert wrong.status_code == 409 and "expected the chunk at byte 0" in wrong.json()["detail"]
-        forged = client.put(f"/upload/{'A' * 43}/files/{key}?offset=0", content=b"x", headers=csrf)
-        assert forged.status_code == 404 and "not valid" in forged.json()["detail"]
-        assert client.get(f"/upload/{'B' * 43}").status_code == 404
-        no_csrf = client.put(f"/upload/{token}/files/{key}?offset=0", content=b"x")
+        no_csrf = client.put(f"/upload/files/{key}?offset=0", content=b"x")
         assert no_csrf.status_code == 403
+        client.cookies.set("vigil_upload", "A" * 43, path="/upload")  # a forged token in the cookie
+        forged = client.put(f"/upload/files/{key}?offset=0", content=b"x", headers=csrf)
+        assert forged.status_code == 404 and "not valid" in forged.json()["detail"]
+        forged_open = client.post("/upload/open", data={"csrf_token": csrf_form, "token": "B" * 43})
+        assert forged_open.status_code == 404 and "set-cookie" not in forged_open.headers
 
 
 def test_officers_see_owners_contact_details_only_with_the_requests_capability(app: FastAPI, mailbox: Mailbox) -> None:
@@ -218,17 +230,74 @@ def test_the_self_service_link_updates_and_deletes_the_registration(app: FastAPI
         ),
     )
     with TestClient(app) as client:
-        page = client.get(f"/register/manage/{manage}")
-        assert page.status_code == 200 and 'value="Una Updater"' in page.text
-        token = page_csrf(client, f"/register/manage/{manage}")
+        token = page_csrf(client, "/register/manage")  # no cookie yet: the page that exchanges the link's # part
+        forged = client.post("/register/manage/open", data={"csrf_token": token, "token": "C" * 43})
+        assert forged.status_code == 404 and "set-cookie" not in forged.headers
+        client.post("/register/manage/open", data={"csrf_token": token, "token": manage})
+        page = client.get("/register/manage")
+        assert page.status_code == 200 and 'value="Una Updater"' in page.text and manage not in page.text
         form = form_of(registration_data(name="Una Renamed"))
-        assert (
-            "Your changes are saved"
-            in client.post(f"/register/manage/{manage}", data={**form, "csrf_token": token}).text
-        )
+        assert "Your changes are saved" in client.post("/register/manage", data={**form, "csrf_token": token}).text
         assert seed(app, lambda db: db.get(RegistryOwner, owner_id).name) == "Una Renamed"  # type: ignore[union-attr]
-        gone = client.post(f"/register/manage/{manage}/delete", data={"csrf_token": token})
+        gone = client.post("/register/manage/delete", data={"csrf_token": token})
         assert "Registration deleted" in gone.text
-        assert client.get(f"/register/manage/{manage}").status_code == 404
+        client.cookies.set("vigil_manage", manage, path="/register/manage")
+        assert client.post("/register/manage/delete", data={"csrf_token": token}).status_code == 404
     row = seed(app, lambda db: db.get(RegistryOwner, owner_id))
     assert row is not None and (row.status, row.name, row.email) == ("deleted", "", "")
+
+
+def test_an_expired_or_withdrawn_upload_link_is_refused_at_the_exchange_and_sets_no_cookie(
+    app: FastAPI, mailbox: Mailbox
+) -> None:
+    token, _ = sent_request(app, mailbox)
+
+    def expire(db: Session) -> None:
+        request = db.execute(select(FootageRequest)).scalars().one()
+        request.expires_at = utcnow() - timedelta(minutes=1)
+
+    seed(app, expire)
+    with TestClient(app) as client:
+        csrf = page_csrf(client, "/upload")
+        refused = client.post("/upload/open", data={"csrf_token": csrf, "token": token}, follow_redirects=False)
+        assert refused.status_code == 403 and "expired" in refused.text and "set-cookie" not in refused.headers
+        assert "Opening the request" in client.get("/upload").text  # still no access without the cookie
+
+
+def test_a_registration_while_mail_is_down_says_the_email_is_queued_never_that_it_was_sent(
+    tmp_path: Path, mailbox: Mailbox
+) -> None:
+    down = make_settings(tmp_path / "data", mail={"port": free_port(), "link_base_url": "https://vigil.example.org"})
+    app = create_app(down)
+    data = registration_data()
+    with TestClient(app) as client:
+        token = page_csrf(client, "/register")
+        page = client.post("/register", data={**form_of(data), "csrf_token": token})
+    assert page.status_code == 200 and "We have sent" not in page.text
+    assert "0 email(s) sent, 1 queued: the mail server is unreachable" in page.text and "notice-warn" in page.text
+    queued = seed(app, lambda db: [(m.status, m.recipient) for m in db.execute(select(OutboxMessage)).scalars()])
+    assert queued == [("queued", data["email"])]  # kept (with the registration), to be retried
+
+
+def test_deleting_a_registration_withdraws_its_queued_emails_and_blanks_them(app: FastAPI, mailbox: Mailbox) -> None:
+    def build(db: Session) -> int:
+        owner, manage = active_owner(db, settings_of(app), mailbox)
+        enqueue(
+            db,
+            email=Email(owner.email, "about you", "a body naming you"),
+            subject_type="registration",
+            subject_id=owner.id,
+        )
+        delete_registration(db, token=manage)
+        return owner.id
+
+    owner_id = seed(app, build)
+    rows = seed(
+        app,
+        lambda db: [
+            (m.status, m.recipient, m.body)
+            for m in db.execute(select(OutboxMessage).where(OutboxMessage.subject_id == owner_id)).scalars()
+            if m.subject_type == "registration"
+        ],
+    )
+    assert ("failed", "", "") in rows and all(row[2] == "" for row in rows)

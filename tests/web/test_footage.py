@@ -203,7 +203,7 @@ def test_footage_from_a_camera_without_a_pia_is_kept_but_not_analysed(client: Te
     assert [e.outcome for e in entries(client, action_prefix="analysis.start")] == ["refused"]
     assert len(footage_rows(client)) == 1
     page = client.get("/footage").text
-    assert "no current PIA" in page and "cannot be analysed" in page
+    assert "no current PIA" in page and "cannot be analysed until an administrator records one" in page
 
 
 def make_finished_track(no: int, class_name: str, start_s: float, **attributes: Any) -> FinishedTrack:

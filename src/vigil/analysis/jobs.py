@@ -28,7 +28,7 @@ from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.governance import audit
 from vigil.governance.access import authorise
-from vigil.governance.locations import camera_zones, require_current_pia
+from vigil.governance.locations import camera_zones, require_analysis_basis
 from vigil.governance.roles import Capability
 
 
@@ -94,7 +94,7 @@ def start_analysis(
         context_required=False,
         now=now,
     )
-    require_current_pia(db, camera=footage.camera, user=user, action="analysis.start", today=now.date())
+    basis = require_analysis_basis(db, footage=footage, user=user, action="analysis.start", today=now.date())
     existing = db.execute(
         select(AnalysisJob).where(AnalysisJob.footage_id == footage.id).order_by(AnalysisJob.id.desc()).limit(1)
     ).scalar_one_or_none()
@@ -120,7 +120,7 @@ def start_analysis(
         capability=Capability.ANALYTICS.value,
         subject_type="footage",
         subject_id=footage.id,
-        details={"job": job.id, "forced": force},
+        details={"job": job.id, "forced": force, "basis": basis},
         now=now,
     )
     return job

@@ -25,7 +25,7 @@ from vigil.footage.ingest import get_footage
 from vigil.governance import audit
 from vigil.governance.access import authorise
 from vigil.governance.audit import AuditContext
-from vigil.governance.locations import current_pia
+from vigil.governance.locations import analysis_basis
 from vigil.governance.roles import Capability
 from vigil.settings import Settings
 
@@ -38,7 +38,8 @@ class FootageStatus:
 
     footage: Footage
     job: AnalysisJob | None
-    analysable: bool  # the camera's location has a current PIA
+    analysable: bool  # a current location PIA, or the owner's consent under the footage's case
+    why_not: str = ""  # why it may not be analysed (shown on the page, not only in the log)
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ def _allow(db: Session, user: User, action: str, context: AuditContext | None, n
 
 
 def analysable(footage: Footage, today: date) -> bool:
-    """Whether the footage's camera location has a current PIA, without which it may not be analysed."""
-    return current_pia(footage.camera.location, today) is not None
+    """Whether the footage has a basis for analysis: a current location PIA, or its owner's consent under its case."""
+    return analysis_basis(footage, today).lawful
 
 
 def latest_jobs(db: Session, footage_ids: list[int]) -> dict[int, AnalysisJob]:
@@ -94,7 +95,8 @@ def footage_register(db: Session, *, user: User, limit: int = REGISTER_LIMIT) ->
     footage = list(db.execute(stmt).scalars())
     jobs = latest_jobs(db, [f.id for f in footage])
     total = db.execute(select(func.count(Footage.id))).scalar_one()
-    entries = [FootageStatus(f, jobs.get(f.id), analysable(f, today)) for f in footage]
+    bases = {f.id: analysis_basis(f, today) for f in footage}
+    entries = [FootageStatus(f, jobs.get(f.id), bases[f.id].lawful, bases[f.id].reason) for f in footage]
     return FootageRegister(entries, total)
 
 

@@ -25,7 +25,7 @@ from vigil.commands.common import (
 registry_app = typer.Typer(
     help="Camera registry: force cameras import/export, cameras near an incident.", no_args_is_help=True
 )
-requests_app = typer.Typer(help="Footage requests: reminders and expiry.", no_args_is_help=True)
+requests_app = typer.Typer(help="Footage requests: reminders, expiry and queued emails.", no_args_is_help=True)
 
 
 @registry_app.command("import")
@@ -136,12 +136,31 @@ def requests_expire() -> None:
     requests_housekeeping()
 
 
+@requests_app.command("send-mail")
+def requests_send_mail() -> None:
+    """Send the queued emails that are due (the web app also retries them every mail.retry_seconds)."""
+    from vigil.registry.housekeeping import send_queued_mail
+
+    with system_session() as (system, _):
+        delivery = send_queued_mail(system)
+    Console().print(mail_line(delivery.sent, delivery.queued, delivery.failed, delivery.error))
+
+
+def mail_line(sent: int, queued: int, failed: int, error: str) -> str:
+    return f"emails: {sent} sent, {queued} still queued, {failed} given up" + (
+        f" (last error: {error})" if error else ""
+    )
+
+
 def requests_housekeeping() -> None:
-    from vigil.registry.housekeeping import registry_housekeeping
+    from vigil.registry.housekeeping import registry_housekeeping, send_queued_mail
 
     with system_session() as (system, db):
         done = registry_housekeeping(db, settings=system.settings)
+    with system_session() as (system, _):  # after the commit: the reminders just queued
+        delivery = send_queued_mail(system)
     Console().print(
         f"reminded {done.reminded}, expired {done.expired}, purged {done.purged} unconfirmed registration(s), "
-        f"dropped {done.dropped_uploads} unfinished upload(s)"
+        f"dropped {done.dropped_uploads} unfinished upload(s); "
+        + mail_line(delivery.sent, delivery.queued, delivery.failed, delivery.error)
     )

@@ -220,9 +220,12 @@ class Footage(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     ingested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     source: Mapped[str] = mapped_column(String(200))
+    consent_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    """Footage an owner sent through a footage request: the case whose authorisation, with the owner's consent,
+    stands in for a location PIA (analysis only while the footage is held for that case)."""
 
     camera: Mapped[Camera] = relationship()
-    case: Mapped[Case | None] = relationship()
+    case: Mapped[Case | None] = relationship(foreign_keys=[case_id])
     custody: Mapped[list[CustodyEvent]] = relationship(
         back_populates="footage", order_by="CustodyEvent.id", cascade="all, delete-orphan"
     )
@@ -406,4 +409,5 @@ class EvidenceExport(Base):
 
 # Tables of later capabilities live in their own modules; importing them here registers them on Base.metadata.
 from vigil.db import face_models as _face_models  # noqa: E402,F401
+from vigil.db import outbox_models as _outbox_models  # noqa: E402,F401
 from vigil.db import registry_models as _registry_models  # noqa: E402,F401

@@ -32,7 +32,7 @@ from vigil.footage.storage import (
 )
 from vigil.governance import audit
 from vigil.governance.access import CASE_REF_PATTERN, authorise, ensure_case
-from vigil.governance.locations import get_camera, require_current_pia
+from vigil.governance.locations import get_camera, require_analysis_basis
 from vigil.governance.roles import Capability
 from vigil.settings import Settings
 
@@ -280,8 +280,8 @@ def _record_duplicate(db: Session, existing: Footage, sub: _Submission) -> Inges
 
 
 def check_analysable(db: Session, *, footage: Footage, user: User, today: date, action: str = "analysis.start") -> None:
-    """Refuse (audited) analysis of footage whose camera's location has no current PIA."""
-    require_current_pia(db, camera=footage.camera, user=user, action=action, today=today)
+    """Refuse (audited) analysis of footage with no basis: no current location PIA and no owner's consent."""
+    require_analysis_basis(db, footage=footage, user=user, action=action, today=today)
 
 
 def get_footage(db: Session, footage_id: int) -> Footage:

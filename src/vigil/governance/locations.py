@@ -1,7 +1,9 @@
 """Force camera locations, their Privacy Impact Assessments, and the cameras at each location.
 
 Footage from a camera may be analysed only while its location has a current PIA
-(approved on or before today, review date not passed).
+(approved on or before today, review date not passed). Footage a camera's owner sent through a footage request
+has another basis: the owner's consent (the request and the upload) together with the requesting case's own
+authorisation, valid only while the footage is held for that case (``Footage.consent_case_id``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from vigil.db.base import utcnow
-from vigil.db.models import Camera, Location, PrivacyImpactAssessment, User
+from vigil.db.models import Camera, Footage, Location, PrivacyImpactAssessment, User
 from vigil.domain.cameras import camera_code
 from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.governance import audit
@@ -334,15 +336,50 @@ def require_current_pia(db: Session, *, camera: Camera, user: User, action: str,
     """Refuse (and audit) analysis of footage from a camera whose location has no current PIA."""
     if current_pia(camera.location, today) is None:
         raise refuse(
-            db,
-            actor=user.username,
-            action=action,
-            reason=(
-                f"camera {camera.code} at '{camera.location.name}' has no current Privacy Impact Assessment; "
-                "its footage cannot be analysed until an administrator records one"
-            ),
-            details={"camera": camera.code},
+            db, actor=user.username, action=action, reason=no_pia_reason(camera), details={"camera": camera.code}
         )
+
+
+def no_pia_reason(camera: Camera) -> str:
+    return (
+        f"camera {camera.code} at '{camera.location.name}' has no current Privacy Impact Assessment; "
+        "its footage cannot be analysed until an administrator records one"
+    )
+
+
+@dataclass(frozen=True)
+class AnalysisBasis:
+    """Why a footage may be analysed (``lawful``), or why not (``reason``)."""
+
+    lawful: bool
+    basis: str  # the PIA, or the owner's consent under a case; empty when not lawful
+    reason: str  # why it may not be analysed; empty when lawful
+
+
+def analysis_basis(footage: Footage, today: date) -> AnalysisBasis:
+    """A location PIA, else the owner's consent plus the case's authorisation (only under that very case)."""
+    pia = current_pia(footage.camera.location, today)
+    if pia is not None:
+        return AnalysisBasis(True, f"PIA {pia.reference}", "")
+    if footage.consent_case_id is not None:
+        if footage.consent_case_id == footage.case_id:
+            return AnalysisBasis(True, "owner's consent (footage request) and the case's authorisation", "")
+        return AnalysisBasis(
+            False,
+            "",
+            "footage sent by a camera owner may be analysed only for the case that asked for it, and it is no "
+            "longer held for that case",
+        )
+    return AnalysisBasis(False, "", no_pia_reason(footage.camera))
+
+
+def require_analysis_basis(db: Session, *, footage: Footage, user: User, action: str, today: date) -> str:
+    """The basis for analysing a footage; refused (and audited, with the reason) when there is none."""
+    basis = analysis_basis(footage, today)
+    if not basis.lawful:
+        details = {"camera": footage.camera.code, "footage": footage.id}
+        raise refuse(db, actor=user.username, action=action, reason=basis.reason, details=details)
+    return basis.basis
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
 from vigil.db.session import session_scope
+from vigil.governance.outbox import Delivery, deliver
 from vigil.registry.owners import purge_unverified
 from vigil.registry.requests import remind_and_expire
 from vigil.registry.uploads import abandon_stale_uploads
@@ -36,6 +37,15 @@ def registry_housekeeping(db: Session, *, settings: Settings, now: datetime | No
 
 
 def run_scheduled_housekeeping(system: System) -> RegistryHousekeeping:
-    """One scheduled run in its own session (called in a worker thread by the web app's scheduler)."""
+    """One scheduled run in its own session (called in a worker thread by the web app's scheduler), then the
+    emails it queued (reminders) are sent, after its commit."""
     with session_scope(system.sessions) as db:
-        return registry_housekeeping(db, settings=system.settings)
+        done = registry_housekeeping(db, settings=system.settings)
+    send_queued_mail(system)
+    return done
+
+
+def send_queued_mail(system: System) -> Delivery:
+    """Send the outbox's due emails (its own session; each outcome committed on its own)."""
+    with session_scope(system.sessions) as db:
+        return deliver(db, mail=system.settings.mail, sender_name=system.settings.force_name)

@@ -21,12 +21,14 @@ from vigil.db.registry_models import FootageRequest, RegisteredCamera, RegistryO
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.audit import PUBLIC_ACTOR
+from vigil.governance.mail import Email
+from vigil.governance.outbox import enqueue, withdraw
 from vigil.registry import geo
-from vigil.registry.links import link, new_token, token_hash, well_formed
-from vigil.registry.mail import Email, send
+from vigil.registry.links import link, link_base, new_token, token_hash, well_formed
 from vigil.settings import Settings
 
 PENDING, ACTIVE, DELETED = "pending", "active", "deleted"
+MAIL_SUBJECT = "registration"  # the outbox messages' subject type
 CAMERA_KINDS = ("doorbell", "cctv", "dashcam")
 MAX_CAMERAS = 20
 CONSENT_TEXTS = {
@@ -168,10 +170,11 @@ def _describe(exc: ValidationError) -> str:
 class Registered:
     owner: RegistryOwner
     token: str  # the secret of the emailed link (verification or self-service)
+    message_id: int  # the queued email carrying it (sent after the caller commits)
 
 
 def register(db: Session, *, settings: Settings, data: RegistrationInput, now: datetime | None = None) -> Registered:
-    """Store a pending registration and email its verification link (MailNotSent: the caller rolls back)."""
+    """Store a pending registration and queue its verification email (sent after the caller commits)."""
     now = now or utcnow()
     token = new_token()
     owner = RegistryOwner(
@@ -195,14 +198,15 @@ def register(db: Session, *, settings: Settings, data: RegistrationInput, now: d
         details={"cameras": len(data.cameras), "consent_version": data.consent_version, "kind": data.kind},
         now=now,
     )
-    url = link(settings.mail.link_base_url, f"/register/verify/{token}")
+    url = link(link_base(settings), f"/register/verify#{token}")
     body = (
         f"Thank you for offering to register your cameras with {settings.force_name}.\n\n"
         f"Confirm your registration by opening this link within {settings.registry.verify_hours:g} hours:\n\n"
         f"{url}\n\nIf you did not register, ignore this email: nothing is kept unless the link is opened.\n"
     )
-    send(settings.mail, Email(owner.email, "Confirm your camera registration", body), sender_name=settings.force_name)
-    return Registered(owner, token)
+    email = Email(owner.email, "Confirm your camera registration", body)
+    message = enqueue(db, email=email, subject_type=MAIL_SUBJECT, subject_id=owner.id, now=now)
+    return Registered(owner, token, message.id)
 
 
 def _set_details(owner: RegistryOwner, data: RegistrationInput) -> None:
@@ -238,13 +242,14 @@ def verify(db: Session, *, settings: Settings, token: str, now: datetime | None 
     audit.record(
         db, actor=PUBLIC_ACTOR, action="registry.verify", subject_type="registration", subject_id=owner.id, now=now
     )
-    url = link(settings.mail.link_base_url, f"/register/manage/{manage}")
+    url = link(link_base(settings), f"/register/manage#{manage}")
     body = (
         f"Your cameras are now on {settings.force_name}'s camera registry. Thank you.\n\n"
         f"Keep this email: this link lets you change or delete your registration at any time:\n\n{url}\n"
     )
-    send(settings.mail, Email(owner.email, "Your camera registration is active", body), sender_name=settings.force_name)
-    return Registered(owner, manage)
+    email = Email(owner.email, "Your camera registration is active", body)
+    message = enqueue(db, email=email, subject_type=MAIL_SUBJECT, subject_id=owner.id, now=now)
+    return Registered(owner, manage, message.id)
 
 
 def _by_hash(db: Session, column: InstrumentedAttribute[str | None], token: str) -> RegistryOwner | None:
@@ -306,6 +311,9 @@ def erase(db: Session, *, owner: RegistryOwner, now: datetime) -> None:
     owner.cameras = []
     owner.status, owner.deleted_at = DELETED, now
     owner.manage_token_hash = owner.verify_token_hash = None
+    withdraw(db, subject_type=MAIL_SUBJECT, subject_ids=[owner.id], reason="the registration was deleted")
+    request_ids = db.execute(select(FootageRequest.id).where(FootageRequest.owner_id == owner.id)).scalars().all()
+    withdraw(db, subject_type="footage_request", subject_ids=list(request_ids), reason="the registration was deleted")
     db.execute(
         update(FootageRequest)
         .where(FootageRequest.owner_id == owner.id, FootageRequest.revoked_at.is_(None))

@@ -4,6 +4,9 @@ The link's token (256 random bits) is stored only as its SHA-256 and is bound to
 and one case. It expires (``settings.registry.link_days``), can be revoked, and stops accepting files once the
 owner presses "finished" or declines. A reminder replaces the token (the stored hash is all we keep, so a
 reminder carries a fresh link and the earlier one stops working).
+
+Emails go through the mail outbox (vigil.governance.outbox): this module only queues them, in the caller's
+transaction; the edge delivers them after it commits, and the requests page shows each one's state.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from sqlalchemy.orm import Session, selectinload
 from vigil.analysis.review import latest_jobs
 from vigil.db.base import utcnow
 from vigil.db.models import User
+from vigil.db.outbox_models import OutboxMessage
 from vigil.db.registry_models import FootageRequest, RegistryOwner
 from vigil.errors import InvalidInput, NotFound, VigilError
 from vigil.governance import audit
 from vigil.governance.access import authorise, ensure_case
 from vigil.governance.audit import PUBLIC_ACTOR, SYSTEM_ACTOR, AuditContext
+from vigil.governance.mail import Email
+from vigil.governance.outbox import enqueue, messages_about
 from vigil.governance.roles import Capability
-from vigil.registry.links import link, new_token, token_hash, well_formed
-from vigil.registry.mail import Email, MailNotSent, send
+from vigil.registry.links import link, link_base, new_token, token_hash, well_formed
 from vigil.registry.owners import ACTIVE
 from vigil.settings import Settings
 
@@ -49,10 +54,14 @@ class LinkNotUsable(VigilError):
     status_code = 403
 
 
+MAIL_SUBJECT = "footage_request"  # the outbox messages' subject type
+
+
 @dataclass(frozen=True)
 class Sent:
     request: FootageRequest
-    token: str  # the secret of the emailed link; not stored anywhere
+    token: str  # the secret of the emailed link; not stored anywhere (but in the queued email until it is sent)
+    message_id: int  # the queued email (vigil.governance.outbox)
 
 
 def _check_request_input(owner_ids: list[int], start: datetime, end: datetime, message: str, now: datetime) -> None:
@@ -84,9 +93,10 @@ def send_requests(
     message: str,
     now: datetime | None = None,
 ) -> list[Sent]:
-    """Create one request per owner for the context's case and email each its upload link.
+    """Create one request per owner for the context's case and queue each its upload link's email.
 
-    A request whose email could not be sent is kept with status ``failed`` and the reason.
+    The emails are sent after the caller commits (vigil.governance.outbox.deliver); their state is shown per
+    request on the requests page.
     """
     now = now or utcnow()
     authorise(db, user=user, capability=Capability.REQUESTS, action="requests.send", context=context, now=now)
@@ -115,8 +125,9 @@ def send_requests(
         )
         db.add(request)
         db.flush()
-        _email_link(settings, request, owner, token, reminder=False)
-        sent.append(Sent(request, token))
+        email = _link_email(settings, request, owner, token, reminder=False)
+        queued = enqueue(db, email=email, subject_type=MAIL_SUBJECT, subject_id=request.id, now=now)
+        sent.append(Sent(request, token, queued.id))
     audit.record(
         db,
         actor=user.username,
@@ -128,21 +139,21 @@ def send_requests(
         details={
             "requests": [s.request.id for s in sent],
             "registrations": owner_ids,
-            "failed": sum(1 for s in sent if s.request.status == FAILED),
+            "emails_queued": [s.message_id for s in sent],
         },
         now=now,
     )
     return sent
 
 
-def _email_link(
+def _link_email(
     settings: Settings, request: FootageRequest, owner: RegistryOwner, token: str, *, reminder: bool
-) -> bool:
-    """Email a request's link; on failure keep the reason (a first email that failed leaves the request failed)."""
+) -> Email:
+    """The email carrying a request's link (the token travels after ``#``, so it never reaches an access log)."""
     zone = settings.zone
     start = request.window_start.astimezone(zone).strftime("%A %d %B %Y %H:%M")
     end = request.window_end.astimezone(zone).strftime("%A %d %B %Y %H:%M")
-    url = link(settings.mail.link_base_url, f"/upload/{token}")
+    url = link(link_base(settings), f"/upload#{token}")
     intro = "A reminder: we" if reminder else "We"
     body = (
         f"Dear {owner.name},\n\n{intro} are investigating an incident (reference {request.case.reference}) and "
@@ -155,15 +166,7 @@ def _email_link(
         + ("This link replaces the one in our earlier email.\n" if reminder else "")
     )
     subject = f"{settings.force_name}: request for camera footage ({request.case.reference})"
-    try:
-        send(settings.mail, Email(owner.email, subject, body), sender_name=settings.force_name)
-    except MailNotSent as exc:
-        request.send_error = exc.message
-        if not reminder:
-            request.status = FAILED
-        return False
-    request.send_error = None
-    return True
+    return Email(owner.email, subject, body)
 
 
 def request_for_token(db: Session, token: str, *, now: datetime, for_upload: bool = False) -> FootageRequest:
@@ -263,6 +266,11 @@ def analysis_status(db: Session, requests: list[FootageRequest]) -> dict[int, st
     return {footage_id: job.status for footage_id, job in latest_jobs(db, footage_ids).items()}
 
 
+def request_mail(db: Session, requests: list[FootageRequest]) -> dict[int, OutboxMessage]:
+    """The latest email of each request (its link or reminder) with its delivery state, by request id."""
+    return messages_about(db, subject_type=MAIL_SUBJECT, subject_ids=[r.id for r in requests])
+
+
 def revoke_request(
     db: Session, *, user: User, context: AuditContext, request_id: int, now: datetime | None = None
 ) -> FootageRequest:
@@ -295,7 +303,11 @@ class Housekeeping:
 
 
 def remind_and_expire(db: Session, *, settings: Settings, now: datetime | None = None) -> Housekeeping:
-    """Expire requests whose link has run out; send one reminder (with a fresh link) to unanswered ones."""
+    """Expire requests whose link has run out; queue one reminder (with a fresh link) to unanswered ones.
+
+    The fresh link replaces the old one when the reminder is queued (only its hash is kept); the outbox retries
+    the reminder until it is delivered.
+    """
     now = now or utcnow()
     open_statuses = (SENT, OPENED)
     due = select(FootageRequest).where(FootageRequest.status.in_(open_statuses), FootageRequest.expires_at <= now)
@@ -317,9 +329,10 @@ def remind_and_expire(db: Session, *, settings: Settings, now: datetime | None =
     reminded = 0
     for request in db.execute(stmt).scalars():
         token = new_token()
-        if _email_link(settings, request, request.owner, token, reminder=True):  # the old link works until then
-            request.token_hash, request.reminded_at = token_hash(token), now
-            reminded += 1
+        email = _link_email(settings, request, request.owner, token, reminder=True)
+        enqueue(db, email=email, subject_type=MAIL_SUBJECT, subject_id=request.id, now=now)
+        request.token_hash, request.reminded_at = token_hash(token), now
+        reminded += 1
     db.flush()
     if expired or reminded:
         audit.record(

@@ -7,6 +7,10 @@ connection dropped asks where it stands and carries on. The partial file lives u
 When the last byte has arrived the file goes through the footage ingest (PyAV probe: decodable video or
 refused; SHA-256; content-addressed storage; custody; audit) as the requesting officer's submission for the
 case, a custody entry names the request, and the partial file is deleted. A refused file leaves nothing stored.
+
+The owner's consent (their registration, the request and the upload) together with the requesting case's own
+authorisation is the basis for analysing that footage in place of a location PIA: it is recorded on the footage
+(``consent_case_id``), in its custody and in the audit, and holds only while the footage is held for that case.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ UPLOAD_FOLDER = "registry-uploads"
 RECEIVING, STORED, REFUSED = "receiving", "stored", "refused"
 MAX_CHUNK_BYTES = 16 * MIB
 RECEIVED_UNDER_REQUEST = "received under footage request"
+CONSENT_BASIS = "owner's consent (footage request) and the case's authorisation"
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 _FORBIDDEN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 NOT_STORED = "Nothing was stored."
@@ -205,13 +210,21 @@ def _store(
         now=now,
     )
     footage = result.footage
+    basis = ""
+    if footage.case_id == request.case_id:  # (a duplicate already held for another case keeps that case's basis)
+        footage.consent_case_id, basis = request.case_id, CONSENT_BASIS
     add_custody_event(
         db,
         footage=footage,
         actor=PUBLIC_ACTOR,
         action=RECEIVED_UNDER_REQUEST,
         sha256=footage.sha256,
-        details={"request": request.id, "registration": request.owner_id, "case": request.case.reference},
+        details={
+            "request": request.id,
+            "registration": request.owner_id,
+            "case": request.case.reference,
+            "analysis_basis": basis or "none (held for another case)",
+        },
         at=now,
     )
     upload.status, upload.footage_id, upload.completed_at = STORED, footage.id, now
@@ -223,7 +236,12 @@ def _store(
         action="requests.upload",
         subject_type="footage_request",
         subject_id=request.id,
-        details={"footage": footage.id, "sha256": footage.sha256, "duplicate": result.duplicate},
+        details={
+            "footage": footage.id,
+            "sha256": footage.sha256,
+            "duplicate": result.duplicate,
+            "analysis_basis": basis or None,
+        },
         now=now,
     )
     db.flush()
@@ -249,7 +267,8 @@ def _refuse(db: Session, *, upload_key: str, reason: str, now: datetime) -> None
 def submission_camera(db: Session, *, settings: Settings, owner_id: int, now: datetime) -> Camera:
     """The camera record owner-submitted footage is held under (``REG-<registration>``), made on first use.
 
-    They sit at one location (``settings.registry.submitted_location``) whose PIA governs analysing them.
+    They sit at one location (``settings.registry.submitted_location``); their footage is analysed on the owner's
+    consent under the requesting case, so that location needs no PIA.
     """
     code = f"REG-{owner_id}"
     camera = db.execute(select(Camera).where(Camera.code == code)).scalar_one_or_none()
@@ -268,6 +287,14 @@ def submission_camera(db: Session, *, settings: Settings, owner_id: int, now: da
         db, actor=SYSTEM_ACTOR, action="camera.add", subject_type="camera", subject_id=code, details={"location": name}
     )
     return camera
+
+
+def note_not_analysed(db: Session, *, upload_id: int, reason: str) -> None:
+    """Keep why a stored upload's analysis could not start, for the officer's requests page."""
+    upload = db.get(RequestUpload, upload_id)
+    if upload is not None:
+        upload.error = f"stored, not analysed: {reason}"
+        db.flush()
 
 
 def abandon_stale_uploads(db: Session, *, settings: Settings, now: datetime | None = None) -> int:

@@ -22,6 +22,10 @@ from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers
+from vigil.web.logscrub import TokenScrubber
+from vigil.web.logscrub import install as install_scrubber
+from vigil.web.logscrub import uninstall as uninstall_scrubber
+from vigil.web.mail import outbox_loop
 from vigil.web.middleware import ClientAddress, IncidentCatcher, SecurityHeaders
 from vigil.web.pages import (
     account,
@@ -74,9 +78,12 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         app.state.web.executor = jobs
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
         await asyncio.to_thread(write_audit_checkpoint, system)  # creates the signing key on first start
+        scrubber = TokenScrubber()
+        install_scrubber(scrubber)  # after uvicorn has configured its loggers
         schedulers = [
             asyncio.create_task(retention_loop(system), name="vigil-retention"),
             asyncio.create_task(checkpoint_loop(system), name="vigil-audit-checkpoints"),
+            asyncio.create_task(outbox_loop(system), name="vigil-outbox"),
         ]
         try:
             yield
@@ -85,6 +92,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
                 scheduler.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await scheduler
+            uninstall_scrubber(scrubber)
             app.state.web.executor = None
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)

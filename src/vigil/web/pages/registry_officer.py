@@ -6,27 +6,31 @@ residents' cameras are), and the services check the ``registry`` / ``requests`` 
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from fastapi import APIRouter, Form, Path, Query, Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from vigil.analysis.timing import correct_start_time
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, NotFound
+from vigil.errors import InvalidInput, NotFound, VigilError
+from vigil.governance.outbox import QUEUED
 from vigil.registry.area import AreaQuery, cameras_in_area
 from vigil.registry.cameras import export_geojson, map_markers
 from vigil.registry.nearby import NearQuery, cameras_near, may_see_contacts
-from vigil.registry.requests import analysis_status, case_requests, revoke_request, send_requests
+from vigil.registry.requests import analysis_status, case_requests, request_mail, revoke_request, send_requests
 from vigil.registry.stats import registry_stats
 from vigil.settings import Settings
-from vigil.web.auth import CurrentUser
+from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
 from vigil.web.forms import optional_float, outcome, text
+from vigil.web.mail import deliver_now, queued_notice
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -36,12 +40,12 @@ Field = Annotated[str, Form(max_length=4000)]
 DEFAULT_RADIUS_M = 300.0
 
 
-def vendor_dirs() -> dict[str, Path]:
+def vendor_dirs() -> dict[str, FilePath]:
     """Front-end packages served from their PyPI XStatic distributions (imported on use, not at start-up)."""
     import xstatic.pkg.leaflet as leaflet  # type: ignore[import-untyped]
     import xstatic.pkg.leaflet_markercluster as markercluster  # type: ignore[import-untyped]
 
-    return {"leaflet": Path(leaflet.BASE_DIR), "leaflet-markercluster": Path(markercluster.BASE_DIR)}
+    return {"leaflet": FilePath(leaflet.BASE_DIR), "leaflet-markercluster": FilePath(markercluster.BASE_DIR)}
 
 
 @router.get("/static/vendor/{package}/{path:path}")
@@ -53,6 +57,28 @@ def vendor_file(package: str, path: str) -> Response:
     if not target.is_relative_to(root.resolve()) or not target.is_file():
         raise NotFound("no such file")
     return FileResponse(target)
+
+
+BASEMAP_LAYERS = ("land", "places")
+BASEMAP_MAX_AGE_S = 7 * 24 * 3600
+
+
+@router.get("/static/basemap/{layer}.geojson")
+def basemap_layer(request: Request, layer: str) -> Response:
+    """The offline base map's layers (vector GeoJSON shipped with vigil, see static/basemap/PROVENANCE.md),
+    gzip-compressed for clients that take it and cached by the browser (ETag, a week)."""
+    if layer not in BASEMAP_LAYERS:
+        raise NotFound("no such base map layer")
+    path = FilePath(__file__).resolve().parent.parent / "static" / "basemap" / f"{layer}.geojson"
+    stat = path.stat()
+    etag = f'"{layer}-{stat.st_size:x}-{int(stat.st_mtime):x}"'
+    headers = {"Cache-Control": f"public, max-age={BASEMAP_MAX_AGE_S}", "ETag": etag, "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    data = path.read_bytes()
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        data, headers["Content-Encoding"] = gzip.compress(data, compresslevel=6), "gzip"
+    return Response(data, media_type="application/geo+json", headers=headers)
 
 
 def local_time(value: str, settings: Settings, *, label: str) -> datetime:
@@ -162,10 +188,11 @@ async def request_send(
     form = await request.form()
     owners = [str(value) for value in form.getlist("owner")]
 
-    def act() -> None:
+    back = "/registry/requests?" + urlencode({"case": context.case_ref})
+    try:
         if not all(owner.isdigit() and len(owner) < 10 for owner in owners):
             raise InvalidInput("choose owners from the search results")
-        send_requests(
+        sent = send_requests(
             db,
             settings=settings,
             user=user,
@@ -175,11 +202,30 @@ async def request_send(
             window_end=local_time(window_end, settings, label="End of the time window"),
             message=text(message, label="Message", max_chars=2000),
         )
+    except VigilError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+        return RedirectResponse(request.headers.get("referer") or back, status_code=303)
+    delivery = deliver_now(request, db, [s.message_id for s in sent])  # after the requests have committed
+    if delivery.all_sent:
+        flash(request, f"Footage requests sent: {delivery.sent} email(s) delivered to the mail server.", "ok")
+    else:
+        flash(request, f"Footage requests saved. {queued_notice(delivery)}", "warn")
+    return RedirectResponse(back, status_code=303)
 
+
+@router.post("/registry/requests/retry-mail")
+def request_mail_retry(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext) -> Response:
+    """Try the case's queued request emails again now (the outbox also retries them on its own)."""
     back = "/registry/requests?" + urlencode({"case": context.case_ref})
-    return outcome(
-        request, db, act, done="Footage requests sent.", back=back, retry=request.headers.get("referer") or back
-    )
+    listed = case_requests(db, user=user, context=context)
+    queued = [m.id for m in request_mail(db, listed).values() if m.status == QUEUED]
+    delivery = deliver_now(request, db, queued)
+    if delivery.all_sent:
+        flash(request, f"{delivery.sent} queued email(s) sent.", "ok")
+    else:
+        flash(request, queued_notice(delivery), "warn")
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/registry/requests")
@@ -193,6 +239,7 @@ def requests_page(request: Request, db: DbSession, user: CurrentUser, context: W
         section="registry",
         requests=listed,
         jobs=analysis_status(db, listed),
+        mail=request_mail(db, listed),
         zone=settings.zone,
         case_query=urlencode({"case": context.case_ref}),
     )
@@ -210,6 +257,29 @@ def request_revoke(
         done=f"Request {request_id} withdrawn: its link no longer works.",
         back=back,
     )
+
+
+@router.post("/footage/{footage_id}/recording-time")
+def recording_time_correct(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    context: WorkingContext,
+    footage_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    start_time: Field = "",
+    reason: Field = "",
+) -> Response:
+    """An investigator of the case corrects a footage's recording start (audited; its tracks follow)."""
+    settings = web_state(request).system.settings
+
+    def act() -> None:
+        start = local_time(start_time, settings, label="Recording start")
+        correct_start_time(
+            db, settings=settings, user=user, context=context, footage_id=footage_id, start_time=start, reason=reason
+        )
+
+    back = request.headers.get("referer") or "/registry/requests?" + urlencode({"case": context.case_ref})
+    return outcome(request, db, act, done=f"Recording time of footage {footage_id} corrected.", back=back)
 
 
 @router.get("/registry/stats")

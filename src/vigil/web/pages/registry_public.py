@@ -3,18 +3,23 @@
 Spam protection: a per-address rate limit and a honeypot field (``website``, hidden from people; a form that
 fills it in is answered as if it succeeded, and nothing is stored or sent). The confirmation and self-service
 links open a page with a button, so that a mail scanner following the link changes nothing.
+
+Link tokens never travel in a URL the server sees (finding F8): the emailed link carries the token after ``#``;
+the page's script puts it in a form that is POSTed. The self-service token is exchanged once for an HttpOnly,
+SameSite=Strict cookie scoped to ``/register/manage``, and the pages after that have token-free URLs.
+Emails are queued in the outbox and sent after the registration commits; if the mail server is down the page
+says so (the email is retried), never that it was sent.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from vigil.errors import InvalidInput, VigilError
-from vigil.registry.mail import MailNotSent
+from vigil.errors import InvalidInput, NotFound, VigilError
 from vigil.registry.owners import (
     CURRENT_CONSENT,
     MAX_CAMERAS,
@@ -28,12 +33,15 @@ from vigil.registry.owners import (
 )
 from vigil.web.deps import DbSession, client_address
 from vigil.web.errors import TooManyAttempts
+from vigil.web.link_cookies import MANAGE_COOKIE, clear_link_cookie, link_token, set_link_cookie
+from vigil.web.mail import deliver_now, queued_notice
 from vigil.web.ratelimit import SlidingWindow, retry_after_header
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
 router = APIRouter(include_in_schema=False)
 
+TokenField = Annotated[str, Form(max_length=100)]
 FORM_CAMERAS = 3  # camera rows on the form (a registration may hold up to MAX_CAMERAS through updates)
 HONEYPOT = "website"
 OWNER_FIELDS = ("kind", "name", "address", "postcode", "email", "phone")
@@ -96,7 +104,15 @@ def _form_page(
 
 
 def _message(
-    request: Request, title: str, text: str, *, action: str = "", button: str = "", status: int = 200
+    request: Request,
+    title: str,
+    text: str,
+    *,
+    action: str = "",
+    button: str = "",
+    status: int = 200,
+    link_form: bool = False,
+    warning: str = "",
 ) -> Response:
     return render(
         request,
@@ -107,6 +123,8 @@ def _message(
         text=text,
         action=action,
         button=button,
+        link_form=link_form,
+        warning=warning,
     )
 
 
@@ -123,58 +141,49 @@ async def registration_submit(request: Request, db: DbSession) -> Response:
         return _check_email(request)
     settings = web_state(request).system.settings
     try:
-        data = parse_registration(form_data(form))
-        register(db, settings=settings, data=data)
+        registered = register(db, settings=settings, data=parse_registration(form_data(form)))
     except InvalidInput as exc:
         db.rollback()
         return _form_page(request, values=form, error=exc.message, status=422)
-    except MailNotSent:
-        db.rollback()
-        return _mail_failed(request)
-    return _check_email(request)
+    delivery = deliver_now(request, db, [registered.message_id])
+    return _check_email(request, warning="" if delivery.all_sent else queued_notice(delivery))
 
 
-def _check_email(request: Request) -> Response:
+def _check_email(request: Request, *, warning: str = "") -> Response:
     return _message(
         request,
         "Check your email",
-        "We have sent you an email with a link. Open it to confirm your registration; until then nothing is active.",
+        "We are sending you an email with a link. Open it to confirm your registration; until then nothing is active."
+        if warning
+        else "We have sent you an email with a link. Open it to confirm your registration; "
+        "until then nothing is active.",
+        warning=warning,
     )
 
 
-def _mail_failed(request: Request) -> Response:
-    return _message(
-        request,
-        "Email could not be sent",
-        "We could not send the confirmation email just now, so nothing was kept. Please try again later.",
-        status=503,
-    )
-
-
-@router.get("/register/verify/{token}")
-def verification_page(request: Request, token: str) -> Response:
+@router.get("/register/verify")
+def verification_page(request: Request) -> Response:
     return _message(
         request,
         "Confirm your registration",
         "Press the button to confirm your registration and put your cameras on the registry.",
-        action=f"/register/verify/{token}",
+        action="/register/verify",
         button="Confirm my registration",
+        link_form=True,
     )
 
 
-@router.post("/register/verify/{token}")
-def verification_submit(request: Request, db: DbSession, token: str) -> Response:
+@router.post("/register/verify")
+def verification_submit(request: Request, db: DbSession, token: TokenField = "") -> Response:
     settings = web_state(request).system.settings
-    try:
-        verify(db, settings=settings, token=token)
-    except MailNotSent:
-        db.rollback()
-        return _mail_failed(request)
+    registered = verify(db, settings=settings, token=token)
+    delivery = deliver_now(request, db, [registered.message_id])
     return _message(
         request,
         "Registration confirmed",
-        "Thank you: your cameras are on the registry. We have emailed you a link to change or delete your "
+        "Thank you: your cameras are on the registry. We are emailing you a link to change or delete your "
         "registration at any time.",
+        warning="" if delivery.all_sent else queued_notice(delivery),
     )
 
 
@@ -188,31 +197,60 @@ def _values_of(db: Session, token: str) -> dict[str, str]:
     return values
 
 
-@router.get("/register/manage/{token}")
-def manage_page(request: Request, db: DbSession, token: str) -> Response:
-    return _form_page(request, values=_values_of(db, token), manage=token)
+@router.get("/register/manage")
+def manage_page(request: Request, db: DbSession) -> Response:
+    token = link_token(request, MANAGE_COOKIE)
+    if not token:
+        return _message(
+            request,
+            "Your camera registration",
+            "Opening your registration from the link in your email…",
+            action="/register/manage/open",
+            button="Open my registration",
+            link_form=True,
+        )
+    return _form_page(request, values=_values_of(db, token), manage="yes")
 
 
-@router.post("/register/manage/{token}")
-async def manage_submit(request: Request, db: DbSession, token: str) -> Response:
+@router.post("/register/manage/open")
+def manage_open(request: Request, db: DbSession, token: TokenField = "") -> Response:
+    """Exchange the emailed self-service token (POST body) for a cookie, and go to the token-free page."""
+    by_manage_token(db, token)  # a forged, mistyped or deleted registration's link is refused here
+    response = RedirectResponse("/register/manage", status_code=303)
+    set_link_cookie(request, response, MANAGE_COOKIE, token)
+    return response
+
+
+def _manage_token(request: Request) -> str:
+    token = link_token(request, MANAGE_COOKIE)
+    if not token:
+        raise NotFound("open your registration from the link in your email first")
+    return token
+
+
+@router.post("/register/manage")
+async def manage_submit(request: Request, db: DbSession) -> Response:
+    token = _manage_token(request)
     form = await _form(request)
     try:
         update_registration(db, token=token, data=parse_registration(form_data(form)))
     except InvalidInput as exc:
         db.rollback()
-        return _form_page(request, values=form, error=exc.message, manage=token, status=422)
+        return _form_page(request, values=form, error=exc.message, manage="yes", status=422)
     return _message(request, "Registration updated", "Your changes are saved.")
 
 
-@router.post("/register/manage/{token}/delete")
-def delete_submit(request: Request, db: DbSession, token: str) -> Response:
+@router.post("/register/manage/delete")
+def delete_submit(request: Request, db: DbSession) -> Response:
     try:
-        delete_registration(db, token=token)
+        delete_registration(db, token=_manage_token(request))
     except VigilError:
         db.rollback()
         raise
-    return _message(
+    response = _message(
         request,
         "Registration deleted",
         "Your registration is deleted: your name, address, contact details and cameras have been erased.",
     )
+    clear_link_cookie(response, MANAGE_COOKIE)
+    return response

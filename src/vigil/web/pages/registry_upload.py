@@ -1,23 +1,34 @@
 """The owner's upload page (no login: the link's token is the key) and the JSON endpoints its script uses for
-resumable chunked uploads. The page shows only the owner's own request; every refusal is a clear message."""
+resumable chunked uploads. The page shows only the owner's own request; every refusal is a clear message.
+
+The emailed link is ``/upload#<token>``: the page's script POSTs the token to ``/upload/open``, which checks it
+and sets it in an HttpOnly, SameSite=Strict cookie for ``/upload``; every URL after that is token-free (F8)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, NotPermitted, VigilError
+from vigil.errors import InvalidInput, NotFound, NotPermitted, VigilError
 from vigil.footage.storage import MIB
-from vigil.registry.requests import decline_request, finish_request, open_request
-from vigil.registry.uploads import MAX_CHUNK_BYTES, append_chunk, begin_upload, complete_upload, upload_of
+from vigil.registry.requests import INVALID_LINK, decline_request, finish_request, open_request, request_for_token
+from vigil.registry.uploads import (
+    MAX_CHUNK_BYTES,
+    append_chunk,
+    begin_upload,
+    complete_upload,
+    note_not_analysed,
+    upload_of,
+)
 from vigil.web.auth import flash
 from vigil.web.deps import DbSession
 from vigil.web.jobs import start_job
+from vigil.web.link_cookies import UPLOAD_COOKIE, link_token, set_link_cookie
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -38,16 +49,35 @@ def _json_error(exc: VigilError) -> JSONResponse:
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
 
-@router.get("/upload/{token}")
-def upload_page(request: Request, db: DbSession, token: str) -> Response:
+def _token(request: Request) -> str:
+    token = link_token(request, UPLOAD_COOKIE)
+    if not token:
+        raise NotFound(INVALID_LINK)
+    return token
+
+
+@router.get("/upload")
+def upload_page(request: Request, db: DbSession) -> Response:
     settings = web_state(request).system.settings
+    token = link_token(request, UPLOAD_COOKIE)
+    if not token:  # straight from the email: the page's script exchanges the link's "#" part for the cookie
+        return render(
+            request,
+            "registry_message.html",
+            user=None,
+            title="Your footage request",
+            text="Opening the request from the link in your email…",
+            action="/upload/open",
+            button="Open the request",
+            link_form=True,
+            warning="",
+        )
     footage_request = open_request(db, token=token)
     return render(
         request,
         "registry_upload.html",
         user=None,
         req=footage_request,
-        token=token,
         zone=settings.zone,
         timezone=settings.timezone,
         limits=settings.registry,
@@ -55,10 +85,20 @@ def upload_page(request: Request, db: DbSession, token: str) -> Response:
     )
 
 
-@router.post("/upload/{token}/files")
-def upload_begin(request: Request, db: DbSession, token: str, body: NewUpload) -> Response:
+@router.post("/upload/open")
+def upload_open(request: Request, db: DbSession, token: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """Exchange the emailed token (POST body) for the upload cookie; forged, expired or withdrawn links refused."""
+    request_for_token(db, token, now=utcnow())
+    response = RedirectResponse("/upload", status_code=303)
+    set_link_cookie(request, response, UPLOAD_COOKIE, token)
+    return response
+
+
+@router.post("/upload/files")
+def upload_begin(request: Request, db: DbSession, body: NewUpload) -> Response:
     settings = web_state(request).system.settings
     try:
+        token = _token(request)
         upload = begin_upload(db, settings=settings, token=token, name=body.name, size_bytes=body.size)
     except VigilError as exc:
         db.rollback()
@@ -66,10 +106,10 @@ def upload_begin(request: Request, db: DbSession, token: str, body: NewUpload) -
     return JSONResponse({"key": upload.upload_key, "received": 0, "size": upload.size_bytes}, status_code=201)
 
 
-@router.get("/upload/{token}/files/{key}")
-def upload_state(db: DbSession, token: str, key: str) -> Response:
+@router.get("/upload/files/{key}")
+def upload_state(request: Request, db: DbSession, key: str) -> Response:
     try:
-        upload = upload_of(db, token=token, upload_key=key, now=utcnow())
+        upload = upload_of(db, token=_token(request), upload_key=key, now=utcnow())
     except VigilError as exc:
         return _json_error(exc)
     return JSONResponse(
@@ -77,9 +117,9 @@ def upload_state(db: DbSession, token: str, key: str) -> Response:
     )
 
 
-@router.put("/upload/{token}/files/{key}")
+@router.put("/upload/files/{key}")
 async def upload_chunk(
-    request: Request, db: DbSession, token: str, key: str, offset: Annotated[int, Query(ge=0, le=2**50)]
+    request: Request, db: DbSession, key: str, offset: Annotated[int, Query(ge=0, le=2**50)]
 ) -> Response:
     settings = web_state(request).system.settings
     declared = request.headers.get("content-length", "")
@@ -87,6 +127,7 @@ async def upload_chunk(
         return _json_error(InvalidInput(f"send chunks of at most {MAX_CHUNK_BYTES // MIB} MiB with their length"))
     data = await request.body()
     try:
+        token = _token(request)
         upload = append_chunk(db, settings=settings, token=token, upload_key=key, offset=offset, data=data)
     except VigilError as exc:
         db.rollback()
@@ -94,11 +135,11 @@ async def upload_chunk(
     return JSONResponse({"key": key, "received": upload.received_bytes, "size": upload.size_bytes})
 
 
-@router.post("/upload/{token}/files/{key}/complete")
-def upload_complete(request: Request, db: DbSession, token: str, key: str) -> Response:
+@router.post("/upload/files/{key}/complete")
+def upload_complete(request: Request, db: DbSession, key: str) -> Response:
     settings = web_state(request).system.settings
     try:
-        stored = complete_upload(db, settings=settings, token=token, upload_key=key)
+        stored = complete_upload(db, settings=settings, token=_token(request), upload_key=key)
     except VigilError as exc:
         db.rollback()
         return _json_error(exc)
@@ -106,21 +147,23 @@ def upload_complete(request: Request, db: DbSession, token: str, key: str) -> Re
     analysis = "queued for analysis"
     try:
         start_job(request, db, user=stored.officer, footage=stored.footage)
-    except NotPermitted as exc:  # e.g. no current PIA for owner-submitted footage: stored, analysed later
+    except NotPermitted as exc:  # e.g. the officer's training lapsed: stored, and the reason shown to officers
         log.warning("footage %s from a footage request was stored but not analysed: %s", stored.footage.id, exc)
+        note_not_analysed(db, upload_id=stored.upload.id, reason=exc.message)
+        db.commit()
         analysis = "stored; the force will analyse it"
     return JSONResponse({"name": stored.upload.original_name, "status": "received", "analysis": analysis})
 
 
-@router.post("/upload/{token}/finish")
-def upload_finish(request: Request, db: DbSession, token: str) -> Response:
-    finish_request(db, token=token)
+@router.post("/upload/finish")
+def upload_finish(request: Request, db: DbSession) -> Response:
+    finish_request(db, token=_token(request))
     flash(request, "Thank you. We have everything you sent; this link now takes no more files.", "ok")
-    return RedirectResponse(f"/upload/{token}", status_code=303)
+    return RedirectResponse("/upload", status_code=303)
 
 
-@router.post("/upload/{token}/decline")
-def upload_decline(request: Request, db: DbSession, token: str) -> Response:
-    decline_request(db, token=token)
+@router.post("/upload/decline")
+def upload_decline(request: Request, db: DbSession) -> Response:
+    decline_request(db, token=_token(request))
     flash(request, "Thank you for letting us know you have no footage.", "ok")
-    return RedirectResponse(f"/upload/{token}", status_code=303)
+    return RedirectResponse("/upload", status_code=303)

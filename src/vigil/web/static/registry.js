@@ -1,16 +1,67 @@
 // vigil camera registry maps: the officer map (clustered markers, incident point and radius) and the
 // registration form's picker (click to place a camera). Leaflet and its clustering come from PyPI XStatic
-// packages; with no tile URL configured the map is a plain background with the markers on it.
+// packages. With a tile URL configured the force's tile server is the base map; without one, vigil's own offline
+// base map: land (Natural Earth 1:10m) and place names (GeoNames), vector GeoJSON served by vigil itself, drawn
+// in a pane under the markers and never in the way of a click.
 "use strict";
 
 (() => {
+  const PLACE_LABEL_ZOOM = 10; // place names from this zoom in (fewer than a few hundred in view)
+  const MAX_LABELS = 250;
+
   function makeMap(element) {
     const map = L.map(element, { maxZoom: 19 }).setView([Number(element.dataset.lat), Number(element.dataset.lon)], Number(element.dataset.zoom));
     if (element.dataset.tiles) {
       L.tileLayer(element.dataset.tiles, { maxZoom: 19 }).addTo(map);
+    } else if (element.dataset.basemap) {
+      offlineBaseMap(map, element);
     }
     L.control.scale({ imperial: false }).addTo(map);
     return map;
+  }
+
+  async function layer(element, name) {
+    const response = await fetch(`${element.dataset.basemap}/${name}.geojson`, { headers: { Accept: "application/geo+json" } });
+    if (!response.ok) {
+      throw new Error(`base map ${name}: the server answered ${response.status}`);
+    }
+    return response.json();
+  }
+
+  async function offlineBaseMap(map, element) {
+    map.createPane("basemap").style.zIndex = 250; // above tiles (200), under the markers' overlay pane (400)
+    element.classList.add("offline-basemap");
+    map.attributionControl.addAttribution("Natural Earth (public domain) · places: GeoNames, CC BY 4.0");
+    const land = await layer(element, "land");
+    L.geoJSON(land, {
+      pane: "basemap",
+      interactive: false,
+      style: { color: "#6b7d5c", weight: 1, fillColor: "#f3f0e6", fillOpacity: 1 },
+    }).addTo(map);
+    element.dataset.basemapLoaded = "land";
+    const places = (await layer(element, "places")).features;
+    const labels = L.layerGroup().addTo(map);
+    function showPlaces() {
+      labels.clearLayers();
+      if (map.getZoom() < PLACE_LABEL_ZOOM) {
+        return;
+      }
+      const bounds = map.getBounds();
+      let shown = 0;
+      for (const place of places) {
+        const [lon, lat] = place.geometry.coordinates;
+        if (shown >= MAX_LABELS || !bounds.contains([lat, lon])) {
+          continue;
+        }
+        const dot = L.circleMarker([lat, lon], { pane: "basemap", interactive: false, radius: 2, color: "#444", weight: 1 });
+        dot.bindTooltip(place.properties.name, { permanent: true, direction: "right", className: "place-label", pane: "basemap" });
+        labels.addLayer(dot);
+        shown += 1;
+      }
+    }
+    map.on("moveend", showPlaces);
+    showPlaces();
+    element.dataset.basemapLoaded = "land,places";
   }
 
   function dot(colour) {

@@ -1,6 +1,6 @@
 """administration from the browser: who created each account, withdrawn training records, retired locations
 
-Revision ID: 0013
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-05 10:15:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import vigil.db.base
 
-revision = "0013"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
