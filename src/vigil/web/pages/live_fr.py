@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 
 from vigil.db.base import utcnow
 from vigil.db.face_models import Watchlist
-from vigil.errors import InvalidInput, VigilError
+from vigil.errors import InvalidInput, NotPermitted, VigilError
 from vigil.faces.calibration import FalseAlertEstimate, estimate_false_alerts
 from vigil.faces.live import (
     DeploymentPlan,
@@ -164,33 +164,43 @@ def _first_error(exc: ValueError) -> str:
 
 @router.post("/fr/deployments/{deployment_id}/start")
 def deployment_start(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    runtime = live_runtime(request)
+    # Authorise and change state first (the service refuses, audited, before anything runs); the streams start only
+    # after the commit. A refusal is a 403 page, never a redirect that looks like progress.
     try:
         deployment, vectors = start_deployment(db, user=user, deployment_id=deployment_id)
         streams, threshold, ends = streams_of(deployment), deployment.threshold, deployment.window_end
         db.commit()
+    except NotPermitted:
+        db.rollback()
+        raise
     except VigilError as exc:
         db.rollback()
         flash(request, exc.message, "error")
         return RedirectResponse("/fr/deployments", status_code=303)
-    runtime.start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
+    live_runtime(request).start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
     flash(request, "The deployment is live. Alerts appear on this console.")
     return RedirectResponse(f"/fr/deployments/{deployment_id}/console", status_code=303)
 
 
 @router.post("/fr/deployments/{deployment_id}/end")
 def deployment_end(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # End this request's transaction first: the stream threads write their last count of faces seen as they stop,
-    # and on SQLite an open transaction here would hold the write lock they wait for.
-    db.rollback()
+    # Authorise first, always: the service refuses (audited) before any state changes, and the streams are stopped
+    # only once the end is committed. Committing before stopping also frees SQLite's write lock, which the stream
+    # threads need to add their last count of faces seen as they stop.
+    back = f"/fr/deployments/{deployment_id}/console"
+    try:
+        stop_deployment(db, user=user, deployment_id=deployment_id)
+        db.commit()
+    except NotPermitted:
+        db.rollback()
+        raise
+    except VigilError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+        return RedirectResponse(back, status_code=303)
     live_runtime(request).stop(deployment_id)
-    return outcome(
-        request,
-        db,
-        lambda: stop_deployment(db, user=user, deployment_id=deployment_id),
-        done="The deployment has ended; its watchlist embeddings were deleted.",
-        back=f"/fr/deployments/{deployment_id}/console",
-    )
+    flash(request, "The deployment has ended; its watchlist embeddings were deleted.", "ok")
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/fr/deployments/{deployment_id}/console")
