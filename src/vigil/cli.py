@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from vigil.commands import admin, analysis, export, footage, models, registry, search, similar, synopsis
+from vigil.commands.camera_sources import source_app
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
@@ -41,6 +42,7 @@ for sub, name in (
     (similar.review_app, "review"),
 ):
     app.add_typer(sub, name=name)
+admin.camera_app.add_typer(source_app, name="source")
 app.command("analyse")(analysis.analyse)
 app.command("describe")(analysis.describe)
 app.command("synopsis")(synopsis.synopsis)

@@ -26,6 +26,7 @@ from vigil.web.middleware import IncidentCatcher, SecurityHeaders
 from vigil.web.pages import (
     account,
     audit,
+    camera_sources,
     dashboards,
     exports,
     faces,
@@ -111,6 +112,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         working_context,
         users,
         locations,
+        camera_sources,
         audit,
         retention,
         footage,
