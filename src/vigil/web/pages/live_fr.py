@@ -77,6 +77,9 @@ def _streams(cameras: list[str]) -> tuple[StreamSpec, ...]:
         raise InvalidInput("choose at least one camera with a registered live source")
     if len(codes) > 16:
         raise InvalidInput("a deployment watches at most 16 cameras")
+    for code in codes:
+        if len(code) > 64 or not all(c.isalnum() or c in "-_." for c in code):
+            raise InvalidInput(f"no camera with code {code[:40]!r}: choose the cameras from the list")
     return tuple(StreamSpec(camera=code) for code in codes)
 
 
