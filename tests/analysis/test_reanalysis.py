@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from tests.support.analysed import analysed_footage
 from tests.support.builders import make_camera, make_user
-from tests.support.scenes import BlobDetector
+from tests.support.scenes import BlobDetector, crossing_scene, write_video
 from vigil.analysis.jobs import JobRunner, JobStatus, start_analysis
 from vigil.analysis.pipeline import build_analyser, frames
+from vigil.cli import app
 from vigil.db.models import AnalysisJob, AuditEntry, Footage, ReviewMark, Track
 from vigil.errors import Conflict, NotPermitted
 from vigil.governance.audit import AuditContext
@@ -141,3 +145,30 @@ def test_a_reanalysis_waits_for_an_unfinished_run(db: Session, settings: Setting
         start_analysis(db, user=sue, footage=footage, force=True, context=CASE_B)
     db.rollback()
     assert _state(db, footage)[1:] == before[1:]
+
+
+def test_vigil_analyse_force_needs_a_case_and_purpose(tmp_path: Path) -> None:
+    from tests.analysis.test_kill_resume import _environment, _setup
+
+    env = _environment(tmp_path / "data")
+    env["VIGIL_ANALYSIS__CHECKPOINT_SECONDS"] = "10"
+    _setup(env)
+    video = write_video(crossing_scene(30), tmp_path / "scene.mp4")
+    runner = CliRunner()
+    args = ["analyse", str(video), "--camera", "PETS-01", "--as", "ivy", "--start", "2024-05-01T14:00:00Z"]
+    assert runner.invoke(app, [*args, "--json"], env=env).exit_code == 0
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 0 and "--force --case C --purpose P" in again.output
+    refused = runner.invoke(app, [*args, "--force"], env=env)
+    assert refused.exit_code == 2 and "purpose and case reference are required" in refused.output
+
+    def jobs() -> list[tuple[int, str | None]]:
+        with sqlite3.connect(tmp_path / "data" / "vigil.db") as connection:
+            return connection.execute("SELECT id, superseded_at FROM analysis_jobs ORDER BY id").fetchall()
+
+    assert [job_id for job_id, _ in jobs()] == [1], "the refused re-analysis changed nothing"
+    context = ["--case", "CUM-2026-000900", "--purpose", "re-run after the detector update"]
+    done = runner.invoke(app, [*args, "--force", *context, "--json"], env=env)
+    assert done.exit_code == 0, done.output
+    (first, superseded), (second, current) = jobs()
+    assert (first, second) == (1, 2) and superseded is not None and current is None

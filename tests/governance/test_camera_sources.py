@@ -11,8 +11,10 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from tests.support.builders import make_camera, make_user
+from vigil.cli import app
 from vigil.db.models import AuditEntry, CameraSource
 from vigil.errors import InvalidInput, NotPermitted
 from vigil.governance.camera_sources import (
@@ -122,3 +124,28 @@ def test_only_administrators_and_supervisors_set_sources(db: Session, settings: 
     make_camera(db, "PEN-02")
     with pytest.raises(InvalidInput, match="no registered live source"):
         live_source(db, camera_code="PEN-02", policy=source_policy(settings))
+
+
+def test_the_cli_takes_the_url_from_stdin_and_only_shows_it_masked(tmp_path: Path) -> None:
+    env = {"VIGIL_DATA_DIR": str(tmp_path / "data"), "VIGIL_SECRET_KEY": "cli-test-secret"}
+    runner = CliRunner()
+
+    def run(*args: str, stdin: str | None = None, code: int = 0) -> str:
+        result = runner.invoke(app, list(args), env=env, input=stdin)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("db", "upgrade")
+    run("location", "add", "Market Square", "--as", "admin")
+    run("camera", "add", "pen-01", "--location", "Market Square", "--as", "admin")
+    said = run("camera", "source", "set", "pen-01", "--stdin", "--as", "admin", stdin=SECRET_URL + "\n")
+    assert "rtsp://***@10.0.4.21:554/stream1?***" in said and "hunter2" not in said
+    listed = json.loads(run("camera", "source", "list", "--as", "admin", "--json"))
+    assert [(s["camera"], s["source"]) for s in listed] == [("PEN-01", "rtsp://***@10.0.4.21:554/stream1?***")]
+    refused = run("camera", "source", "set", "PEN-01", "--stdin", "--as", "admin", stdin="http://127.0.0.1/x\n", code=2)
+    assert "on the vigil server itself" in refused
+    assert "hunter2" not in run("config", "show")
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("vigil.db*"))
+    assert b"hunter2" not in stored
+    run("camera", "source", "clear", "PEN-01", "--as", "admin")
+    assert json.loads(run("camera", "source", "list", "--as", "admin", "--json")) == []
