@@ -20,7 +20,7 @@ from tests.support.scenes import BlobDetector, crossing_scene, write_video
 from vigil.analysis.jobs import JobRunner, JobStatus, start_analysis
 from vigil.analysis.pipeline import build_analyser, frames
 from vigil.cli import app
-from vigil.db.models import AnalysisJob, AuditEntry, Footage, ReviewMark, Track
+from vigil.db.models import AnalysisJob, AuditEntry, Footage, ReviewMark, Track, User
 from vigil.errors import Conflict, NotPermitted
 from vigil.governance.audit import AuditContext
 from vigil.search.export import create_export, export_candidates
@@ -172,3 +172,46 @@ def test_vigil_analyse_force_needs_a_case_and_purpose(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     (first, superseded), (second, current) = jobs()
     assert (first, second) == (1, 2) and superseded is not None and current is None
+
+
+def test_the_web_route_refuses_a_forced_reanalysis_without_case_and_purpose(tmp_path: Path) -> None:
+    from tests.support.builders import PASSWORD
+    from tests.support.webapp import csrf_of, log_in, notices, seed
+    from tests.web.conftest import client_for
+
+    with client_for(tmp_path) as client:
+        settings = client.app.state.system.settings  # type: ignore[attr-defined]
+
+        def build(db: Session) -> int:
+            ivy = make_user(db, "ivy", trained_for=("analytics", "export"))
+            make_user(db, "otto", "operator", trained_for=("analytics",))
+            make_camera(db, "PEN-01", pia_review=date.today() + timedelta(days=200))
+            footage = analysed_footage(db, settings, user=ivy)
+            track = db.execute(select(Track.id).where(Track.footage_id == footage.id)).scalars().first()
+            assert track is not None
+            mark_track(db=db, user=ivy, context=CASE_A, track_id=track, verdict="confirmed", note="matches CAD 12")
+            create_export(db=db, user=ivy, context=CASE_A, settings=settings)
+            return track
+
+        track_id = seed(client.app, build)  # type: ignore[arg-type]
+
+        def state() -> tuple[list[tuple[int, int, bool]], int, int]:
+            with client.app.state.system.sessions() as db:  # type: ignore[attr-defined]
+                footage = db.get(Footage, 1)
+                assert footage is not None
+                return _state(db, footage)
+
+        before = state()
+        assert log_in(client, "otto", PASSWORD) == "/"
+        csrf = csrf_of(client.get("/footage").text)
+        refused = client.post("/footage/1/analyse", data={"csrf_token": csrf, "force": "1"})
+        assert any("purpose and case reference are required" in n for n in notices(refused.text))
+        assert state() == before
+        data = {"csrf_token": csrf, "force": "1", "case": CASE_B.case_ref, "purpose": CASE_B.purpose}
+        started = client.post("/footage/1/analyse", data=data)
+        assert "Analysis of footage 1 started." in notices(started.text)
+        tracks, jobs, marks = state()
+        assert jobs == 2 and marks == before[2] and (track_id, 1, True) in tracks
+        with client.app.state.system.sessions() as db:  # type: ignore[attr-defined]
+            ivy = db.execute(select(User).where(User.username == "ivy")).scalar_one()
+            assert [t.id for t in export_candidates(db, user=ivy, context=CASE_A).tracks] == [track_id]
