@@ -80,7 +80,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         page.get_by_label(re.compile(r"^End")).fill((local_now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
         page.get_by_label("Alert threshold (similarity 0-1)").fill("0.6")
         page.get_by_label("Authorising officer").fill("Supt A. Example")
-        page.get_by_label(re.compile(r"^CORN-N")).check()  # a registered camera source, not a typed URL
+        page.get_by_role("checkbox", name=re.compile("CORN-N")).check()  # a registered camera source, not a typed URL
         page.get_by_label("Public notice").fill("Live facial recognition is in use at the Corn Market this evening.")
         page.get_by_role("button", name="Plan deployment").click()
         expect(page.locator(".notice-ok")).to_contain_text("Deployment Hamilton night planned.")
