@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from vigil.commands import admin, analysis, audit, export, footage, models, registry, search, similar, sites, synopsis
+from vigil.commands.camera_sources import source_app
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
@@ -51,6 +52,7 @@ admin.location_app.command("edit")(sites.location_edit)
 admin.location_app.command("retire")(sites.location_retire)
 admin.camera_app.command("edit")(sites.camera_edit)
 admin.camera_app.command("retire")(sites.camera_retire)
+admin.camera_app.add_typer(source_app, name="source")
 app.command("analyse")(analysis.analyse)
 app.command("describe")(analysis.describe)
 app.command("synopsis")(synopsis.synopsis)

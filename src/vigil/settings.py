@@ -123,6 +123,19 @@ class FaceSettings(Section):
         description="Live streams: long side (px) frames are scaled to for face detection. Faces too small to find "
         "at this size are also too small to search with (fewer than 24 px between the eyes at 720p).",
     )
+    allow_file_sources: bool = Field(
+        False,
+        description="Let administrators register a local video file as a camera's live source (replayed in real "
+        "time). For tests and demonstrations only; never files in the data folder.",
+    )
+    allow_local_sources: bool = Field(
+        False,
+        description="Let a camera's live source be on this server or a loopback address (e.g. a local RTSP relay).",
+    )
+    source_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing camera source URLs; empty means one is generated into <data_dir>/source.key.",
+    )
 
 
 class VisionSettings(Section):
@@ -262,6 +275,7 @@ class Settings(BaseSettings):
         data["database_url"] = _mask_url(self.effective_database_url)
         data["secret_key"] = SECRET_MASK if self.secret_key is not None else "(generated in data_dir)"
         data["mail"]["password"] = SECRET_MASK if self.mail.password is not None else None
+        data["faces"]["source_key"] = SECRET_MASK if self.faces.source_key is not None else "(generated in data_dir)"
         return data
 
 

@@ -1,5 +1,6 @@
 """Building live deployments for tests through the real services: a subject enrolled from a real face photo, a
-deployment watchlist, and a planned deployment over a generated video."""
+deployment watchlist, a force camera whose registered live source is a generated video (file sources allowed, as
+only tests and demonstrations may), and a planned deployment watching it."""
 
 from __future__ import annotations
 
@@ -10,17 +11,34 @@ import cv2
 from sqlalchemy.orm import Session
 
 from tests.faces.live_builders import face_video, grace_hopper
-from tests.support.builders import make_user
+from tests.support.builders import make_camera, make_user
 from vigil.db.face_models import Deployment
-from vigil.db.models import User
+from vigil.db.models import Camera, User
 from vigil.faces.images import decode_photo
 from vigil.faces.live import DeploymentPlan, StreamSpec, plan_deployment
 from vigil.faces.watchlists import SubjectForm, add_subjects, create_subject, create_watchlist, enrol_photos
+from vigil.governance.camera_sources import SourcePolicy, set_source
 from vigil.settings import Settings
 from vigil.vision.faces.recognizer import FaceRecognizer
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
 NOTICE = "Live facial recognition is in use in Penrith town centre today between 10:00 and 16:00."
+SOURCE_KEY = b"r0VJ7Jw3cX2c8b0bVQv4Zq8lH7u2mB9eK1yT5nP6sAo="  # a Fernet key for tests only
+CAMERA = "MKT-EAST"
+
+
+def file_sources(data_dir: Path) -> SourcePolicy:
+    """The source policy of a test or demonstration: files may be replayed as cameras (never from ``data_dir``)."""
+    return SourcePolicy(key=SOURCE_KEY, data_dir=data_dir, allow_files=True)
+
+
+def file_camera(db: Session, video: Path, *, code: str = CAMERA, sources: SourcePolicy | None = None) -> Camera:
+    """A force camera whose live source is ``video``, registered by an administrator through the service."""
+    camera = db.query(Camera).filter_by(code=code).one_or_none() or make_camera(db, code)
+    admin = db.query(User).filter_by(username="adam").one_or_none() or make_user(db, "adam", "admin")
+    policy = sources or file_sources(video.parent / "vigil-data")
+    set_source(db, user=admin, camera_code=code, url=str(video), policy=policy)
+    return camera
 
 
 def operator(db: Session, name: str = "olive", role: str = "operator") -> User:
@@ -65,11 +83,15 @@ def planned_deployment(
     sensitive: bool = False,
     name: str = "Penrith market day",
     threshold: float = 0.5,
+    camera: str = CAMERA,
 ) -> Deployment:
+    """A deployment watching ``camera``, whose live source becomes ``video``."""
+    sources = file_sources(video.parent / "vigil-data")
+    file_camera(db, video, code=camera, sources=sources)
     plan = DeploymentPlan(
         name=name,
         location="Penrith, Market Square",
-        streams=(StreamSpec(camera="Market Square east", url=str(video)),),
+        streams=(StreamSpec(camera=camera),),
         window_start=NOW - timedelta(minutes=5),
         window_end=NOW + timedelta(hours=6),
         watchlist=watchlist,
@@ -78,7 +100,7 @@ def planned_deployment(
         public_notice=NOTICE,
         operationally_sensitive=sensitive,
     )
-    return plan_deployment(db, user=user, plan=plan, now=NOW)
+    return plan_deployment(db, user=user, plan=plan, sources=sources, now=NOW)
 
 
 def grace_video(directory: Path, frames: int = 30) -> Path:

@@ -13,8 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.faces.live_builders import grace_hopper
-from tests.faces.live_support import NOW, enrolled_watchlist, grace_video, operator, planned_deployment
-from tests.support.builders import make_user
+from tests.faces.live_support import (
+    CAMERA,
+    NOW,
+    enrolled_watchlist,
+    file_camera,
+    file_sources,
+    grace_video,
+    operator,
+    planned_deployment,
+)
+from tests.support.builders import make_camera, make_user
 from vigil.db.face_models import Alert, Deployment, Watchlist
 from vigil.db.models import AuditEntry, Case
 from vigil.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -47,7 +56,7 @@ def _plan(list_name: str, video: Path, **changes: object) -> DeploymentPlan:
     base = {
         "name": "Penrith market day",
         "location": "Penrith, Market Square",
-        "streams": (StreamSpec(camera="east", url=str(video)),),
+        "streams": (StreamSpec(camera=CAMERA),),
         "window_start": NOW,
         "window_end": NOW + timedelta(hours=6),
         "watchlist": list_name,
@@ -68,7 +77,9 @@ def _plan(list_name: str, video: Path, **changes: object) -> DeploymentPlan:
             InvalidInput,
             "already over",
         ),
-        ({"streams": (StreamSpec(camera="x", url="ftp://cam/1"),)}, InvalidInput, "neither an rtsp"),
+        ({"streams": (StreamSpec(camera="NO-SUCH-CAM"),)}, NotFound, "no camera with code"),
+        ({"streams": (StreamSpec(camera="PEN-02"),)}, InvalidInput, "no registered live source"),
+        ({"streams": (StreamSpec(camera=CAMERA), StreamSpec(camera=CAMERA.lower()))}, InvalidInput, "chosen once"),
         ({"operationally_sensitive": True}, InvalidInput, "only a supervisor"),
         ({"watchlist": "no-such-list"}, NotFound, "no watchlist"),
     ],
@@ -84,8 +95,18 @@ def test_a_bad_plan_is_refused_with_its_reason(
 ) -> None:
     user = operator(db)
     watchlist = enrolled_watchlist(db, settings, recognizer, user)
+    video = grace_video(tmp_path)
+    file_camera(db, video)
+    make_camera(db, "PEN-02")  # a force camera without a live source
     with pytest.raises(error, match=message):
-        plan_deployment(db, user=user, plan=_plan(watchlist, grace_video(tmp_path), **changes), now=NOW)
+        plan_deployment(
+            db,
+            user=user,
+            plan=_plan(watchlist, video, **changes),
+            sources=file_sources(tmp_path / "vigil-data"),
+            now=NOW,
+        )
+    assert not db.query(Deployment).count()
 
 
 def test_a_watchlist_serves_one_deployment_and_must_be_built_for_it(
@@ -99,7 +120,9 @@ def test_a_watchlist_serves_one_deployment_and_must_be_built_for_it(
         planned_deployment(db, user, watchlist, video, name="Second go")
     db.execute(select(Watchlist)).scalar_one().kind = "standing"
     with pytest.raises(InvalidInput, match="built for it"):
-        plan_deployment(db, user=user, plan=_plan(watchlist, video), now=NOW)
+        plan_deployment(
+            db, user=user, plan=_plan(watchlist, video), sources=file_sources(tmp_path / "vigil-data"), now=NOW
+        )
 
 
 def test_only_trained_live_fr_users_plan_and_refusals_are_audited(
@@ -108,7 +131,8 @@ def test_only_trained_live_fr_users_plan_and_refusals_are_audited(
     watchlist = enrolled_watchlist(db, settings, recognizer, operator(db))
     untrained = make_user(db, "uma", "operator")
     with pytest.raises(NotPermitted):
-        plan_deployment(db, user=untrained, plan=_plan(watchlist, grace_video(tmp_path)), now=NOW)
+        plan = _plan(watchlist, grace_video(tmp_path))
+        plan_deployment(db, user=untrained, plan=plan, sources=file_sources(tmp_path / "vigil-data"), now=NOW)
     refused = db.execute(select(AuditEntry).where(AuditEntry.actor == "uma")).scalars().all()
     assert [(e.action, e.outcome) for e in refused] == [("fr.deployment.plan", "refused")]
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tests.faces.live_builders import face_video, grace_hopper
+from tests.support.webapp import free_port
 from vigil.errors import InvalidInput
-from vigil.faces.live_engine import FaceCounter, LatestFrameReader, LiveMatcher, WatchlistVectors, check_stream_url
+from vigil.faces.live_engine import FaceCounter, LatestFrameReader, LiveMatcher, WatchlistVectors
 from vigil.vision.faces.embed import l2_normalise
 from vigil.vision.faces.recognizer import FaceRecognizer, default_recognizer
 
@@ -128,10 +129,15 @@ def test_a_slow_consumer_gets_the_newest_frame_and_skips_the_rest(tmp_path: Path
     assert len(seen) < 40 and seen[-1] == pytest.approx(3.9), "frames decoded meanwhile were dropped, not queued"
 
 
-@pytest.mark.parametrize("url", ["", "ftp://camera/stream", "/no/such/file.mp4", "file:///no/such.mp4"])
-def test_an_unusable_stream_url_is_refused(url: str) -> None:
-    with pytest.raises(InvalidInput, match="neither an rtsp"):
-        check_stream_url(url)
+def test_a_stream_that_cannot_connect_says_so_without_its_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()  # nothing listens there: the connection is refused
+    url, label = f"rtsp://viewer:hunter2@127.0.0.1:{port}/live", f"rtsp://***@127.0.0.1:{port}/live"
+    reader = LatestFrameReader(url, label=label, open_timeout_s=3.0).start()
+    assert list(reader.frames()) == []
+    assert reader.error is not None and label in reader.error and "hunter2" not in reader.error
+    assert "hunter2" not in caplog.text
+    with pytest.raises(InvalidInput, match="needs a source"):
+        LatestFrameReader("  ")
 
 
 def test_a_broken_stream_ends_with_an_error_not_a_crash(tmp_path: Path) -> None:

@@ -16,11 +16,19 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_settings, shared_data_dir
-from tests.faces.live_support import NOW, enrolled_watchlist, grace_video, operator, planned_deployment
+from tests.faces.live_support import (
+    CAMERA,
+    NOW,
+    enrolled_watchlist,
+    file_sources,
+    grace_video,
+    operator,
+    planned_deployment,
+)
 from vigil.db.face_models import Alert, Deployment, Enrolment
 from vigil.db.models import User
 from vigil.faces.images import read_photo
-from vigil.faces.live import start_deployment, stop_deployment, streams_of
+from vigil.faces.live import deployment_sources, start_deployment, stop_deployment
 from vigil.faces.live_runtime import AlertBroker, LiveRuntime
 from vigil.faces.watchlists import SubjectForm, add_subjects, create_subject, create_watchlist, enrol_photos
 from vigil.system import System, open_system, prepare
@@ -57,7 +65,8 @@ def _go_live(system: System, runtime: LiveRuntime, deployment_id: int) -> None:
     with system.sessions() as db:
         olive = db.execute(select(User).where(User.username == "olive")).scalar_one()
         deployment, vectors = start_deployment(db, user=olive, deployment_id=deployment_id, now=NOW)
-        streams, threshold, ends = streams_of(deployment), deployment.threshold, deployment.window_end
+        streams = deployment_sources(db, deployment, sources=file_sources(system.settings.data_dir))
+        threshold, ends = deployment.threshold, deployment.window_end
         db.commit()
     runtime.start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
 
@@ -80,11 +89,18 @@ def test_an_alert_is_stored_and_pushed_to_the_console_subscriber(
     broker = AlertBroker()
     runtime = _runtime(system, recognizer, broker, realtime=True)  # as fast as decoding, the face could be skipped
 
+    states: list[dict[str, Any]] = []
+
     async def watch() -> dict[str, Any]:
         queue = broker.subscribe(deployment_id)
         await asyncio.to_thread(_go_live, system, runtime, deployment_id)
         try:
-            return await asyncio.wait_for(queue.get(), timeout=60)
+            while True:  # the stream's state changes come too ("receiving"); the alert is what this waits for
+                event = await asyncio.wait_for(queue.get(), timeout=60)
+                if event["type"] == "stream":
+                    states.append(event)
+                if event["type"] == "alert":
+                    return event
         finally:
             broker.unsubscribe(deployment_id, queue)
 
@@ -94,9 +110,11 @@ def test_an_alert_is_stored_and_pushed_to_the_console_subscriber(
         [alert] = db.execute(select(Alert)).scalars().all()
         deployment = db.get(Deployment, deployment_id)
         assert deployment is not None and deployment.faces_seen >= 1
-        assert (event["type"], event["id"], event["camera"]) == ("alert", alert.id, "Market Square east")
+        assert (event["type"], event["id"], event["camera"]) == ("alert", alert.id, CAMERA)
         assert event["score"] >= 0.5 and (system.settings.data_dir / str(alert.crop_path)).is_file()
         assert alert.outcome == "pending"
+    assert states[0] == {"type": "stream", "camera": CAMERA, "state": "receiving", "detail": ""}
+    assert runtime.stream_states(deployment_id) == {}, "stopped deployments are no longer listed"
 
 
 HAMILTON = "faces-face_recognition/examples/short_hamilton_clip.mp4"

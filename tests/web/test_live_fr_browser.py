@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings, shared_data_dir
+from tests.faces.live_support import file_camera
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
 from vigil.faces.images import read_photo
 from vigil.faces.watchlists import SubjectForm, add_subjects, create_subject, create_watchlist, enrol_photos
+from vigil.governance.camera_sources import source_policy
 from vigil.vision.faces.recognizer import default_recognizer
 from vigil.web.app import create_app
 
@@ -57,9 +59,10 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
     )
     if not clip.is_file() or not photo.is_file():
         pytest.skip("shared face data absent")
-    settings = make_settings(tmp_path / "data")
+    settings = make_settings(tmp_path / "data", faces={"allow_file_sources": True})
     app = create_app(settings)
     seed(app, _watchlist(photo, tmp_path / "data"))
+    seed(app, lambda db: file_camera(db, clip, code="CORN-N", sources=source_policy(settings)))
     local_now = utcnow().astimezone(settings.zone)
     with serve(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -77,7 +80,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         page.get_by_label(re.compile(r"^End")).fill((local_now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
         page.get_by_label("Alert threshold (similarity 0-1)").fill("0.6")
         page.get_by_label("Authorising officer").fill("Supt A. Example")
-        page.get_by_label(re.compile(r"^Camera streams")).fill(f"Corn Market north | {clip}")
+        page.get_by_role("checkbox", name=re.compile("CORN-N")).check()  # a registered camera source, not a typed URL
         page.get_by_label("Public notice").fill("Live facial recognition is in use at the Corn Market this evening.")
         page.get_by_role("button", name="Plan deployment").click()
         expect(page.locator(".notice-ok")).to_contain_text("Deployment Hamilton night planned.")
@@ -90,7 +93,9 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         expect(page).to_have_url(re.compile(r"/fr/deployments/1/console$"))
         alert = page.locator("#fr-alerts .fr-alert").first
         expect(alert).to_be_visible(timeout=30_000)  # pushed while the clip plays, no reload
-        expect(alert.locator('[data-field="camera"]')).to_have_text("Corn Market north")
+        expect(alert.locator('[data-field="camera"]')).to_have_text("CORN-N")
+        stream = page.locator('#fr-streams li[data-camera="CORN-N"]')
+        expect(stream.locator('[data-field="state"]')).to_have_text(re.compile("receiving|ended"), timeout=20_000)
         assert float(alert.locator('[data-field="score"]').inner_text()) >= 0.6
         for which in ("crop", "reference"):  # both faces load through their authorised routes
             images = f"document.querySelectorAll('#fr-alerts img[data-src={which}]')"

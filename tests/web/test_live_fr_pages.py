@@ -10,12 +10,13 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.faces.live_support import enrolled_watchlist, grace_video, operator
+from tests.faces.live_support import CAMERA, enrolled_watchlist, file_camera, grace_video, operator
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import csrf_of, log_in, notices, seed
 from tests.web.conftest import client_for
 from vigil.db.base import utcnow
 from vigil.faces.calibration import THRESHOLDS, Calibration, ImpostorModel, calibration_path
+from vigil.governance.camera_sources import source_policy
 from vigil.settings import Settings
 from vigil.vision.faces.recognizer import default_recognizer
 
@@ -50,7 +51,7 @@ def _form(client: TestClient, video: Path, **changes: str) -> dict[str, str]:
         "csrf_token": csrf_of(client.get("/fr/deployments").text),
         "name": "Penrith market day",
         "location": "Penrith, Market Square",
-        "streams": f"Market east | {video}",
+        "cameras": CAMERA,
         "window_start": (local - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
         "window_end": (local + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
         "watchlist": "penrith-2026-11-20",
@@ -61,12 +62,23 @@ def _form(client: TestClient, video: Path, **changes: str) -> dict[str, str]:
     return {**form, **changes}
 
 
+def _seed(client: TestClient, video: Path) -> None:
+    """olive (live FR), a deployment watchlist, and camera MKT-EAST whose registered source replays ``video``."""
+    settings = client.app.state.system.settings  # type: ignore[attr-defined]
+    recognizer = default_recognizer(threads=1)
+
+    def build(db: Session) -> None:
+        enrolled_watchlist(db, settings, recognizer, operator(db))
+        file_camera(db, video, sources=source_policy(settings))
+
+    seed(client.app, build)  # type: ignore[arg-type]
+
+
 def test_planning_shows_the_expected_false_alert_rate_and_warns_above_the_ceiling(tmp_path: Path) -> None:
-    with client_for(tmp_path) as client:
+    with client_for(tmp_path, faces={"allow_file_sources": True}) as client:
         settings = client.app.state.system.settings  # type: ignore[attr-defined]
-        recognizer = default_recognizer(threads=1)
-        seed(client.app, lambda db: enrolled_watchlist(db, settings, recognizer, operator(db)))  # type: ignore[arg-type]
         video = grace_video(tmp_path / "video")
+        _seed(client, video)
         log_in(client, "olive", PASSWORD)
         page = client.get("/fr/deployments").text
         assert "No calibration yet" in page
@@ -82,16 +94,14 @@ def test_planning_shows_the_expected_false_alert_rate_and_warns_above_the_ceilin
 
 
 def test_bad_plans_get_clear_messages_and_store_nothing(tmp_path: Path) -> None:
-    with client_for(tmp_path) as client:
-        settings = client.app.state.system.settings  # type: ignore[attr-defined]
-        recognizer = default_recognizer(threads=1)
-        seed(client.app, lambda db: enrolled_watchlist(db, settings, recognizer, operator(db)))  # type: ignore[arg-type]
+    with client_for(tmp_path, faces={"allow_file_sources": True}) as client:
         video = grace_video(tmp_path / "video")
+        _seed(client, video)
         log_in(client, "olive", PASSWORD)
         for changes, message in (
             ({"window_start": "yesterday"}, "Start must be a date and time"),
-            ({"streams": "no separator here"}, "camera label | URL"),
-            ({"streams": "east | /no/such/file.mp4"}, "neither an rtsp"),
+            ({"cameras": ""}, "choose at least one camera"),
+            ({"cameras": "/no/such/file.mp4"}, "no camera with code"),
             ({"threshold": "high"}, "threshold"),
             ({"public_notice": "too short"}, "public_notice"),
         ):

@@ -4,7 +4,8 @@ A job walks the footage's frames through an :class:`Analyser`. Every few seconds
 transaction, the tracks that finished since the last checkpoint together with the analyser's state and the
 next frame to read. A job killed at any moment (even ``kill -9``) therefore restarts from a state in which
 every committed track is final and every other track is still inside the saved analyser state: no track is
-lost or written twice. Re-running a finished job is a no-op unless forced.
+lost or written twice. Re-running a finished job is a no-op unless forced; a forced re-analysis is a new run
+that keeps the earlier run's tracks (superseded) so that review marks and exports still point at them.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vigil.analysis.store import store_tracks
 from vigil.db.base import utcnow
-from vigil.db.models import AnalysisJob, Footage, Track, User
+from vigil.db.models import AnalysisJob, Footage, ReviewMark, Track, User
 from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack
+from vigil.errors import Conflict
 from vigil.governance import audit
 from vigil.governance.access import authorise
+from vigil.governance.audit import AuditContext
 from vigil.governance.locations import camera_zones, require_analysis_basis
 from vigil.governance.roles import Capability
 
@@ -78,31 +81,36 @@ def start_analysis(
     footage: Footage,
     params: dict[str, object] | None = None,
     force: bool = False,
+    context: AuditContext | None = None,
     now: datetime | None = None,
 ) -> AnalysisJob:
     """The job for this footage: a new one, the unfinished one to resume, or (unless forced) the finished one.
 
-    Refused (and audited) for users without current analytics training and for cameras without a current PIA.
+    Refused (and audited) for users without current analytics training and for cameras without a current PIA. A
+    forced re-analysis of analysed footage also needs a case and a purpose (``context``): it starts a new run and
+    supersedes the previous one without destroying evidence (see :func:`supersede_runs`).
     """
     now = now or utcnow()
+    existing = db.execute(
+        select(AnalysisJob)
+        .where(AnalysisJob.footage_id == footage.id, AnalysisJob.superseded_at.is_(None))
+        .order_by(AnalysisJob.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    again = force and existing is not None
     authorise(
         db,
         user=user,
         capability=Capability.ANALYTICS,
-        action="analysis.start",
-        context=None,
-        context_required=False,
+        action="analysis.reanalyse" if again else "analysis.start",
+        context=context if again else None,
+        context_required=again,
         now=now,
     )
     basis = require_analysis_basis(db, footage=footage, user=user, action="analysis.start", today=now.date())
-    existing = db.execute(
-        select(AnalysisJob).where(AnalysisJob.footage_id == footage.id).order_by(AnalysisJob.id.desc()).limit(1)
-    ).scalar_one_or_none()
     if existing is not None and not force:
         return existing
-    if existing is not None:
-        db.execute(delete(Track).where(Track.footage_id == footage.id))
-        db.execute(delete(AnalysisJob).where(AnalysisJob.footage_id == footage.id))
+    superseded = supersede_runs(db, footage=footage, now=now) if existing is not None else None
     job = AnalysisJob(
         footage_id=footage.id,
         status=JobStatus.QUEUED,
@@ -113,17 +121,50 @@ def start_analysis(
     )
     db.add(job)
     db.flush()
+    details: dict[str, object] = {"job": job.id, "forced": force, "basis": basis}
+    if superseded is not None:
+        details |= {"superseded_job": existing.id if existing else None, **superseded}
     audit.record(
         db,
         actor=user.username,
-        action="analysis.start",
+        action="analysis.reanalyse" if again else "analysis.start",
         capability=Capability.ANALYTICS.value,
+        context=context if again else None,
         subject_type="footage",
         subject_id=footage.id,
-        details={"job": job.id, "forced": force, "basis": basis},
+        details=details,
         now=now,
     )
     return job
+
+
+def supersede_runs(db: Session, *, footage: Footage, now: datetime) -> dict[str, int]:
+    """Retire the footage's current analysis run before a new one. Its tracks are kept with their ids, flagged
+    ``superseded``: review marks, exports (their manifests name track ids) and audit entries keep pointing at the
+    very track they meant. Deleting even the unmarked ones would let SQLite hand their ids to the new run's tracks.
+    Searches, the footage's track list and dashboards show the current run only.
+
+    Refused while the run is still queued or running: its worker would go on writing tracks into it."""
+    runs = list(
+        db.execute(
+            select(AnalysisJob).where(AnalysisJob.footage_id == footage.id, AnalysisJob.superseded_at.is_(None))
+        ).scalars()
+    )
+    busy = [run.id for run in runs if run.status in (JobStatus.QUEUED, JobStatus.RUNNING)]
+    if busy:
+        raise Conflict(f"analysis job {busy[0]} of footage {footage.id} has not finished; analyse again once it has")
+    current = [Track.footage_id == footage.id, Track.superseded.is_(False)]
+    kept = db.execute(select(func.count(Track.id)).where(*current)).scalar_one()
+    marked = db.execute(
+        select(func.count(func.distinct(ReviewMark.track_id)))
+        .join(Track, Track.id == ReviewMark.track_id)
+        .where(*current)
+    ).scalar_one()
+    db.execute(update(Track).where(*current).values(superseded=True).execution_options(synchronize_session="fetch"))
+    for run in runs:
+        run.superseded_at = now
+    db.flush()
+    return {"tracks_superseded": int(kept), "tracks_with_marks": int(marked)}
 
 
 @dataclass

@@ -122,9 +122,10 @@ def view_tracks(
     now = now or utcnow()
     _allow(db, user, "tracks.view", context, now)
     footage = get_footage(db, footage_id)
-    per_class = select(Track.class_name, func.count(Track.id)).where(Track.footage_id == footage.id)
+    current = [Track.footage_id == footage.id, Track.superseded.is_(False)]  # the footage's current run
+    per_class = select(Track.class_name, func.count(Track.id)).where(*current)
     counts = Counter({str(row[0]): int(row[1]) for row in db.execute(per_class.group_by(Track.class_name))})
-    stmt = select(Track).where(Track.footage_id == footage.id).order_by(Track.first_seen, Track.track_no)
+    stmt = select(Track).where(*current).order_by(Track.first_seen, Track.track_no)
     if class_name:
         stmt = stmt.where(Track.class_name == class_name)
     tracks = list(db.execute(stmt).scalars())
@@ -193,11 +194,22 @@ def footage_media(db: Session, *, settings: Settings, user: User, footage_id: in
 
 
 def track_thumbnail(
-    db: Session, *, settings: Settings, user: User, footage_id: int, track_no: int, context: AuditContext
+    db: Session,
+    *,
+    settings: Settings,
+    user: User,
+    footage_id: int,
+    track_no: int,
+    context: AuditContext,
+    track_id: int | None = None,
 ) -> Path:
-    """A track's thumbnail image for a page already audited by :func:`view_tracks` (checked, not audited)."""
+    """A track's thumbnail image for a page already audited by :func:`view_tracks` (checked, not audited).
+
+    ``track_id`` names the track exactly (a kept track of a replaced run shares its number with a current one);
+    without it, the footage's current run is meant."""
     _allow(db, user, "tracks.view", context)
     stmt = select(Track.thumbnail_path).where(Track.footage_id == footage_id, Track.track_no == track_no)
+    stmt = stmt.where(Track.id == track_id) if track_id is not None else stmt.where(Track.superseded.is_(False))
     relative = db.execute(stmt).scalar_one_or_none()
     root = settings.data_dir.resolve()
     path = (root / relative).resolve() if relative else None

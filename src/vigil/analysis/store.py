@@ -22,8 +22,9 @@ from vigil.search.columns import fill_search_columns
 from vigil.settings import Settings
 
 
-def thumbnail_relpath(footage_id: int, track_no: int) -> Path:
-    return Path("derived") / str(footage_id) / "tracks" / f"{track_no}.jpg"
+def thumbnail_relpath(footage_id: int, job_id: int, track_no: int) -> Path:
+    """Per run: a re-analysis never overwrites the thumbnail of a kept track of an earlier run."""
+    return Path("derived") / str(footage_id) / "tracks" / f"{job_id}-{track_no}.jpg"
 
 
 def store_tracks(
@@ -46,7 +47,7 @@ def store_tracks(
             continue
         thumb: str | None = None
         if summary.thumbnail is not None and summary.thumbnail.size:
-            rel = thumbnail_relpath(footage.id, finished.track_no)
+            rel = thumbnail_relpath(footage.id, job_id, finished.track_no)
             (data_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(data_dir / rel), summary.thumbnail, [cv2.IMWRITE_JPEG_QUALITY, 90])
             thumb = str(rel)
@@ -99,7 +100,7 @@ def store_tracks(
 def tracks_of(db: Session, footage_id: int) -> Sequence[Track]:
     stmt = (
         select(Track)
-        .where(Track.footage_id == footage_id)
+        .where(Track.footage_id == footage_id, Track.superseded.is_(False))
         .options(selectinload(Track.observations))
         .order_by(Track.track_no)
     )

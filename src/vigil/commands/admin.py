@@ -343,13 +343,18 @@ def camera_add(
     location: Annotated[str, typer.Option(help="Location id or name.")],
     name: Annotated[str, typer.Option(help="Descriptive name.")] = "",
     bearing: Annotated[float | None, typer.Option(help="Compass bearing the camera faces (0 = north).")] = None,
-    stream: Annotated[str | None, typer.Option(help="RTSP/HTTP stream URL.")] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Then ask for its live source URL (as `vigil camera source set`).")
+    ] = False,
     as_user: AsUser = None,
 ) -> None:
     """Add a force camera at a location."""
+    from vigil.commands.camera_sources import read_url
+    from vigil.governance.camera_sources import set_source, source_policy
     from vigil.governance.locations import add_camera, get_location
 
-    with system_session() as (_, db):
+    url = read_url(from_stdin=not sys.stdin.isatty()) if stream else None
+    with system_session() as (system, db):
         site = get_location(db, location)
         camera = add_camera(
             db,
@@ -358,9 +363,17 @@ def camera_add(
             name=name,
             location_id=site.id,
             bearing_deg=bearing,
-            stream_url=stream,
         )
         typer.echo(f"added camera {camera.code} at {site.name}")
+        if url is not None:
+            source = set_source(
+                db,
+                user=acting_user(db, as_user),
+                camera_code=camera.code,
+                url=url,
+                policy=source_policy(system.settings),
+            )
+            typer.echo(f"camera {camera.code}: live source {source.masked}")
 
 
 def _numbers(text: str, option: str, count: int) -> list[float]:

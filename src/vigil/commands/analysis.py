@@ -34,7 +34,16 @@ def analyse(
     file: Annotated[Path, typer.Argument(help="Video file (ingested first; a file already stored is reused).")],
     camera: Annotated[str, typer.Option(help="Code of the force camera that recorded it.")],
     start: Annotated[str | None, typer.Option(help="Recording start, ISO 8601 with offset.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Analyse again even if already done.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Analyse again even if already done (needs --case and --purpose): a new run; tracks of the earlier "
+            "run that carry review marks are kept, the others deleted.",
+        ),
+    ] = False,
+    case: CaseOpt = None,
+    purpose: PurposeOpt = None,
     detect_interval: Annotated[
         float | None,
         typer.Option(min=0, max=2, help="Seconds between detections on tracked objects (default 0.5)."),
@@ -45,6 +54,7 @@ def analyse(
     """Ingest and analyse a video in one step. Interrupted runs resume from their last checkpoint."""
     from vigil.analysis.jobs import start_analysis
     from vigil.footage.ingest import ingest_footage
+    from vigil.governance.access import make_context
 
     params: dict[str, object] = {} if detect_interval is None else {"detect_interval_s": detect_interval}
     with system_session() as (system, db):
@@ -57,11 +67,14 @@ def analyse(
             camera_code=camera,
             start=parse_datetime(start, "--start") if start else None,
         )
-        job = start_analysis(db, user=user, footage=result.footage, params=params, force=force)
+        context = make_context(case, purpose) if case or purpose else None
+        job = start_analysis(db, user=user, footage=result.footage, params=params, force=force, context=context)
         job_id, footage_id, duration = job.id, result.footage.id, result.footage.duration_s
         already_done = job.status == "done"
     if already_done:
-        Console(stderr=True).print(f"footage {footage_id} was already analysed (job {job_id}); use --force to redo")
+        Console(stderr=True).print(
+            f"footage {footage_id} was already analysed (job {job_id}); use --force --case C --purpose P to redo"
+        )
     else:
         _run_with_progress(job_id, duration, quiet=as_json)
     _report(footage_id, as_json)

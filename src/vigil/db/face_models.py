@@ -105,7 +105,7 @@ class Deployment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(300))
-    streams: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {"camera": label, "url": URL}
+    streams: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {"camera": code}; sources: camera_sources
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
     watchlist_id: Mapped[int | None] = mapped_column(ForeignKey("fr_watchlists.id"), nullable=True)

@@ -195,6 +195,24 @@ class Camera(Base):
     location: Mapped[Location] = relationship(back_populates="cameras")
 
 
+class CameraSource(Base):
+    """The live source of a force camera (vigil.governance.camera_sources): its URL (or, where a setting allows
+    it, a file replayed as a camera) encrypted with a key kept outside the database; only the masked form
+    (``rtsp://***@host/path``) is stored in clear, for pages and the audit log."""
+
+    __tablename__ = "camera_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "network" or "file"
+    masked: Mapped[str] = mapped_column(String(600))
+    sealed: Mapped[str] = mapped_column(Text)  # Fernet token of the full URL or path
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    camera: Mapped[Camera] = relationship()
+
+
 class Footage(Base):
     """An original video file, stored untouched under the data folder."""
 
@@ -267,6 +285,8 @@ class AnalysisJob(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when a forced re-analysis replaced this run: its unmarked tracks were deleted, its marked ones kept.
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     footage: Mapped[Footage] = relationship()
 
@@ -280,7 +300,7 @@ class Track(Base):
 
     __tablename__ = "tracks"
     __table_args__ = (
-        UniqueConstraint("footage_id", "track_no"),
+        UniqueConstraint("job_id", "track_no"),  # track numbers restart with each analysis run
         # Search (vigil.search.filters): cameras + time range; and scans driven by class (newest first), time of
         # day or carried objects, which carry the attribute masks so that rows are filtered before being read.
         Index("ix_tracks_camera_id_first_seen", "camera_id", "first_seen"),
@@ -324,6 +344,9 @@ class Track(Base):
     body_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     carried_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     start_minute: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A track of a run that a forced re-analysis replaced, kept because a review mark (hence perhaps an export)
+    # refers to it: still reachable by its id, left out of searches, pages and dashboards of the footage.
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
 
     footage: Mapped[Footage] = relationship()
     camera: Mapped[Camera] = relationship()

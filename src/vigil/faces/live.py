@@ -1,6 +1,7 @@
 """Live facial-recognition deployments: plan, start, raise alerts, decide them, end, report.
 
-A deployment is planned with its place, window, cameras (stream URLs), a per-deployment watchlist, an alert
+A deployment is planned with its place, window, cameras (force cameras with registered live sources, never typed
+URLs or paths), a per-deployment watchlist, an alert
 threshold, the authorising officer and the public notice; it is published on the transparency page before it starts
 unless a supervisor marks it operationally sensitive (audited). Starting it freezes its watchlist. While it is live
 only matches are stored (:mod:`vigil.faces.live_engine` keeps the non-match rule); each match becomes an
@@ -28,10 +29,11 @@ from vigil.db.face_models import Alert, Deployment, Watchlist, WatchlistEntry
 from vigil.db.models import User
 from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.faces.images import from_bytes, jpeg, write_file
-from vigil.faces.live_engine import LiveMatch, WatchlistVectors, check_stream_url
+from vigil.faces.live_engine import LiveMatch, WatchlistVectors
 from vigil.governance import audit
 from vigil.governance.access import authorise, ensure_case, make_context
 from vigil.governance.audit import SYSTEM_ACTOR
+from vigil.governance.camera_sources import LiveSource, SourcePolicy, live_source
 from vigil.governance.retention import DueItems
 from vigil.governance.roles import Capability, Role
 
@@ -42,10 +44,13 @@ RESULTS_WORKING_DAYS = 5
 
 
 class StreamSpec(BaseModel):
+    """One camera a deployment watches: a force camera with a registered live source (never a typed URL)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    camera: str = Field(min_length=1, max_length=100, description="Label of the camera shown on alerts.")
-    url: str = Field(min_length=1, max_length=500, description="rtsp/http(s) URL, or a video file replayed live.")
+    camera: str = Field(
+        min_length=1, max_length=64, description="Code of a force camera with a registered live source."
+    )
 
 
 class DeploymentPlan(BaseModel):
@@ -105,18 +110,26 @@ def get_deployment(db: Session, deployment_id: int) -> Deployment:
 
 
 def streams_of(deployment: Deployment) -> list[StreamSpec]:
-    return [StreamSpec.model_validate(item) for item in json.loads(deployment.streams)]
+    """The cameras of a deployment (labels only; their sources are read from the camera source register)."""
+    return [StreamSpec(camera=str(item["camera"])) for item in json.loads(deployment.streams)]
 
 
-def _check_plan(db: Session, plan: DeploymentPlan, user: User, now: datetime) -> Watchlist:
+def deployment_sources(db: Session, deployment: Deployment, *, sources: SourcePolicy) -> list[LiveSource]:
+    """The registered sources of the deployment's cameras, unsealed and checked again before they are read."""
+    return [live_source(db, camera_code=spec.camera, policy=sources) for spec in streams_of(deployment)]
+
+
+def _check_plan(db: Session, plan: DeploymentPlan, user: User, now: datetime, sources: SourcePolicy) -> Watchlist:
     if plan.window_end <= plan.window_start:
         raise InvalidInput("the deployment must end after it starts")
     if plan.window_end - plan.window_start > MAX_WINDOW:
         raise InvalidInput("a deployment lasts at most 24 hours; plan another for the next day")
     if plan.window_end <= now:
         raise InvalidInput("the deployment window is already over")
+    if len({stream.camera.strip().upper() for stream in plan.streams}) != len(plan.streams):
+        raise InvalidInput("each camera can be chosen once")
     for stream in plan.streams:
-        check_stream_url(stream.url)
+        live_source(db, camera_code=stream.camera, policy=sources)
     if plan.operationally_sensitive and user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise InvalidInput("only a supervisor may mark a deployment operationally sensitive")
     watchlist = db.execute(select(Watchlist).where(Watchlist.name == plan.watchlist)).scalar_one_or_none()
@@ -132,15 +145,19 @@ def _check_plan(db: Session, plan: DeploymentPlan, user: User, now: datetime) ->
     return watchlist
 
 
-def plan_deployment(db: Session, *, user: User, plan: DeploymentPlan, now: datetime | None = None) -> Deployment:
-    """Record a planned deployment (live-FR users; the sensitive flag needs a supervisor and is audited)."""
+def plan_deployment(
+    db: Session, *, user: User, plan: DeploymentPlan, sources: SourcePolicy, now: datetime | None = None
+) -> Deployment:
+    """Record a planned deployment (live-FR users; the sensitive flag needs a supervisor and is audited).
+
+    Its cameras must have registered live sources that pass the checks (:mod:`vigil.governance.camera_sources`)."""
     now = now or utcnow()
     _live_fr(db, user, "fr.deployment.plan", now)
-    watchlist = _check_plan(db, plan, user, now)
+    watchlist = _check_plan(db, plan, user, now, sources)
     deployment = Deployment(
         name=plan.name,
         location=plan.location,
-        streams=json.dumps([s.model_dump() for s in plan.streams]),
+        streams=json.dumps([{"camera": s.camera.strip().upper()} for s in plan.streams]),
         window_start=plan.window_start,
         window_end=plan.window_end,
         watchlist_id=watchlist.id,

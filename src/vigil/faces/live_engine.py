@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import av
 import numpy as np
@@ -198,27 +197,34 @@ def is_network_stream(url: str) -> bool:
     return url.lower().startswith(NETWORK_SCHEMES)
 
 
-def check_stream_url(url: str) -> str:
-    """A stream URL (RTSP/HTTP/...) or the path of an existing video file to replay; anything else refused."""
-    url = url.strip()
-    if is_network_stream(url):
-        return url
-    path = Path(url.removeprefix("file://"))
-    if not path.is_file():
-        raise InvalidInput(f"stream {url!r} is neither an rtsp/http(s) URL nor an existing video file")
-    return str(path)
+def describe_failure(exc: Exception) -> str:
+    """Why a stream failed, in words an operator can act on, without repeating the URL (it may hold credentials)."""
+    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError) or "401" in str(exc):
+        return "the camera refused the credentials"
+    if isinstance(exc, av.error.ExitError | TimeoutError) or "timed out" in str(exc).lower():
+        return "no picture arrived in time (cannot connect, or the stream stalled)"
+    if isinstance(exc, ConnectionRefusedError | av.error.ConnectionRefusedError):
+        return "the camera refused the connection"
+    if isinstance(exc, av.error.FFmpegError):
+        return exc.strerror or type(exc).__name__
+    return type(exc).__name__
 
 
 class LatestFrameReader:
     """Decodes a stream in a background thread and keeps only the newest frame.
 
-    A file is replayed at its own frame rate (``realtime=True``), as a camera would deliver it. ``frames()``
-    yields each newest frame once; frames decoded while the consumer was busy are dropped. ``error`` holds the
-    reason when the stream could not be opened or broke off.
+    ``url`` is a registered camera source, already checked (:mod:`vigil.governance.camera_sources`); ``label`` is
+    what messages may show of it (the masked URL: the real one may hold credentials and is never logged). A file
+    is replayed at its own frame rate (``realtime=True``), as a camera would deliver it. ``frames()`` yields each
+    newest frame once; frames decoded while the consumer was busy are dropped. ``error`` holds the reason when the
+    stream could not be opened, refused the credentials, stalled or broke off.
     """
 
-    def __init__(self, url: str, *, realtime: bool = True, open_timeout_s: float = 10.0) -> None:
-        self.url = check_stream_url(url)
+    def __init__(self, url: str, *, label: str | None = None, realtime: bool = True, open_timeout_s: float = 10.0):
+        if not url.strip():
+            raise InvalidInput("a stream needs a source")
+        self.url = url.strip()
+        self.label = label if label is not None else ("a camera stream" if is_network_stream(url) else url)
         self.realtime = realtime
         self.open_timeout_s = open_timeout_s
         self.error: str | None = None
@@ -227,7 +233,7 @@ class LatestFrameReader:
         self._finished = False
         self._stop = threading.Event()
         self._ready = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name=f"stream {self.url}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"stream {self.label}", daemon=True)
 
     def start(self) -> LatestFrameReader:
         self._thread.start()
@@ -261,7 +267,7 @@ class LatestFrameReader:
         try:
             self._decode()
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            self.error = f"stream {self.url} failed: {exc}"
+            self.error = f"stream {self.label} failed: {describe_failure(exc)}"
         finally:
             with self._ready:
                 self._finished = True

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
 from vigil.errors import Conflict
-from vigil.faces.live import StreamSpec, add_faces_seen, end_deployment, record_alert
+from vigil.faces.live import add_faces_seen, end_deployment, record_alert
 from vigil.faces.live_engine import LatestFrameReader, LiveMatch, LiveMatcher, WatchlistVectors
 from vigil.governance.audit import SYSTEM_ACTOR
+from vigil.governance.camera_sources import LiveSource
 from vigil.vision.faces.recognizer import FaceRecognizer
 
 log = logging.getLogger(__name__)
@@ -65,17 +66,28 @@ class AlertBroker:
         return len(targets)
 
 
+@dataclass(frozen=True)
+class StreamState:
+    """What the operator console shows about one stream: connecting, receiving, failed (with why) or ended."""
+
+    camera: str
+    state: str
+    detail: str = ""
+
+
 @dataclass
 class StreamWorker:
     """One camera stream of one live deployment."""
 
     deployment_id: int
-    stream: StreamSpec
+    stream: LiveSource
     matcher: LiveMatcher
     reader: LatestFrameReader
     thread: threading.Thread | None = None
     frames: int = 0
     latencies_s: list[float] = field(default_factory=list)  # frame arrival -> alert published
+    state: str = "connecting"
+    detail: str = ""
 
 
 class LiveRuntime:
@@ -105,22 +117,35 @@ class LiveRuntime:
         with self._lock:
             return list(self._workers.get(deployment_id, []))
 
+    def stream_states(self, deployment_id: int) -> dict[str, StreamState]:
+        """The state of each stream of a deployment running here, by camera."""
+        return {w.stream.camera: StreamState(w.stream.camera, w.state, w.detail) for w in self.running(deployment_id)}
+
+    def _set_state(self, worker: StreamWorker, state: str, detail: str = "") -> None:
+        worker.state, worker.detail = state, detail
+        event = {"type": "stream", "camera": worker.stream.camera, "state": state, "detail": detail}
+        if state == "failed":
+            event["error"] = detail
+        self.broker.publish(worker.deployment_id, event)
+
     def start(
         self,
         deployment_id: int,
         *,
         watchlist: WatchlistVectors,
-        streams: list[StreamSpec],
+        streams: list[LiveSource],
         threshold: float,
         ends: datetime,
     ) -> None:
-        """Start one thread per stream (each with its own recognizer: sessions are not shared across threads)."""
+        """Start one thread per stream (each with its own recognizer: sessions are not shared across threads).
+
+        ``streams`` are registered camera sources, checked by the caller before the deployment went live."""
         workers = [
             StreamWorker(
                 deployment_id=deployment_id,
                 stream=spec,
                 matcher=LiveMatcher(recognizer=self.make_recognizer(), watchlist=watchlist, threshold=threshold),
-                reader=LatestFrameReader(spec.url, realtime=self.realtime),
+                reader=LatestFrameReader(spec.url, label=spec.masked, realtime=self.realtime),
             )
             for spec in streams
         ]
@@ -155,6 +180,8 @@ class LiveRuntime:
         ends = self._ends[worker.deployment_id]
         try:
             for frame in worker.reader.frames():
+                if worker.state != "receiving":
+                    self._set_state(worker, "receiving")
                 if self.clock() >= ends:
                     self._end_at_window(worker.deployment_id)
                     break
@@ -166,16 +193,17 @@ class LiveRuntime:
                 if unflushed and time.monotonic() - last_flush >= FLUSH_FACES_EVERY_S:
                     self._flush_faces(worker.deployment_id, unflushed)
                     unflushed, last_flush = 0, time.monotonic()
-        except Exception:  # a stream thread must never take the web app down; the reason goes to the log
-            log.exception("live deployment %s stream %s stopped", worker.deployment_id, worker.stream.camera)
+        except Exception as exc:  # a stream thread must never take the web app down
+            reason = type(exc).__name__  # not the message: it could repeat the source URL
+            log.error("live deployment %s stream %s stopped: %s", worker.deployment_id, worker.stream.camera, reason)
+            self._set_state(worker, "failed", f"stream {worker.stream.masked} stopped: {reason}")
         finally:
             self._flush_faces(worker.deployment_id, unflushed)
             if worker.reader.error:
                 log.warning("live deployment %s: %s", worker.deployment_id, worker.reader.error)
-                self.broker.publish(
-                    worker.deployment_id,
-                    {"type": "stream", "camera": worker.stream.camera, "error": worker.reader.error},
-                )
+                self._set_state(worker, "failed", worker.reader.error)
+            elif worker.state != "failed":
+                self._set_state(worker, "ended", "the stream ended" if worker.frames else "no picture arrived")
 
     def _flush_faces(self, deployment_id: int, count: int) -> None:
         if not count:

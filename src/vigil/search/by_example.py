@@ -88,6 +88,7 @@ def _search(
     if _filtered(query):
         allowed = np.fromiter(db.execute(select(Track.id).where(*where)).scalars(), dtype=np.int64)
         where = [Track.class_name.in_(query.classes)] if query.classes else []
+    where = [*where, Track.superseded.is_(False)]
     found = index.search(db, vector, k=k, allowed_ids=allowed, exclude=exclude, where=where)
     return [(n.track_id, n.score) for n in found]
 

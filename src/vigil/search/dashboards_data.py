@@ -110,7 +110,7 @@ def slot_counts(
     slot = _first_seen_slot(db)
     stmt = (
         select(Track.class_name, slot, func.count(Track.id))
-        .where(Track.camera_id.in_(camera_ids), Track.first_seen >= start, Track.first_seen < end)
+        .where(Track.camera_id.in_(camera_ids), Track.first_seen >= start, Track.first_seen < end, ~Track.superseded)
         .group_by(Track.class_name, slot)
     )
     return {(str(kind), int(n_slot)): int(n) for kind, n_slot, n in db.execute(stmt)}
@@ -185,7 +185,7 @@ def frame_footage(db: Session, *, camera: Camera, start: datetime, end: datetime
 
 
 def _in_range(camera: Camera, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    return [Track.camera_id == camera.id, Track.first_seen >= start, Track.first_seen < end]
+    return [Track.camera_id == camera.id, Track.first_seen >= start, Track.first_seen < end, ~Track.superseded]
 
 
 def path_heatmap(db: Session, *, camera: Camera, grid: Grid, start: datetime, end: datetime) -> Heatmap:

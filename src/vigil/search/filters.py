@@ -157,6 +157,8 @@ def predicates(
         where.append(Track.zone_dwell.contains(json.dumps(query.zone) + ":", autoescape=True))
     if query.track_ids:
         where.append(Track.id.in_(query.track_ids))
+    else:  # tracks of a replaced analysis run stay reachable by id only
+        where.append(Track.superseded.is_(False))
     return where
 
 

@@ -240,6 +240,8 @@ def _tracks(
     )
     if track_ids is not None:
         stmt = stmt.where(Track.id.in_(sorted(set(track_ids))))
+    else:
+        stmt = stmt.where(Track.superseded.is_(False))
     tracks = list(db.execute(stmt.limit(MAX_TRACKS + 1)).scalars())
     if len(tracks) > MAX_TRACKS:
         raise InvalidInput(f"more than {MAX_TRACKS} tracks in this range; narrow it or choose tracks from a search")

@@ -30,6 +30,7 @@ from vigil.web.middleware import ClientAddress, IncidentCatcher, SecurityHeaders
 from vigil.web.pages import (
     account,
     audit,
+    camera_sources,
     cameras,
     dashboards,
     exports,
@@ -129,6 +130,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         working_context,
         users,
         locations,
+        camera_sources,  # before cameras: /cameras/sources is not a camera code
         cameras,
         audit,
         retention,

@@ -9,19 +9,28 @@ from sqlalchemy.orm import Session
 
 from vigil.analysis.jobs import JobStatus, start_analysis
 from vigil.db.models import AnalysisJob, Footage, User
+from vigil.governance.audit import AuditContext
 from vigil.web.state import web_state
 
 log = logging.getLogger("vigil.web")
 
 
-def start_job(request: Request, db: Session, *, user: User, footage: Footage, force: bool = False) -> AnalysisJob:
+def start_job(
+    request: Request,
+    db: Session,
+    *,
+    user: User,
+    footage: Footage,
+    force: bool = False,
+    context: AuditContext | None = None,
+) -> AnalysisJob:
     """Start the analysis of a footage (or resume its unfinished job) and hand the job to the executor.
 
     Refused (and audited) by :func:`start_analysis` without current training or a current PIA. A finished
-    job is returned as it is unless ``force``. The job is committed first: the executor reads it in another
-    session (a worker process or thread).
+    job is returned as it is unless ``force`` (a re-analysis, which needs the case and purpose ``context``). The
+    job is committed first: the executor reads it in another session (a worker process or thread).
     """
-    job = start_analysis(db, user=user, footage=footage, force=force)
+    job = start_analysis(db, user=user, footage=footage, force=force, context=context)
     db.commit()
     if job.status != JobStatus.DONE:
         executor = web_state(request).executor

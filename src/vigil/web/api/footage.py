@@ -80,7 +80,9 @@ def footage_analyse(
 ) -> JobReply:
     """Start analysing a footage (the camera needs a current PIA); a finished analysis is returned unless forced."""
     footage = get_footage(db, footage_id)
-    return JobReply.of(start_job(request, db, user=user, footage=footage, force=body.force if body else False))
+    body = body or AnalyseRequest()
+    context = make_context(body.case, body.purpose) if body.case or body.purpose else None
+    return JobReply.of(start_job(request, db, user=user, footage=footage, force=body.force, context=context))
 
 
 @router.get("/jobs/{job_id}", response_model=JobReply, responses=NOT_FOUND)

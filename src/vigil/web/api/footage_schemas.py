@@ -17,7 +17,13 @@ def _names(value: str) -> list[str]:
 
 
 class AnalyseRequest(Request):
-    force: bool = Field(False, description="Analyse again even if already done (the earlier tracks are replaced).")
+    force: bool = Field(
+        False,
+        description="Analyse again even if already done: a new run; the earlier run's tracks that carry review "
+        "marks are kept (superseded), the others deleted. Needs case and purpose.",
+    )
+    case: str | None = Field(None, max_length=64, description="Case reference (required with force).")
+    purpose: str | None = Field(None, max_length=1000, description="Policing purpose (required with force).")
 
 
 class JobReply(Reply):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from vigil.db.base import utcnow
 from vigil.db.models import PrivacyImpactAssessment
+from vigil.governance.camera_sources import set_source, source_policy
 from vigil.governance.locations import (
     CameraStatus,
     LocationStatus,
@@ -21,6 +22,7 @@ from vigil.governance.locations import (
 from vigil.web.api.access import ERRORS, ApiUser, Responses
 from vigil.web.api.schemas import CameraReply, CameraRequest, LocationReply, LocationRequest, Pia, PiaRequest
 from vigil.web.deps import DbSession
+from vigil.web.state import web_state
 
 router = APIRouter(responses=ERRORS)
 
@@ -117,15 +119,12 @@ def cameras_list(
 
 
 @router.post("/cameras", status_code=201, response_model=CameraReply, tags=["cameras"], responses=CONFLICT)
-def camera_create(db: DbSession, user: ApiUser, body: CameraRequest) -> CameraReply:
-    """Register a camera at a location (supervisors and administrators)."""
+def camera_create(request: Request, db: DbSession, user: ApiUser, body: CameraRequest) -> CameraReply:
+    """Register a camera at a location (supervisors and administrators), with its live source if given."""
     camera = add_camera(
-        db,
-        actor=user,
-        code=body.code,
-        name=body.name,
-        location_id=body.location_id,
-        bearing_deg=body.bearing_deg,
-        stream_url=body.stream_url,
+        db, actor=user, code=body.code, name=body.name, location_id=body.location_id, bearing_deg=body.bearing_deg
     )
+    if body.stream_url:  # sealed in the camera source register, never stored in clear
+        policy = source_policy(web_state(request).system.settings)
+        set_source(db, user=user, camera_code=camera.code, url=body.stream_url, policy=policy)
     return camera_reply(CameraStatus(camera, current_pia(camera.location, utcnow().date())))

@@ -169,7 +169,8 @@ class CameraRequest(Request):
         None, ge=0, lt=360, allow_inf_nan=False, description="Direction the camera faces, degrees from north."
     )
     stream_url: Annotated[str, StringConstraints(max_length=500), AfterValidator(_plain_text)] | None = Field(
-        None, description="Live stream address (RTSP/HTTP); never returned by the API."
+        None,
+        description="Live source (rtsp, rtsps, http or https URL); stored encrypted, never returned by the API.",
     )
 
 

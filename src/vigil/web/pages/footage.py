@@ -21,6 +21,7 @@ from vigil.db.models import AnalysisJob, User
 from vigil.errors import NotPermitted, VigilError
 from vigil.footage.ingest import IngestResult, get_footage
 from vigil.footage.storage import MIB
+from vigil.governance.access import make_context
 from vigil.governance.locations import camera_register
 from vigil.governance.roles import Capability, role_grants_capability
 from vigil.web.auth import CurrentUser
@@ -132,9 +133,14 @@ def footage_analyse(
     user: CurrentUser,
     footage_id: FootageId,
     force: Annotated[str, Form(max_length=8)] = "",
+    case: Annotated[str, Form(max_length=200)] = "",
+    purpose: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     def act() -> None:
-        start_job(request, db, user=user, footage=get_footage(db, footage_id), force=force == "1")
+        # A re-analysis (force) needs a case and purpose; without them the service refuses it, audited.
+        context = make_context(case, purpose) if case.strip() or purpose.strip() else None
+        footage = get_footage(db, footage_id)
+        start_job(request, db, user=user, footage=footage, force=force == "1", context=context)
 
     return outcome(request, db, act, done=f"Analysis of footage {footage_id} started.", back="/footage")
 

@@ -20,13 +20,14 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 
 from vigil.db.base import utcnow
 from vigil.db.face_models import Watchlist
-from vigil.errors import InvalidInput, VigilError
+from vigil.errors import InvalidInput, NotPermitted, VigilError
 from vigil.faces.calibration import FalseAlertEstimate, estimate_false_alerts
 from vigil.faces.live import (
     DeploymentPlan,
     StreamSpec,
     alert_image,
     decide_alert,
+    deployment_sources,
     list_deployments,
     plan_deployment,
     public_register,
@@ -39,6 +40,7 @@ from vigil.faces.live import (
     view_console,
 )
 from vigil.faces.live_runtime import LiveRuntime
+from vigil.governance.camera_sources import registered_sources, source_policy
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
 from vigil.web.forms import outcome, text
@@ -68,18 +70,17 @@ def _local(value: str, label: str, request: Request) -> datetime:
     return (parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed).astimezone(zone)
 
 
-def _streams(value: str) -> tuple[StreamSpec, ...]:
-    specs = []
-    for line in value.splitlines():
-        if not line.strip():
-            continue
-        camera, sep, url = line.partition("|")
-        if not sep:
-            raise InvalidInput("write each stream as 'camera label | URL or file', one per line")
-        specs.append(StreamSpec(camera=camera.strip(), url=url.strip()))
-    if not specs:
-        raise InvalidInput("give at least one camera stream")
-    return tuple(specs)
+def _streams(cameras: list[str]) -> tuple[StreamSpec, ...]:
+    """The cameras ticked on the form (codes of cameras with registered sources; checked by the service)."""
+    codes = [code.strip() for code in cameras if code.strip()]
+    if not codes:
+        raise InvalidInput("choose at least one camera with a registered live source")
+    if len(codes) > 16:
+        raise InvalidInput("a deployment watches at most 16 cameras")
+    for code in codes:
+        if len(code) > 64 or not all(c.isalnum() or c in "-_." for c in code):
+            raise InvalidInput(f"no camera with code {code[:40]!r}: choose the cameras from the list")
+    return tuple(StreamSpec(camera=code) for code in codes)
 
 
 @router.get("/fr/deployments")
@@ -91,6 +92,7 @@ def deployments_page(request: Request, db: DbSession, user: CurrentUser) -> Resp
         w for w in db.query(Watchlist).filter_by(kind="deployment").order_by(Watchlist.name) if w.id not in used
     ]
     settings = web_state(request).system.settings
+    sources = [source.camera for source in registered_sources(db)]
 
     def estimate(threshold: float, size: int) -> FalseAlertEstimate | None:
         return estimate_false_alerts(settings, threshold=threshold, watchlist_size=size)
@@ -102,6 +104,7 @@ def deployments_page(request: Request, db: DbSession, user: CurrentUser) -> Resp
         section="live_fr",
         deployments=deployments,
         watchlists=watchlists,
+        sources=sources,
         reminders=results_reminders(db, user=user),
         default_threshold=settings.faces.default_threshold,
         zone=settings.zone,
@@ -118,7 +121,7 @@ def deployment_plan(
     user: CurrentUser,
     name: Field = "",
     location: Field = "",
-    streams: Field = "",
+    cameras: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006 (FastAPI copies form defaults)
     window_start: Field = "",
     window_end: Field = "",
     watchlist: Field = "",
@@ -132,7 +135,7 @@ def deployment_plan(
             plan = DeploymentPlan(
                 name=text(name, label="Name", max_chars=200),
                 location=text(location, label="Location", max_chars=300),
-                streams=_streams(streams),
+                streams=_streams(cameras),
                 window_start=_local(window_start, "Start", request),
                 window_end=_local(window_end, "End", request),
                 watchlist=watchlist,
@@ -143,9 +146,9 @@ def deployment_plan(
             )
         except ValueError as exc:
             raise InvalidInput(_first_error(exc)) from None
-        deployment = plan_deployment(db, user=user, plan=plan)
-        size = len(deployment.watchlist.entries) if deployment.watchlist else 0
         settings = web_state(request).system.settings
+        deployment = plan_deployment(db, user=user, plan=plan, sources=source_policy(settings))
+        size = len(deployment.watchlist.entries) if deployment.watchlist else 0
         expected = estimate_false_alerts(settings, threshold=plan.threshold, watchlist_size=size)
         if expected is not None and expected.warning:
             flash(request, f"Warning: {expected.warning}.", "error")
@@ -164,33 +167,45 @@ def _first_error(exc: ValueError) -> str:
 
 @router.post("/fr/deployments/{deployment_id}/start")
 def deployment_start(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    runtime = live_runtime(request)
+    # Authorise and change state first (the service refuses, audited, before anything runs); the streams start only
+    # after the commit. A refusal is a 403 page, never a redirect that looks like progress.
+    policy = source_policy(web_state(request).system.settings)
     try:
         deployment, vectors = start_deployment(db, user=user, deployment_id=deployment_id)
-        streams, threshold, ends = streams_of(deployment), deployment.threshold, deployment.window_end
+        streams = deployment_sources(db, deployment, sources=policy)  # checked again before anything is read
+        threshold, ends = deployment.threshold, deployment.window_end
         db.commit()
+    except NotPermitted:
+        db.rollback()
+        raise
     except VigilError as exc:
         db.rollback()
         flash(request, exc.message, "error")
         return RedirectResponse("/fr/deployments", status_code=303)
-    runtime.start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
+    live_runtime(request).start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
     flash(request, "The deployment is live. Alerts appear on this console.")
     return RedirectResponse(f"/fr/deployments/{deployment_id}/console", status_code=303)
 
 
 @router.post("/fr/deployments/{deployment_id}/end")
 def deployment_end(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # End this request's transaction first: the stream threads write their last count of faces seen as they stop,
-    # and on SQLite an open transaction here would hold the write lock they wait for.
-    db.rollback()
+    # Authorise first, always: the service refuses (audited) before any state changes, and the streams are stopped
+    # only once the end is committed. Committing before stopping also frees SQLite's write lock, which the stream
+    # threads need to add their last count of faces seen as they stop.
+    back = f"/fr/deployments/{deployment_id}/console"
+    try:
+        stop_deployment(db, user=user, deployment_id=deployment_id)
+        db.commit()
+    except NotPermitted:
+        db.rollback()
+        raise
+    except VigilError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+        return RedirectResponse(back, status_code=303)
     live_runtime(request).stop(deployment_id)
-    return outcome(
-        request,
-        db,
-        lambda: stop_deployment(db, user=user, deployment_id=deployment_id),
-        done="The deployment has ended; its watchlist embeddings were deleted.",
-        back=f"/fr/deployments/{deployment_id}/console",
-    )
+    flash(request, "The deployment has ended; its watchlist embeddings were deleted.", "ok")
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/fr/deployments/{deployment_id}/console")
@@ -206,6 +221,7 @@ def console_page(request: Request, db: DbSession, user: CurrentUser, deployment_
         alerts=alerts,
         results=results_of(db, deployment),
         streams=streams_of(deployment),
+        stream_states=live_runtime(request).stream_states(deployment_id),
         zone=web_state(request).system.settings.zone,
     )
 
@@ -214,12 +230,16 @@ def console_page(request: Request, db: DbSession, user: CurrentUser, deployment_
 async def console_events(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
     await run_in_threadpool(view_console, db, user=user, deployment_id=deployment_id)
     await run_in_threadpool(db.commit)
-    broker = live_runtime(request).broker
+    runtime = live_runtime(request)
+    broker = runtime.broker
     queue = broker.subscribe(deployment_id)
 
     async def events() -> AsyncIterator[str]:
         try:
             yield "retry: 2000\n\n"
+            for state in runtime.stream_states(deployment_id).values():  # what happened before this subscription
+                current = {"type": "stream", "camera": state.camera, "state": state.state, "detail": state.detail}
+                yield f"event: stream\ndata: {json.dumps(current)}\n\n"
             while not await request.is_disconnected():
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)

@@ -111,9 +111,12 @@ def track_thumbnail_image(
     context: WorkingContext,
     footage_id: FootageId,
     track_no: TrackNo,
+    track: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     settings = web_state(request).system.settings
-    path = track_thumbnail(db, settings=settings, user=user, footage_id=footage_id, track_no=track_no, context=context)
+    path = track_thumbnail(
+        db, settings=settings, user=user, footage_id=footage_id, track_no=track_no, context=context, track_id=track
+    )
     return FileResponse(path, media_type="image/jpeg")
 
 

@@ -24,7 +24,14 @@
     if (count) count.textContent = String(Number(count.textContent) + 1);
   });
   source.addEventListener("stream", function (message) {
+    const stream = JSON.parse(message.data);
+    const item = document.querySelector('#fr-streams li[data-camera="' + CSS.escape(stream.camera) + '"]');
+    if (item) {
+      item.dataset.state = stream.state;
+      item.querySelector('[data-field="state"]').textContent = stream.state;
+      item.querySelector('[data-field="detail"]').textContent = stream.detail || "";
+    }
     const note = document.getElementById("fr-live-note");
-    if (note) note.textContent = "Camera problem: " + JSON.parse(message.data).error;
+    if (note && stream.error) note.textContent = "Camera problem: " + stream.camera + ": " + stream.error;
   });
 })();
