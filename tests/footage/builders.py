@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -79,3 +80,21 @@ def truncate(source: Path, dest: Path, fraction: float) -> Path:
     data = source.read_bytes()
     dest.write_bytes(data[: int(len(data) * fraction)])
     return dest
+
+
+def damaged_header_avi(path: Path, *, seconds: float = 4, fps: int = 10) -> Path:
+    """An H.264 AVI whose RIFF header is overwritten: FFmpeg can then only guess a bare H.264 stream."""
+    source = make_video(path.with_name(f"whole-{path.name}"), codec="libx264", fps=fps, seconds=seconds)
+    data = bytearray(source.read_bytes())
+    assert data[:4] == b"RIFF" and data[8:12] == b"AVI "
+    data[:12] = b"\0" * 12
+    path.write_bytes(bytes(data))
+    return path
+
+
+def zipped_video(path: Path) -> Path:
+    """A ZIP archive (stored, not compressed) holding an H.264 MP4, as a recorder's export bundle."""
+    inner = make_video(path.with_name(f"inner-{path.stem}.mp4"), codec="libx264", seconds=4)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.write(inner, "export/camera1.mp4")
+    return path

@@ -144,6 +144,8 @@ def test_start_time_comes_from_the_operator_then_the_file_tag_then_its_mtime(
     [
         (datetime(2026, 3, 1, 14, 5), "with its UTC offset"),  # naive: refused
         (utcnow() + timedelta(hours=2), "in the future"),
+        (datetime(1, 1, 1, tzinfo=UTC), "before 1990"),  # F12: was accepted
+        (datetime(1989, 12, 31, 23, 59, tzinfo=UTC), "before 1990"),
     ],
 )
 def test_bad_operator_start_is_refused(

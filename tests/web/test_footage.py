@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
-from tests.footage.builders import make_video, truncate
+from tests.footage.builders import damaged_header_avi, make_video, truncate, zipped_video
 from tests.support.builders import PASSWORD, make_camera, make_user
 from tests.support.webapp import TestClient, log_in, page_csrf, seed
 from vigil.analysis.store import store_tracks
@@ -140,8 +140,23 @@ def test_upload_is_stored_with_custody_and_audit_and_analysed_by_a_real_executor
         ("video", {"start": "yesterday"}, 422, "Recording start must be a date"),
         ("video", {"start": "2999-01-01T00:00"}, 422, "the start time is in the future"),
         ("video", {"case": "../etc"}, 422, "case reference must be"),
+        ("video", {"start": "0001-01-01T00:00"}, 422, "before 1990"),
+        ("damaged-avi", {"name": "cam1.avi"}, 422, "'cam1.avi' has no video container that vigil can read"),
+        ("zip", {"name": "export.zip"}, 422, "'export.zip' is a ZIP archive, not a video"),
     ],
-    ids=["text", "truncated", "empty", "unknown-camera", "no-camera", "bad-start", "future-start", "bad-case"],
+    ids=[
+        "text",
+        "truncated",
+        "empty",
+        "unknown-camera",
+        "no-camera",
+        "bad-start",
+        "future-start",
+        "bad-case",
+        "year-one-start",
+        "damaged-avi",
+        "zip",
+    ],
 )
 def test_bad_uploads_are_refused_with_a_clear_message_and_nothing_is_stored(
     client: TestClient, tmp_path: Path, body: str, params: dict[str, str], status: int, message: str
@@ -153,6 +168,8 @@ def test_bad_uploads_are_refused_with_a_clear_message_and_nothing_is_stored(
         "truncated": truncate(video, tmp_path / "cut.mp4", 0.4).read_bytes(),
         "empty": b"",
         "video": video.read_bytes(),
+        "damaged-avi": damaged_header_avi(tmp_path / "cam1.avi").read_bytes() if body == "damaged-avi" else b"",
+        "zip": zipped_video(tmp_path / "export.zip").read_bytes() if body == "zip" else b"",
     }[body]
     reply = put_upload(client, content, **params)
     assert reply.status_code == status

@@ -40,6 +40,7 @@ ACTION = "footage.ingest"
 START_METADATA, START_OPERATOR, START_MTIME = "metadata", "operator", "file mtime"
 CASE_REF_RULE = "case reference must be 2-64 letters, digits or / _ . - and start with a letter or digit"
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)  # cameras with unset clocks write 1904, 1970, ...
+EARLIEST_START = datetime(1990, 1, 1, tzinfo=UTC)  # no digital CCTV recording an operator gives is older
 # Extension for a stored file whose original name had none, by FFmpeg demuxer.
 _FORMAT_EXTENSIONS = {
     "avi": "avi",
@@ -166,6 +167,11 @@ def _check_start(start: datetime | None, now: datetime) -> None:
         return
     if start.tzinfo is None:
         raise InvalidInput("give the start time with its UTC offset (e.g. 2026-03-01T14:05:00+00:00)")
+    if start < EARLIEST_START:
+        raise InvalidInput(
+            f"the start time {start.date().isoformat()} is before 1990, so it cannot be a recording's: "
+            "check the date read off the footage"
+        )
     if start > now:
         raise InvalidInput("the start time is in the future")
 
