@@ -174,7 +174,10 @@ def describe(
     failed = False
     for path in images:
         try:
-            objects = [o.as_dict() for o in describe_image(read_image(path), detector=detector)]
+            objects = [
+                o.as_dict()
+                for o in describe_image(read_image(path, max_pixels=vision.max_image_pixels), detector=detector)
+            ]
             results.append({"image": str(path), "objects": objects})
         except VigilError as exc:
             failed = True

@@ -223,6 +223,7 @@ def similar_photo(
             pick=None if which is None else which - 1,
             k=count,
             query=query,
+            max_pixels=web_state(request).system.settings.vision.max_image_pixels,
         )
     except VigilError as exc:
         db.rollback()  # audited refusals were committed by the service itself
