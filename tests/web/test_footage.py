@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,10 +24,11 @@ from tests.conftest import make_settings
 from tests.footage.builders import damaged_header_avi, make_video, truncate, zipped_video
 from tests.support.builders import PASSWORD, make_camera, make_user
 from tests.support.webapp import TestClient, log_in, page_csrf, seed
+from vigil.analysis.liveness import process_identity
 from vigil.analysis.store import store_tracks
 from vigil.analysis.worker import ThreadExecutor
 from vigil.db.base import utcnow
-from vigil.db.models import AuditEntry, CustodyEvent, Footage, Track
+from vigil.db.models import AnalysisJob, AuditEntry, CustodyEvent, Footage, Track, User
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
 from vigil.governance import audit
 from vigil.web.app import create_app
@@ -362,3 +367,49 @@ def test_the_senders_file_time_is_the_start_when_the_file_records_none(client: T
     [footage] = footage_rows(client)
     assert footage.start_time.isoformat() == "2026-03-01T14:05:00+00:00" and footage.start_time_source == "file mtime"
     assert "its modification time (2026-03-01T14:05:00+00:00) was used" in reply["warnings"][0]
+
+
+def test_a_restart_removes_a_killed_upload_s_partial_file_and_resumes_a_dead_server_s_job(tmp_path: Path) -> None:
+    """F11: the server was killed (kill -9) mid-upload and mid-analysis, then restarted within a minute."""
+    with footage_client(tmp_path) as client:
+        signed_in(client)
+        reply = put_upload(client, small_video(tmp_path), analyse="0")
+        footage_id = reply.json()["footage_id"]
+    data_dir = tmp_path / "data"
+    partial = data_dir / "footage" / ".upload-killed0000.part"
+    partial.write_bytes(b"\0" * 4096)  # what receive_upload_stream had written when the process died
+    old = (utcnow() - timedelta(hours=2)).timestamp()
+    os.utime(partial, (old, old))
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    dead_server = process_identity(child.pid)
+    child.kill()
+    child.wait()
+
+    def running_job(db: Session) -> int:
+        ivy = db.execute(select(User).where(User.username == "ivy")).scalar_one()
+        job = AnalysisJob(
+            footage_id=footage_id,
+            status="running",
+            total_frames=20,
+            created_by_id=ivy.id,
+            owner=dead_server,
+            heartbeat_at=utcnow(),  # fresh: the old rule took it for alive and never resumed it
+        )
+        db.add(job)
+        db.flush()
+        return job.id
+
+    with footage_client(tmp_path) as restarted:
+        job_id = seed(restarted.app, running_job)  # type: ignore[arg-type]
+        assert not partial.exists()
+    with footage_client(tmp_path) as restarted:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            job = seed(restarted.app, lambda db: db.get(AnalysisJob, job_id))  # type: ignore[arg-type]
+            if job.status in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        assert (job.status, job.error, job.progress_frames) == ("done", None, 20)
+        assert job.owner != dead_server
+    [sweep] = entries(restarted, action_prefix="footage.sweep")
+    assert json.loads(sweep.details)["removed"] == ["footage/.upload-killed0000.part"]

@@ -46,7 +46,7 @@ from vigil.web.pages import (
 )
 from vigil.web.ratelimit import SlidingWindow
 from vigil.web.rendering import STATIC_DIR, make_templates
-from vigil.web.scheduler import retention_loop
+from vigil.web.scheduler import retention_loop, sweep_footage_folder
 from vigil.web.state import WebState
 
 SESSION_COOKIE = "vigil_session"
@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs = executor if executor is not None else LocalExecutor(settings)
         app.state.web.executor = jobs
+        await asyncio.to_thread(sweep_footage_folder, system)  # what a killed upload or copy left behind
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
         scheduler = asyncio.create_task(retention_loop(system), name="vigil-retention")
         try:
