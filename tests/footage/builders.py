@@ -25,8 +25,11 @@ def make_video(
     creation_time: datetime | None = None,
     faststart: bool = False,
     container_format: str | None = None,
+    pix_fmt: str = "yuv420p",
 ) -> Path:
-    """A real video: a red square moving right over grey, above a band of noise (so files are not tiny)."""
+    """A real video: a red square moving right over grey, above a band of noise (so files are not tiny).
+
+    MJPEG needs ``pix_fmt="yuvj420p"``."""
     width, height = size
     rng = np.random.default_rng(7)
     options = {"movflags": "faststart"} if faststart else {}
@@ -35,7 +38,7 @@ def make_video(
             container.metadata["creation_time"] = creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         stream = container.add_stream(codec, rate=Fraction(fps))
         assert isinstance(stream, VideoStream)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         for index in range(round(fps * seconds)):
             frame = av.VideoFrame.from_ndarray(draw_frame(index, width, height, rng), format="bgr24")
             for packet in stream.encode(frame):

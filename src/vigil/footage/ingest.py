@@ -19,6 +19,7 @@ from vigil.db.base import utcnow
 from vigil.db.models import Camera, Case, Footage, User
 from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import DUPLICATE_SUBMITTED, INGESTED, add_custody_event
+from vigil.footage.playable import plan_playable_copy
 from vigil.footage.probe import VideoProbe, probe_video
 from vigil.footage.storage import (
     StagedFile,
@@ -232,6 +233,7 @@ def _record_new(
     )
     db.add(footage)
     db.flush()
+    plan_playable_copy(db, footage=footage, path=staged.path, now=sub.now)
     facts = {**sub.facts(), "size_bytes": staged.size_bytes}
     add_custody_event(
         db, footage=footage, actor=sub.user.username, action=INGESTED, sha256=staged.sha256, details=facts, at=sub.now

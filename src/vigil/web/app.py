@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
 from vigil.faces.live_runtime import LiveRuntime
+from vigil.footage.playable import CopyMaker
 from vigil.settings import Settings
 from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
@@ -71,6 +72,9 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         app.state.web.executor = jobs
         await asyncio.to_thread(sweep_footage_folder, system)  # what a killed upload or copy left behind
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
+        copies = CopyMaker(system.sessions, settings.data_dir)
+        app.state.web.copies = copies
+        await asyncio.to_thread(copies.resume)  # copies a restart left queued or half-made
         scheduler = asyncio.create_task(retention_loop(system), name="vigil-retention")
         try:
             yield
@@ -78,8 +82,9 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await scheduler
-            app.state.web.executor = None
+            app.state.web.executor = app.state.web.copies = None
             await asyncio.to_thread(jobs.shutdown)
+            await asyncio.to_thread(copies.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)
             if owns_system:
                 system.close()

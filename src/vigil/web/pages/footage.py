@@ -81,6 +81,9 @@ async def footage_upload(
 def _after_upload(request: Request, db: Session, user: User, result: IngestResult, analyse: bool) -> dict[str, Any]:
     footage = result.footage
     db.commit()  # the footage is kept whatever happens to its analysis
+    copies = web_state(request).copies
+    if copies is not None and not result.duplicate:
+        copies.submit(footage.id)  # a playable copy, if browsers cannot play the original (no-op otherwise)
     verb = "was already held as" if result.duplicate else "stored as"
     message = (
         f"{footage.original_name} {verb} footage {footage.id} ({footage.width}×{footage.height}, "
