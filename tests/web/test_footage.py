@@ -97,7 +97,8 @@ def footage_rows(client: TestClient) -> list[Footage]:
 
 
 def small_video(tmp_path: Path) -> bytes:
-    return make_video(tmp_path / "clip.mp4", size=(64, 48), seconds=2, fps=10).read_bytes()
+    """An H.264 MP4: browsers play it as it is, so no playable copy is made."""
+    return make_video(tmp_path / "clip.mp4", codec="libx264", size=(64, 48), seconds=2, fps=10).read_bytes()
 
 
 def test_upload_is_stored_with_custody_and_audit_and_analysed_by_a_real_executor(
@@ -413,3 +414,35 @@ def test_a_restart_removes_a_killed_upload_s_partial_file_and_resumes_a_dead_ser
         assert job.owner != dead_server
     [sweep] = entries(restarted, action_prefix="footage.sweep")
     assert json.loads(sweep.details)["removed"] == ["footage/.upload-killed0000.part"]
+
+
+def test_an_uploaded_avi_gets_a_playable_copy_served_only_to_those_who_may_watch_it(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Item 2: the copy is made after the upload; the pages point at it once ready; the original is unchanged."""
+    signed_in(client)
+    video = make_video(tmp_path / "cam1.avi", codec="libx264", size=(64, 48), seconds=2, fps=10).read_bytes()
+    reply = put_upload(client, video, name="cam1.avi", analyse="0")
+    assert reply.status_code == 200, reply.text
+    detour = client.get("/footage/1/playable", follow_redirects=False)
+    assert urlsplit(detour.headers["location"]).path == "/context"  # like the footage itself: case and purpose
+    state_context(client, client.get("/footage/1/video", follow_redirects=False))
+    deadline = time.monotonic() + 60
+    state = client.get("/footage/1/playable", params={"case": CASE}).json()
+    while state["status"] in ("queued", "preparing") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = client.get("/footage/1/playable", params={"case": CASE}).json()
+    assert state == {"status": "ready", "percent": 100, "url": f"/footage/1/playable.mp4?case={CASE}", "error": None}
+    page = client.get("/footage/1/video", params={"case": CASE}).text
+    assert f'src="/footage/1/playable.mp4?case={CASE}"' in page and "preparing a playable copy" not in page
+    part = client.get("/footage/1/playable.mp4", params={"case": CASE}, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.headers["content-type"] == "video/mp4" and part.content[4:8] == b"ftyp"
+    original = client.get("/footage/1/media", params={"case": CASE})
+    assert original.content == video  # the evidence is served and stored unchanged
+    assert [e.action for e in entries(client, action_prefix="footage.playable_copy")] == ["footage.playable_copy"]
+    assert log_in(client, "ned", PASSWORD) == "/"  # untrained: may not watch footage, nor its copy
+    refused = state_context(
+        client, client.get("/footage/1/playable.mp4", params={"case": CASE}, follow_redirects=False)
+    )
+    assert refused.status_code == 403 and b"ftyp" not in refused.content
+    assert [(e.actor, e.outcome) for e in entries(client, action_prefix="footage.view")][-1] == ("ned", "refused")
