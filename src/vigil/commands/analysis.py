@@ -33,7 +33,9 @@ tracks_app = typer.Typer(help="Tracks found by analysis.", no_args_is_help=True)
 def analyse(
     file: Annotated[Path, typer.Argument(help="Video file (ingested first; a file already stored is reused).")],
     camera: Annotated[str, typer.Option(help="Code of the force camera that recorded it.")],
-    start: Annotated[str | None, typer.Option(help="Recording start, ISO 8601 with offset.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Recording start, ISO 8601 with offset; 1990 or later, not future.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse again even if already done.")] = False,
     detect_interval: Annotated[
         float | None,
