@@ -31,6 +31,7 @@ from vigil.footage.playable import (
     TRANSCODE,
     CopyMaker,
     copy_path,
+    make_copy,
     plan_copy,
     prepare_copy,
 )
@@ -43,6 +44,7 @@ VIDEOS = {
     "h264.mp4": {"codec": "libx264"},
     "h264.avi": {"codec": "libx264"},
     "h264.mkv": {"codec": "libx264"},
+    "h264.ts": {"codec": "libx264", "container_format": "mpegts"},
     "vp9.webm": {"codec": "libvpx-vp9"},
     "mpeg4.avi": {"codec": "mpeg4"},
     "mpeg4.mp4": {"codec": "mpeg4"},
@@ -58,6 +60,7 @@ VIDEOS = {
         ("vp9.webm", ORIGINAL),
         ("h264.avi", REMUX),  # the same frames in an MP4: seconds, no loss
         ("h264.mkv", REMUX),
+        ("h264.ts", REMUX),
         ("mpeg4.avi", TRANSCODE),  # browsers decode no MPEG-4 Part 2
         ("mpeg4.mp4", TRANSCODE),
         ("mjpeg.avi", TRANSCODE),
@@ -199,3 +202,15 @@ def test_retention_deletes_the_copy_with_the_footage(
     run_retention(db, rules=[FootageRule(data_dir=settings.data_dir, days=settings.retention.footage_days)],
                   data_dir=settings.data_dir, now=later)  # fmt: skip
     assert not copy.exists() and db.get(PlayableCopy, footage.id) is None
+
+
+def test_a_remuxed_copy_starts_at_zero_as_analysis_times_it(tmp_path: Path) -> None:
+    """MPEG-TS starts its clock part-way (0.2 s here); analysis times frames from the first, so must the copy."""
+    source = make_video(tmp_path / "h264.ts", size=(64, 48), fps=10, seconds=2, **VIDEOS["h264.ts"])  # type: ignore[arg-type]
+    with av.open(str(source)) as original:
+        assert (original.streams.video[0].start_time or 0) > 0
+    target = tmp_path / "copy.mp4"
+    assert make_copy(source, target, method=REMUX, progress=lambda done: None) == REMUX
+    with av.open(str(target)) as made:
+        times = [frame.time for frame in made.decode(video=0)]
+    assert times[0] == 0.0 and len(times) == 20 and times[-1] == pytest.approx(1.9)

@@ -111,12 +111,15 @@ def copy_path(data_dir: Path, record: PlayableCopy) -> Path | None:
 
 
 def remux(source: Path, target: Path, *, progress: Progress) -> None:
-    """The same compressed frames in an MP4 with its index first (faststart), so playback starts at once."""
+    """The same compressed frames in an MP4 with its index first (faststart), so playback starts at once.
+
+    Timestamps are shifted so the first frame is shown at 0 s, as analysis times it (``t = pts - start``).
+    """
     with open_container(source) as container, av.open(str(target), "w", format="mp4", options=_FASTSTART) as out:
         stream = video_stream(container)
         assert stream is not None
         copied = out.add_stream_from_template(stream)
-        done = 0
+        shift, done = stream.start_time or 0, 0
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
@@ -124,6 +127,9 @@ def remux(source: Path, target: Path, *, progress: Progress) -> None:
                 raise ValueError("a frame has no timestamp, so it cannot be placed in an MP4 without re-encoding")
             if packet.pts is None:
                 packet.pts = packet.dts
+            packet.pts -= shift
+            if packet.dts is not None:
+                packet.dts -= shift
             packet.stream = copied
             out.mux(packet)
             done += 1
