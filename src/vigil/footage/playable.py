@@ -123,11 +123,10 @@ def remux(source: Path, target: Path, *, progress: Progress) -> None:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
-            if packet.dts is None and packet.pts is None:
+            pts = packet.pts if packet.pts is not None else packet.dts
+            if pts is None:
                 raise ValueError("a frame has no timestamp, so it cannot be placed in an MP4 without re-encoding")
-            if packet.pts is None:
-                packet.pts = packet.dts
-            packet.pts -= shift
+            packet.pts = pts - shift
             if packet.dts is not None:
                 packet.dts -= shift
             packet.stream = copied
