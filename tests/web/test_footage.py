@@ -424,6 +424,7 @@ def test_an_uploaded_avi_gets_a_playable_copy_served_only_to_those_who_may_watch
     video = make_video(tmp_path / "cam1.avi", codec="libx264", size=(64, 48), seconds=2, fps=10).read_bytes()
     reply = put_upload(client, video, name="cam1.avi", analyse="0")
     assert reply.status_code == 200, reply.text
+    assert "a playable copy is being prepared" in reply.json()["message"]
     detour = client.get("/footage/1/playable", follow_redirects=False)
     assert urlsplit(detour.headers["location"]).path == "/context"  # like the footage itself: case and purpose
     state_context(client, client.get("/footage/1/video", follow_redirects=False))
