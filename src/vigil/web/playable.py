@@ -38,6 +38,13 @@ class Player:
         return {"status": self.status, "percent": self.percent, "url": self.url, "error": self.error}
 
 
+def start_copy(request: Request, footage_id: int) -> None:
+    """Hand a just-ingested footage's planned copy to the app's copy maker (a no-op if none is needed)."""
+    copies = web_state(request).copies
+    if copies is not None:
+        copies.submit(footage_id)
+
+
 def footage_player(request: Request, db: Session, *, footage: Footage, case_ref: str) -> Player:
     """The player source of a footage the user may watch (the caller has authorised it)."""
     settings = web_state(request).system.settings

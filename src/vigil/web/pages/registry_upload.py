@@ -18,6 +18,7 @@ from vigil.registry.uploads import MAX_CHUNK_BYTES, append_chunk, begin_upload, 
 from vigil.web.auth import flash
 from vigil.web.deps import DbSession
 from vigil.web.jobs import start_job
+from vigil.web.playable import start_copy
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -103,6 +104,7 @@ def upload_complete(request: Request, db: DbSession, token: str, key: str) -> Re
         db.rollback()
         return _json_error(exc)
     db.commit()
+    start_copy(request, stored.footage.id)  # a copy browsers can play, if the owner's format needs one
     analysis = "queued for analysis"
     try:
         start_job(request, db, user=stored.officer, footage=stored.footage)
