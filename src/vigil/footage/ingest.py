@@ -3,7 +3,8 @@
 ``ingest_footage`` works in the caller's transaction. The stored file is placed only after the rows
 are flushed, and every failure before that removes the partial copy, so a refusal leaves no file and
 no row. (If the caller's transaction later rolls back, the placed file is an orphan: harmless, reused
-by the next ingest of the same bytes, and listed by ``custody.orphan_files`` for retention to delete.)
+by the next ingest of the same bytes, and deleted after a day by ``custody.sweep_stale_files``.) The
+footage's playable copy is planned in the same transaction (:mod:`vigil.footage.playable`).
 """
 
 from __future__ import annotations
