@@ -202,6 +202,29 @@ def test_footage_add_list_verify_and_refusals(vigil: CliRunner, tmp_path: Path) 
     assert len(json.loads(run(vigil, "footage", "list", "--as", "ivy", "--json"))) == 1
 
 
+def test_footage_add_refuses_a_damaged_avi_a_zip_and_an_absurd_start(vigil: CliRunner, tmp_path: Path) -> None:
+    """F12: neither file is read as a bare H.264 stream at an assumed 25 frames/s; nothing is stored."""
+    from tests.footage.builders import damaged_header_avi, make_video, zipped_video
+
+    run(vigil, "db", "upgrade")
+    run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin")
+    run(vigil, "location", "add", "Market Square", "--as", "admin")
+    run(vigil, "camera", "add", "PEN-01", "--location", "Market Square", "--as", "admin")
+    today = date.today()
+    expires = str(today + timedelta(days=30))
+    run(vigil, "training", "add", "ivy", "--capability", "analytics", "--course", "VA", "--completed", str(today),
+        "--expires", expires, "--as", "admin")  # fmt: skip
+    add = ("--camera", "PEN-01", "--as", "ivy")
+    damaged = damaged_header_avi(tmp_path / "cam1.avi")
+    assert "no video container" in run(vigil, "footage", "add", str(damaged), *add, code=2)
+    archive = zipped_video(tmp_path / "export.zip")
+    assert "is a ZIP archive, not a video" in run(vigil, "footage", "add", str(archive), *add, code=2)
+    video = make_video(tmp_path / "clip.avi")
+    assert "before 1990" in run(vigil, "footage", "add", str(video), *add, "--start", "0001-01-01T00:00:00Z", code=2)
+    assert json.loads(run(vigil, "footage", "list", "--as", "ivy", "--json")) == []
+    assert not any(path.is_file() for path in (tmp_path / "data" / "footage").rglob("*"))
+
+
 def test_camera_calibration_and_zones_through_the_cli(vigil: CliRunner) -> None:
     run(vigil, "db", "upgrade")
     run(vigil, "location", "add", "Market Square", "--as", "admin")

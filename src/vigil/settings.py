@@ -149,6 +149,17 @@ class VisionSettings(Section):
     )
     custom_decoder: str = Field("yolov8", description="Output decoder for the custom detector (e.g. 'yolov8').")
     score_threshold: float = Field(0.4, gt=0, lt=1, description="Detections below this score are dropped.")
+    max_image_megapixels: float = Field(
+        40,
+        gt=0,
+        le=1000,
+        description="Largest picture (megapixels, read from the file's header before decoding) accepted as a photo "
+        "for face enrolment or search, search by photo or `vigil describe`.",
+    )
+
+    @property
+    def max_image_pixels(self) -> int:
+        return int(self.max_image_megapixels * 1_000_000)
 
 
 class RegistrySettings(Section):

@@ -143,7 +143,12 @@ def test_unfit_images_are_refused_with_the_reason_and_nothing_is_stored(
 
 @pytest.mark.parametrize(
     ("data", "expected"),
-    [(b"", "empty"), (b"GIF89a not really", "not an image"), (b"%PDF-1.4\n" + bytes(300), "not an image")],
+    [
+        (b"", "empty"),
+        (b"GIF89a\x10\x00\x10\x00 not really", "not an image"),  # a GIF header (16x16 px), then no picture
+        (b"GIF89a not really", "28192×29807 pixels"),  # its "header" declares 840 megapixels: refused unread
+        (b"%PDF-1.4\n" + bytes(300), "not an image"),
+    ],
 )
 def test_a_file_that_is_not_an_image_is_refused(data: bytes, expected: str) -> None:
     with pytest.raises(InvalidInput, match=expected):

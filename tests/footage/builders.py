@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -24,8 +25,11 @@ def make_video(
     creation_time: datetime | None = None,
     faststart: bool = False,
     container_format: str | None = None,
+    pix_fmt: str = "yuv420p",
 ) -> Path:
-    """A real video: a red square moving right over grey, above a band of noise (so files are not tiny)."""
+    """A real video: a red square moving right over grey, above a band of noise (so files are not tiny).
+
+    MJPEG needs ``pix_fmt="yuvj420p"``."""
     width, height = size
     rng = np.random.default_rng(7)
     options = {"movflags": "faststart"} if faststart else {}
@@ -34,7 +38,7 @@ def make_video(
             container.metadata["creation_time"] = creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         stream = container.add_stream(codec, rate=Fraction(fps))
         assert isinstance(stream, VideoStream)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         for index in range(round(fps * seconds)):
             frame = av.VideoFrame.from_ndarray(draw_frame(index, width, height, rng), format="bgr24")
             for packet in stream.encode(frame):
@@ -79,3 +83,21 @@ def truncate(source: Path, dest: Path, fraction: float) -> Path:
     data = source.read_bytes()
     dest.write_bytes(data[: int(len(data) * fraction)])
     return dest
+
+
+def damaged_header_avi(path: Path, *, seconds: float = 4, fps: int = 10) -> Path:
+    """An H.264 AVI whose RIFF header is overwritten: FFmpeg can then only guess a bare H.264 stream."""
+    source = make_video(path.with_name(f"whole-{path.name}"), codec="libx264", fps=fps, seconds=seconds)
+    data = bytearray(source.read_bytes())
+    assert data[:4] == b"RIFF" and data[8:12] == b"AVI "
+    data[:12] = b"\0" * 12
+    path.write_bytes(bytes(data))
+    return path
+
+
+def zipped_video(path: Path) -> Path:
+    """A ZIP archive (stored, not compressed) holding an H.264 MP4, as a recorder's export bundle."""
+    inner = make_video(path.with_name(f"inner-{path.stem}.mp4"), codec="libx264", seconds=4)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.write(inner, "export/camera1.mp4")
+    return path

@@ -19,7 +19,7 @@ from tests.support.builders import make_camera, make_user
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, Case, CustodyEvent, Footage, User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
-from vigil.footage.custody import footage_path, orphan_files, verify_footage
+from vigil.footage.custody import footage_path, orphan_files, stale_partials, sweep_stale_files, verify_footage
 from vigil.footage.ingest import (
     IngestResult,
     check_analysable,
@@ -144,6 +144,8 @@ def test_start_time_comes_from_the_operator_then_the_file_tag_then_its_mtime(
     [
         (datetime(2026, 3, 1, 14, 5), "with its UTC offset"),  # naive: refused
         (utcnow() + timedelta(hours=2), "in the future"),
+        (datetime(1, 1, 1, tzinfo=UTC), "before 1990"),  # F12: was accepted
+        (datetime(1989, 12, 31, 23, 59, tzinfo=UTC), "before 1990"),
     ],
 )
 def test_bad_operator_start_is_refused(
@@ -320,3 +322,28 @@ def test_orphan_files_lists_only_unreferenced_old_files(db: Session, settings: S
     os.utime(footage_path(settings, footage), (old, old))
     assert orphan_files(db, settings=settings) == [stray]
     assert db.scalar(select(func.count()).select_from(CustodyEvent)) == 1
+
+
+def test_the_sweep_deletes_stale_partials_and_old_orphans_only_and_audits_it(
+    db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    """F11: a partial file a killed upload or copy left behind is deleted; live partials and footage are not."""
+    footage = _ingest(db, settings, make_video(tmp_path / "clip.avi")).footage
+    root = footage_root(settings.data_dir)
+    old = (utcnow() - timedelta(hours=2)).timestamp()
+    dead_upload, dead_copy, live_upload = root / ".upload-a1.part", root / ".partial-b2.part", root / ".upload-c3.part"
+    for path in (dead_upload, dead_copy, live_upload):
+        path.write_bytes(b"half a video")
+    for path in (dead_upload, dead_copy, footage_path(settings, footage)):
+        os.utime(path, (old, old))
+    outside = settings.data_dir / ".upload-elsewhere.part"  # not in the footage folder: not ours to delete
+    outside.write_bytes(b"x")
+    os.utime(outside, (old, old))
+    assert stale_partials(settings) == [dead_copy, dead_upload]
+    assert sweep_stale_files(db, settings=settings) == [dead_copy, dead_upload]
+    assert not dead_upload.exists() and not dead_copy.exists()
+    assert live_upload.exists() and outside.exists() and footage_path(settings, footage).exists()
+    entry = _last_audit(db)
+    assert (entry.action, entry.actor) == ("footage.sweep", "system")
+    assert json.loads(entry.details)["partial_files"] == 2
+    assert sweep_stale_files(db, settings=settings) == [] and _last_audit(db).seq == entry.seq  # nothing: no entry

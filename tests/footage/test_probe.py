@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_data_dir
-from tests.footage.builders import make_audio, make_video, truncate
+from tests.footage.builders import damaged_header_avi, make_audio, make_video, truncate, zipped_video
 from vigil.errors import InvalidInput
 from vigil.footage.probe import probe_video
 
@@ -85,6 +85,11 @@ BAD_FILES: list[tuple[str, Callable[[Path], Path], str]] = [
         "'{name}' is truncated or damaged",
     ),
     ("missing.mp4", lambda p: p, "cannot read '{name}': No such file"),
+    # F12: these were read as bare H.264 at an assumed 25 frames/s (31.8 s instead of 79.5 s)
+    ("damaged-header.avi", damaged_header_avi, "'{name}' has no video container that vigil can read"),
+    ("export.zip", zipped_video, "'{name}' is a ZIP archive, not a video"),
+    ("export-renamed.mp4", zipped_video, "'{name}' is a ZIP archive, not a video"),
+    ("raw.h264", lambda p: make_video(p, codec="libx264", container_format="h264"), r"bare H\.264 stream"),
 ]
 
 

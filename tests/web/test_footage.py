@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,13 +21,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
-from tests.footage.builders import make_video, truncate
+from tests.footage.builders import damaged_header_avi, make_video, truncate, zipped_video
 from tests.support.builders import PASSWORD, make_camera, make_user
 from tests.support.webapp import TestClient, log_in, page_csrf, seed
+from vigil.analysis.liveness import process_identity
 from vigil.analysis.store import store_tracks
 from vigil.analysis.worker import ThreadExecutor
 from vigil.db.base import utcnow
-from vigil.db.models import AuditEntry, CustodyEvent, Footage, Track
+from vigil.db.models import AnalysisJob, AuditEntry, CustodyEvent, Footage, Track, User
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
 from vigil.governance import audit
 from vigil.web.app import create_app
@@ -92,7 +97,8 @@ def footage_rows(client: TestClient) -> list[Footage]:
 
 
 def small_video(tmp_path: Path) -> bytes:
-    return make_video(tmp_path / "clip.mp4", size=(64, 48), seconds=2, fps=10).read_bytes()
+    """An H.264 MP4: browsers play it as it is, so no playable copy is made."""
+    return make_video(tmp_path / "clip.mp4", codec="libx264", size=(64, 48), seconds=2, fps=10).read_bytes()
 
 
 def test_upload_is_stored_with_custody_and_audit_and_analysed_by_a_real_executor(
@@ -140,8 +146,23 @@ def test_upload_is_stored_with_custody_and_audit_and_analysed_by_a_real_executor
         ("video", {"start": "yesterday"}, 422, "Recording start must be a date"),
         ("video", {"start": "2999-01-01T00:00"}, 422, "the start time is in the future"),
         ("video", {"case": "../etc"}, 422, "case reference must be"),
+        ("video", {"start": "0001-01-01T00:00"}, 422, "before 1990"),
+        ("damaged-avi", {"name": "cam1.avi"}, 422, "'cam1.avi' has no video container that vigil can read"),
+        ("zip", {"name": "export.zip"}, 422, "'export.zip' is a ZIP archive, not a video"),
     ],
-    ids=["text", "truncated", "empty", "unknown-camera", "no-camera", "bad-start", "future-start", "bad-case"],
+    ids=[
+        "text",
+        "truncated",
+        "empty",
+        "unknown-camera",
+        "no-camera",
+        "bad-start",
+        "future-start",
+        "bad-case",
+        "year-one-start",
+        "damaged-avi",
+        "zip",
+    ],
 )
 def test_bad_uploads_are_refused_with_a_clear_message_and_nothing_is_stored(
     client: TestClient, tmp_path: Path, body: str, params: dict[str, str], status: int, message: str
@@ -153,6 +174,8 @@ def test_bad_uploads_are_refused_with_a_clear_message_and_nothing_is_stored(
         "truncated": truncate(video, tmp_path / "cut.mp4", 0.4).read_bytes(),
         "empty": b"",
         "video": video.read_bytes(),
+        "damaged-avi": damaged_header_avi(tmp_path / "cam1.avi").read_bytes() if body == "damaged-avi" else b"",
+        "zip": zipped_video(tmp_path / "export.zip").read_bytes() if body == "zip" else b"",
     }[body]
     reply = put_upload(client, content, **params)
     assert reply.status_code == status
@@ -345,3 +368,82 @@ def test_the_senders_file_time_is_the_start_when_the_file_records_none(client: T
     [footage] = footage_rows(client)
     assert footage.start_time.isoformat() == "2026-03-01T14:05:00+00:00" and footage.start_time_source == "file mtime"
     assert "its modification time (2026-03-01T14:05:00+00:00) was used" in reply["warnings"][0]
+
+
+def test_a_restart_removes_a_killed_upload_s_partial_file_and_resumes_a_dead_server_s_job(tmp_path: Path) -> None:
+    """F11: the server was killed (kill -9) mid-upload and mid-analysis, then restarted within a minute."""
+    with footage_client(tmp_path) as client:
+        signed_in(client)
+        reply = put_upload(client, small_video(tmp_path), analyse="0")
+        footage_id = reply.json()["footage_id"]
+    data_dir = tmp_path / "data"
+    partial = data_dir / "footage" / ".upload-killed0000.part"
+    partial.write_bytes(b"\0" * 4096)  # what receive_upload_stream had written when the process died
+    old = (utcnow() - timedelta(hours=2)).timestamp()
+    os.utime(partial, (old, old))
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    dead_server = process_identity(child.pid)
+    child.kill()
+    child.wait()
+
+    def running_job(db: Session) -> int:
+        ivy = db.execute(select(User).where(User.username == "ivy")).scalar_one()
+        job = AnalysisJob(
+            footage_id=footage_id,
+            status="running",
+            total_frames=20,
+            created_by_id=ivy.id,
+            owner=dead_server,
+            heartbeat_at=utcnow(),  # fresh: the old rule took it for alive and never resumed it
+        )
+        db.add(job)
+        db.flush()
+        return job.id
+
+    with footage_client(tmp_path) as restarted:
+        job_id = seed(restarted.app, running_job)  # type: ignore[arg-type]
+        assert not partial.exists()
+    with footage_client(tmp_path) as restarted:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            job = seed(restarted.app, lambda db: db.get(AnalysisJob, job_id))  # type: ignore[arg-type]
+            if job.status in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        assert (job.status, job.error, job.progress_frames) == ("done", None, 20)
+        assert job.owner != dead_server
+    [sweep] = entries(restarted, action_prefix="footage.sweep")
+    assert json.loads(sweep.details)["removed"] == ["footage/.upload-killed0000.part"]
+
+
+def test_an_uploaded_avi_gets_a_playable_copy_served_only_to_those_who_may_watch_it(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Item 2: the copy is made after the upload; the pages point at it once ready; the original is unchanged."""
+    signed_in(client)
+    video = make_video(tmp_path / "cam1.avi", codec="libx264", size=(64, 48), seconds=2, fps=10).read_bytes()
+    reply = put_upload(client, video, name="cam1.avi", analyse="0")
+    assert reply.status_code == 200, reply.text
+    assert "a playable copy is being prepared" in reply.json()["message"]
+    detour = client.get("/footage/1/playable", follow_redirects=False)
+    assert urlsplit(detour.headers["location"]).path == "/context"  # like the footage itself: case and purpose
+    state_context(client, client.get("/footage/1/video", follow_redirects=False))
+    deadline = time.monotonic() + 60
+    state = client.get("/footage/1/playable", params={"case": CASE}).json()
+    while state["status"] in ("queued", "preparing") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = client.get("/footage/1/playable", params={"case": CASE}).json()
+    assert state == {"status": "ready", "percent": 100, "url": f"/footage/1/playable.mp4?case={CASE}", "error": None}
+    page = client.get("/footage/1/video", params={"case": CASE}).text
+    assert f'src="/footage/1/playable.mp4?case={CASE}"' in page and "preparing a playable copy" not in page
+    part = client.get("/footage/1/playable.mp4", params={"case": CASE}, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.headers["content-type"] == "video/mp4" and part.content[4:8] == b"ftyp"
+    original = client.get("/footage/1/media", params={"case": CASE})
+    assert original.content == video  # the evidence is served and stored unchanged
+    assert [e.action for e in entries(client, action_prefix="footage.playable_copy")] == ["footage.playable_copy"]
+    assert log_in(client, "ned", PASSWORD) == "/"  # untrained: may not watch footage, nor its copy
+    refused = state_context(
+        client, client.get("/footage/1/playable.mp4", params={"case": CASE}, follow_redirects=False)
+    )
+    assert refused.status_code == 403 and b"ftyp" not in refused.content
+    assert [(e.actor, e.outcome) for e in entries(client, action_prefix="footage.view")][-1] == ("ned", "refused")

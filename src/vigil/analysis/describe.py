@@ -13,9 +13,9 @@ from vigil.domain.detections import BICYCLE_CLASS_ID, COCO_CLASSES, MOTOR_VEHICL
 from vigil.errors import InvalidInput
 from vigil.vision.attributes import CARRIED_CLASSES, associate_carried, describe_person, describe_vehicle
 from vigil.vision.detect import Detector
+from vigil.vision.image_files import DEFAULT_MAX_PIXELS, decode_image
 
 VEHICLE_CLASSES = frozenset({BICYCLE_CLASS_ID, *MOTOR_VEHICLE_CLASS_IDS})
-MAX_IMAGE_PIXELS = 40_000_000
 SMALL_CROP_PIXELS = 200
 
 
@@ -46,17 +46,14 @@ class DescribedObject:
         return row
 
 
-def read_image(path: Path) -> npt.NDArray[np.uint8]:
-    """A BGR image from a file, refused with a clear message if it is not a readable picture."""
-    if not path.is_file():
-        raise InvalidInput(f"cannot read {path.name!r}: no such file")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise InvalidInput(f"{path.name!r} is not an image vigil can read (JPEG, PNG, BMP, WebP, TIFF)")
-    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
-        raise InvalidInput(f"{path.name!r} is larger than {MAX_IMAGE_PIXELS // 1_000_000} megapixels")
-    return np.ascontiguousarray(image, dtype=np.uint8)
+def read_image(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> npt.NDArray[np.uint8]:
+    """A BGR image from a file, refused with a clear message if it is not a readable picture or its header
+    declares more than ``max_pixels`` (checked before decoding)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path.name!r}: {exc.strerror or exc}") from None
+    return decode_image(data, label=repr(path.name), max_pixels=max_pixels)
 
 
 def describe_image(image: npt.NDArray[np.uint8], *, detector: Detector) -> list[DescribedObject]:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from vigil.analysis.liveness import process_identity
 from vigil.analysis.store import store_tracks
 from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob, Footage, ReviewMark, Track, User
@@ -208,7 +209,7 @@ class JobRunner:
             zones=tuple((name, tuple(polygon)) for name, polygon in camera_zones(footage.camera)),
         )
         resumed = job.checkpoint_frame > 0
-        job.status, job.error = JobStatus.RUNNING, None
+        job.status, job.error, job.owner = JobStatus.RUNNING, None, process_identity()
         job.started_at = job.started_at or utcnow()
         job.heartbeat_at = utcnow()
         start, state = job.checkpoint_frame, job.checkpoint_state

@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.analysis.jobs import JobRunner, JobStatus
+from vigil.analysis.liveness import owner_is_alive
 from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob
 from vigil.settings import Settings
@@ -177,20 +178,25 @@ ALIVE_WITHIN = timedelta(seconds=60)
 def unfinished_jobs(db: Session, *, now: datetime | None = None) -> list[int]:
     """Jobs that were queued or running when the system last stopped (resumed from their checkpoints).
 
-    A running job whose heartbeat (written at every checkpoint, every 10 s) is under a minute old is alive
-    in another process, such as a `vigil analyse` in a terminal, and is left alone.
+    A running job whose owner process (see :mod:`vigil.analysis.liveness`) is known to be dead is resumed
+    whatever its heartbeat; one whose owner still runs, such as a `vigil analyse` in a terminal, is left
+    alone. When the owner cannot be checked (another machine, or a job from before owners were recorded),
+    a heartbeat (written every second or so) under a minute old means alive.
     """
     alive_since = (now or utcnow()) - ALIVE_WITHIN
-    stmt = select(AnalysisJob.id).where(
-        or_(
-            AnalysisJob.status == JobStatus.QUEUED,
-            and_(
-                AnalysisJob.status == JobStatus.RUNNING,
-                or_(AnalysisJob.heartbeat_at.is_(None), AnalysisJob.heartbeat_at < alive_since),
-            ),
-        )
+    stmt = select(AnalysisJob.id, AnalysisJob.status, AnalysisJob.owner, AnalysisJob.heartbeat_at).where(
+        AnalysisJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
     )
-    return list(db.execute(stmt.order_by(AnalysisJob.id)).scalars())
+    resume = []
+    for job_id, status, owner, heartbeat in db.execute(stmt.order_by(AnalysisJob.id)):
+        if status == JobStatus.RUNNING:
+            alive = owner_is_alive(owner)
+            if alive is None:
+                alive = heartbeat is not None and heartbeat >= alive_since
+            if alive:
+                continue
+        resume.append(job_id)
+    return resume
 
 
 def resume_unfinished(sessions: sessionmaker[Session], executor: JobExecutor) -> list[int]:

@@ -33,13 +33,15 @@ tracks_app = typer.Typer(help="Tracks found by analysis.", no_args_is_help=True)
 def analyse(
     file: Annotated[Path, typer.Argument(help="Video file (ingested first; a file already stored is reused).")],
     camera: Annotated[str, typer.Option(help="Code of the force camera that recorded it.")],
-    start: Annotated[str | None, typer.Option(help="Recording start, ISO 8601 with offset.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Recording start, ISO 8601 with offset; 1990 or later, not future.")
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
             "--force",
             help="Analyse again even if already done (needs --case and --purpose): a new run; tracks of the earlier "
-            "run that carry review marks are kept, the others deleted.",
+            "run are kept under their ids (superseded), so review marks and exports still point at them.",
         ),
     ] = False,
     case: CaseOpt = None,
@@ -187,7 +189,10 @@ def describe(
     failed = False
     for path in images:
         try:
-            objects = [o.as_dict() for o in describe_image(read_image(path), detector=detector)]
+            objects = [
+                o.as_dict()
+                for o in describe_image(read_image(path, max_pixels=vision.max_image_pixels), detector=detector)
+            ]
             results.append({"image": str(path), "objects": objects})
         except VigilError as exc:
             failed = True

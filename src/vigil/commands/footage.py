@@ -49,14 +49,22 @@ def footage_add(
     file: Annotated[Path, typer.Argument(help="Video file to ingest (stored untouched).")],
     camera: Annotated[str, typer.Option(help="Code of the force camera that recorded it.")],
     start: Annotated[
-        str | None, typer.Option(help="Recording start, ISO 8601 with offset (e.g. 2024-05-01T14:00:00Z).")
+        str | None,
+        typer.Option(
+            help="Recording start, ISO 8601 with offset (e.g. 2024-05-01T14:00:00Z); 1990 or later, not future."
+        ),
     ] = None,
     source: Annotated[str, typer.Option(help="Where the footage came from.")] = "force CCTV",
     case: Annotated[str | None, typer.Option(help="Case reference to hold the footage for.")] = None,
     as_user: AsUser = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Ingest a video: probe it, hash it, store the original and start its chain of custody."""
+    """Ingest a video: probe it, hash it, store the original and start its chain of custody.
+
+    Accepted: video in a real container (AVI, MP4/MOV, MKV/WebM, MPEG-TS/PS, FLV, ASF/WMV, Dahua DAV).
+    Refused: images, archives and bare H.264/H.265/MJPEG streams (no frame rate or length of their own).
+    The web app makes a copy browsers can play when the original's format needs one.
+    """
     from vigil.footage.ingest import ingest_footage
 
     with system_session() as (system, db):

@@ -43,7 +43,8 @@ Images = Annotated[list[Path], typer.Argument(help="Photo files (JPEG or PNG).")
 def _photos(settings: Settings, paths: list[Path]) -> list[tuple[str, Photo]]:
     from vigil.faces.images import read_photo
 
-    return [(path.name, read_photo(path, max_mb=settings.faces.max_image_mb)) for path in paths]
+    max_mb, max_pixels = settings.faces.max_image_mb, settings.vision.max_image_pixels
+    return [(path.name, read_photo(path, max_mb=max_mb, max_pixels=max_pixels)) for path in paths]
 
 
 def _context(case: str | None, purpose: str | None) -> Any:
@@ -314,7 +315,9 @@ def retro_search(
             settings=system.settings,
             user=acting_user(db, as_user),
             recognizer=make_recognizer(system.settings),
-            photo=read_photo(probe, max_mb=system.settings.faces.max_image_mb),
+            photo=read_photo(
+                probe, max_mb=system.settings.faces.max_image_mb, max_pixels=system.settings.vision.max_image_pixels
+            ),
             label=probe.name,
             context=context,
         )

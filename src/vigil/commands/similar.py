@@ -92,6 +92,7 @@ def similar(
                 pick=None if pick is None else pick - 1,
                 k=top,
                 query=query,
+                max_pixels=system.settings.vision.max_image_pixels,
             )
             assert result.photo is not None
             data["photo"] = {

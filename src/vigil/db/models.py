@@ -285,10 +285,32 @@ class AnalysisJob(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # Set when a forced re-analysis replaced this run: its unmarked tracks were deleted, its marked ones kept.
+    # Set when a forced re-analysis replaced this run: its tracks are kept under their ids, flagged superseded.
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The process running the job (host, boot, pid and start time): a dead owner's job is resumed at start-up."""
 
     footage: Mapped[Footage] = relationship()
+
+
+class PlayableCopy(Base):
+    """A copy of a footage that browsers can play, made when the original's format cannot be played in one.
+
+    The original stays untouched (it is the evidence, with its hash and custody); the copy lives in the
+    footage's derived folder, so retention deletes it with the footage.
+    """
+
+    __tablename__ = "playable_copies"
+
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, preparing, ready, failed
+    method: Mapped[str] = mapped_column(String(16), default="")  # remux (no re-encoding) or transcode
+    percent: Mapped[float] = mapped_column(Float, default=0.0)
+    stored_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # relative to data_dir
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 _MASKS = ("upper_mask", "lower_mask", "body_mask", "carried_mask")

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from vigil.errors import InvalidInput
 from vigil.settings import Settings
 from vigil.vision.faces import FaceQuality, FaceRecognizer, Faces, MobileFaceNetEmbedder, default_recognizer
+from vigil.vision.image_files import DEFAULT_MAX_PIXELS, decode_image
 
 Image = npt.NDArray[np.uint8]
 Use = Literal["enrol", "search"]
@@ -52,26 +53,24 @@ def model_name(recognizer: FaceRecognizer) -> str:
     return type(recognizer.embedder).__name__.lower().removesuffix("embedder")[:32]
 
 
-def decode_photo(data: bytes, *, label: str, max_mb: float) -> Photo:
-    """Decode image bytes (JPEG, PNG, ...) into BGR; refuse what is empty, too big or not an image."""
+def decode_photo(data: bytes, *, label: str, max_mb: float, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Decode image bytes (JPEG, PNG, ...) into BGR; refuse what is empty, too big (bytes, or pixels declared
+    by its header, checked before decoding) or not an image."""
     if not data:
         raise InvalidInput(f"{label}: the file is empty")
     if len(data) > max_mb * 1024 * 1024:
         raise InvalidInput(f"{label}: the file is larger than {max_mb:g} MB")
-    array = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(array, cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise InvalidInput(f"{label}: not an image vigil can read (use a JPEG or PNG photo)")
-    return Photo(np.asarray(image, dtype=np.uint8), hashlib.sha256(data).hexdigest(), data)
+    image = decode_image(data, label=label, max_pixels=max_pixels)
+    return Photo(image, hashlib.sha256(data).hexdigest(), data)
 
 
-def read_photo(path: Path, *, max_mb: float) -> Photo:
+def read_photo(path: Path, *, max_mb: float, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """:func:`decode_photo` of a file, with a clear error when it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"{path.name}: cannot read the file ({exc.strerror})") from None
-    return decode_photo(data, label=path.name, max_mb=max_mb)
+    return decode_photo(data, label=path.name, max_mb=max_mb, max_pixels=max_pixels)
 
 
 def crop_face(image: Image, box: npt.NDArray[np.float32], margin: float = CROP_MARGIN) -> Image:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
 from vigil.db.models import CustodyEvent, Footage
-from vigil.footage.storage import footage_root, sha256_of, stored_files
+from vigil.footage.storage import PARTIAL_PREFIX, UPLOAD_PREFIX, footage_root, sha256_of, stored_files
 from vigil.governance import audit
 from vigil.governance.audit import SYSTEM_ACTOR, Outcome
 from vigil.settings import Settings
@@ -21,6 +22,8 @@ INGESTED = "ingested"
 DUPLICATE_SUBMITTED = "duplicate submitted"
 VERIFIED = "hash verified"
 VERIFY_FAILED = "hash verification FAILED"
+PARTIAL_MAX_AGE = timedelta(hours=1)  # a live copy or upload writes every second; an hour untouched means dead
+ORPHAN_MAX_AGE = timedelta(hours=24)
 
 
 def add_custody_event(
@@ -98,3 +101,48 @@ def orphan_files(
         for path in stored_files(footage_root(settings.data_dir))
         if path not in known and path.stat().st_mtime < cutoff
     )
+
+
+def stale_partials(
+    settings: Settings, *, older_than: timedelta = PARTIAL_MAX_AGE, now: datetime | None = None
+) -> list[Path]:
+    """Partial copies and uploads in the footage folder whose writer died (``kill -9``, a power cut): their
+    file has not been written to for ``older_than``. Only the footage folder's own partial files are listed."""
+    cutoff = ((now or utcnow()) - older_than).timestamp()
+    root = footage_root(settings.data_dir)
+    found = []
+    for prefix in (PARTIAL_PREFIX, UPLOAD_PREFIX):
+        for path in root.glob(f"{prefix}*.part") if root.is_dir() else ():
+            with contextlib.suppress(FileNotFoundError):  # finished and renamed, or removed, meanwhile
+                if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                    found.append(path)
+    return sorted(found)
+
+
+def sweep_stale_files(db: Session, *, settings: Settings, now: datetime | None = None) -> list[Path]:
+    """Delete stale partial files and files no footage record refers to (after a day); audited when any went.
+
+    Called when the web app starts and before every scheduled retention run. Returns what was deleted.
+    """
+    now = now or utcnow()
+    partials = stale_partials(settings, now=now)
+    orphans = [p for p in orphan_files(db, settings=settings, older_than=ORPHAN_MAX_AGE, now=now) if p not in partials]
+    removed = []
+    for path in [*partials, *orphans]:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    if removed:
+        audit.record(
+            db,
+            actor=SYSTEM_ACTOR,
+            action="footage.sweep",
+            subject_type="footage",
+            details={
+                "partial_files": sum(p in partials for p in removed),
+                "orphan_files": sum(p in orphans for p in removed),
+                "removed": [str(p.relative_to(settings.data_dir)) for p in removed][:200],
+            },
+            now=now,
+        )
+    return removed

@@ -3,7 +3,8 @@
 ``ingest_footage`` works in the caller's transaction. The stored file is placed only after the rows
 are flushed, and every failure before that removes the partial copy, so a refusal leaves no file and
 no row. (If the caller's transaction later rolls back, the placed file is an orphan: harmless, reused
-by the next ingest of the same bytes, and listed by ``custody.orphan_files`` for retention to delete.)
+by the next ingest of the same bytes, and deleted after a day by ``custody.sweep_stale_files``.) The
+footage's playable copy is planned in the same transaction (:mod:`vigil.footage.playable`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from vigil.db.base import utcnow
 from vigil.db.models import Camera, Case, Footage, User
 from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import DUPLICATE_SUBMITTED, INGESTED, add_custody_event
+from vigil.footage.playable import plan_playable_copy
 from vigil.footage.probe import VideoProbe, probe_video
 from vigil.footage.storage import (
     StagedFile,
@@ -40,6 +42,7 @@ ACTION = "footage.ingest"
 START_METADATA, START_OPERATOR, START_MTIME = "metadata", "operator", "file mtime"
 CASE_REF_RULE = "case reference must be 2-64 letters, digits or / _ . - and start with a letter or digit"
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)  # cameras with unset clocks write 1904, 1970, ...
+EARLIEST_START = datetime(1990, 1, 1, tzinfo=UTC)  # no digital CCTV recording an operator gives is older
 # Extension for a stored file whose original name had none, by FFmpeg demuxer.
 _FORMAT_EXTENSIONS = {
     "avi": "avi",
@@ -166,6 +169,11 @@ def _check_start(start: datetime | None, now: datetime) -> None:
         return
     if start.tzinfo is None:
         raise InvalidInput("give the start time with its UTC offset (e.g. 2026-03-01T14:05:00+00:00)")
+    if start < EARLIEST_START:
+        raise InvalidInput(
+            f"the start time {start.date().isoformat()} is before 1990, so it cannot be a recording's: "
+            "check the date read off the footage"
+        )
     if start > now:
         raise InvalidInput("the start time is in the future")
 
@@ -226,6 +234,7 @@ def _record_new(
     )
     db.add(footage)
     db.flush()
+    plan_playable_copy(db, footage=footage, path=staged.path, now=sub.now)
     facts = {**sub.facts(), "size_bytes": staged.size_bytes}
     add_custody_event(
         db, footage=footage, actor=sub.user.username, action=INGESTED, sha256=staged.sha256, details=facts, at=sub.now

@@ -30,6 +30,23 @@ _IMAGE_SIGNATURES = {
     b"II*\x00": "a TIFF image",
     b"MM\x00*": "a TIFF image",
 }
+# Leading bytes of archives: FFmpeg would otherwise scan one for something that looks like a video stream
+# (a ZIP holding an MP4 was read as raw H.264 at an assumed 25 frames/s).
+_ARCHIVE_SIGNATURES = {
+    b"PK\x03\x04": "a ZIP archive",
+    b"PK\x05\x06": "a ZIP archive",
+    b"PK\x07\x08": "a ZIP archive",
+    b"Rar!\x1a\x07": "a RAR archive",
+    b"7z\xbc\xaf\x27\x1c": "a 7-Zip archive",
+    b"\x1f\x8b": "a gzip archive",
+    b"BZh": "a bzip2 archive",
+    b"\xfd7zXZ\x00": "an xz archive",
+    b"\x28\xb5\x2f\xfd": "a Zstandard archive",
+}
+_TAR_MAGIC_OFFSET = 257
+# FFmpeg demuxers that read a bare elementary stream: no container, so no frame rate or length of its own
+# (FFmpeg assumes 25 frames/s). A damaged AVI or MP4 header also falls back to one of these.
+RAW_STREAM_FORMATS = {"h264": "H.264", "hevc": "H.265", "mjpeg": "MJPEG"}
 MAX_FPS = 1000.0
 
 
@@ -60,18 +77,19 @@ class _PacketSurvey:
 def probe_video(path: Path, *, name: str | None = None) -> VideoProbe:
     """Read a video's facts, refusing with :class:`InvalidInput` anything that is not decodable video."""
     label = repr(name or path.name)
-    _refuse_still_image(path, label)
+    _refuse_by_signature(path, label)
     try:
         container = open_container(path)
     except ArgumentError:
         raise InvalidInput(
             f"{label} is not video in a format vigil accepts (FFmpeg recognised it as something else, such as "
             "an image, a playlist or audio); accepted containers: AVI, MP4/MOV, MKV, MPEG-TS/PS, FLV, ASF/WMV, "
-            "raw H.264/H.265, MJPEG, Dahua DAV"
+            "Dahua DAV"
         ) from None
     except (FFmpegError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{label} is not a video file vigil can read ({_reason(exc)})") from None
     with container:
+        _refuse_raw_stream(container, label)
         stream = video_stream(container)
         if stream is None:
             kinds = sorted({s.type for s in container.streams})
@@ -84,10 +102,11 @@ def probe_video(path: Path, *, name: str | None = None) -> VideoProbe:
     return probe
 
 
-def _refuse_still_image(path: Path, label: str) -> None:
+def _refuse_by_signature(path: Path, label: str) -> None:
+    """Refuse still images and archives by their leading bytes, before FFmpeg guesses at their content."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(16)
+            head = handle.read(512)
     except OSError as exc:
         raise InvalidInput(f"cannot read {label}: {exc.strerror or exc}") from None
     if not head:
@@ -97,6 +116,22 @@ def _refuse_still_image(path: Path, label: str) -> None:
             raise InvalidInput(f"{label} is {kind}, not a video")
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         raise InvalidInput(f"{label} is a WebP image, not a video")
+    archive = next((kind for sig, kind in _ARCHIVE_SIGNATURES.items() if head.startswith(sig)), None)
+    if archive is None and head[_TAR_MAGIC_OFFSET : _TAR_MAGIC_OFFSET + 5] == b"ustar":
+        archive = "a tar archive"
+    if archive is not None:
+        raise InvalidInput(f"{label} is {archive}, not a video: unpack it and submit the video files inside")
+
+
+def _refuse_raw_stream(container: InputContainer, label: str) -> None:
+    """Refuse a bare elementary stream: its frame rate and length would be FFmpeg's guesses, not facts."""
+    kind = RAW_STREAM_FORMATS.get(container.format.name)
+    if kind is not None:
+        raise InvalidInput(
+            f"{label} has no video container that vigil can read (FFmpeg found only a bare {kind} stream, "
+            "which records no frame rate or length): the file's header may be damaged, or it is an archive or "
+            "a raw export; export it from the recorder as AVI, MP4, MKV or the recorder's own format"
+        )
 
 
 def _survey_packets(container: InputContainer, stream: VideoStream, label: str) -> _PacketSurvey:

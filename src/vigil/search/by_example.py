@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from vigil.analysis.describe import MAX_IMAGE_PIXELS, VEHICLE_CLASSES, DescribedObject, describe_image
+from vigil.analysis.describe import VEHICLE_CLASSES, DescribedObject, describe_image
 from vigil.db.base import utcnow
 from vigil.db.models import Track, User
 from vigil.domain.detections import COCO_CLASSES, PERSON_CLASS_ID
@@ -37,6 +36,7 @@ from vigil.search.review import case_id_of, current_verdicts
 from vigil.search.similar import SimilarityIndex, vector_of_blob
 from vigil.vision.appearance import appearance_vector
 from vigil.vision.detect import Detector
+from vigil.vision.image_files import ACCEPTED, DEFAULT_MAX_PIXELS, decode_image
 from vigil.vision.segment import ColourModelSegmenter
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
@@ -153,18 +153,13 @@ def similar_to_track(
     return SimilarResult(results, source=source)
 
 
-def decode_photo(data: bytes) -> npt.NDArray[np.uint8]:
-    """An uploaded photo as a BGR image, or a clear error when it is not one."""
+def decode_photo(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> npt.NDArray[np.uint8]:
+    """An uploaded photo as a BGR image (its size checked from its header before decoding), or a clear error."""
     if not data:
-        raise InvalidInput("the uploaded file is empty; choose a photo (JPEG, PNG, BMP, WebP or TIFF)")
+        raise InvalidInput(f"the uploaded file is empty; choose a photo ({ACCEPTED})")
     if len(data) > MAX_PHOTO_BYTES:
         raise InvalidInput(f"a photo is limited to {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InvalidInput("the uploaded file is not an image vigil can read (JPEG, PNG, BMP, WebP, TIFF)")
-    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
-        raise InvalidInput(f"a photo is limited to {MAX_IMAGE_PIXELS // 1_000_000} megapixels")
-    return np.ascontiguousarray(image, dtype=np.uint8)
+    return decode_image(data, label="the uploaded file", max_pixels=max_pixels)
 
 
 def _area(obj: DescribedObject) -> float:
@@ -207,13 +202,16 @@ def similar_to_image(
     k: int = 50,
     query: TrackQuery | None = None,
     now: datetime | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> SimilarResult:
     """The ``k`` tracks that look most like the person or vehicle in a photo (the photo is not stored),
-    audited as ``search.similar`` with the photo's SHA-256."""
+    audited as ``search.similar`` with the photo's SHA-256. A photo over ``max_pixels`` is refused unread."""
     now = now or utcnow()
     _allow(db, user, context, now)
     sha256 = hashlib.sha256(photo).hexdigest()
-    example, vector = photo_example(decode_photo(photo), detector=detector, sha256=sha256, pick=pick)
+    example, vector = photo_example(
+        decode_photo(photo, max_pixels=max_pixels), detector=detector, sha256=sha256, pick=pick
+    )
     if not vector.any():
         raise InvalidInput("the person or vehicle in the photo is too small to compare; use a larger photo")
     query = query or _UNFILTERED

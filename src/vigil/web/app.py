@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
 from vigil.faces.live_runtime import LiveRuntime
+from vigil.footage.playable import CopyMaker
 from vigil.settings import Settings
 from vigil.system import System, open_system, prepare, secret_key
 from vigil.web.api import api_router
@@ -54,7 +55,7 @@ from vigil.web.pages import (
 )
 from vigil.web.ratelimit import SlidingWindow
 from vigil.web.rendering import STATIC_DIR, make_templates
-from vigil.web.scheduler import checkpoint_loop, retention_loop, write_audit_checkpoint
+from vigil.web.scheduler import checkpoint_loop, retention_loop, sweep_footage_folder, write_audit_checkpoint
 from vigil.web.state import WebState
 
 SESSION_COOKIE = "vigil_session"
@@ -77,7 +78,11 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs = executor if executor is not None else LocalExecutor(settings)
         app.state.web.executor = jobs
+        await asyncio.to_thread(sweep_footage_folder, system)  # what a killed upload or copy left behind
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
+        copies = CopyMaker(system.sessions, settings.data_dir)
+        app.state.web.copies = copies
+        await asyncio.to_thread(copies.resume)  # copies a restart left queued or half-made
         await asyncio.to_thread(write_audit_checkpoint, system)  # creates the signing key on first start
         scrubber = TokenScrubber()
         install_scrubber(scrubber)  # after uvicorn has configured its loggers
@@ -94,8 +99,9 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
                 with contextlib.suppress(asyncio.CancelledError):
                     await scheduler
             uninstall_scrubber(scrubber)
-            app.state.web.executor = None
+            app.state.web.executor = app.state.web.copies = None
             await asyncio.to_thread(jobs.shutdown)
+            await asyncio.to_thread(copies.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)
             await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
             if owns_system:

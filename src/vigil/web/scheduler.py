@@ -2,7 +2,8 @@
 every ``settings.audit.checkpoint_every_minutes`` (and at start and shutdown, see :mod:`vigil.web.app`).
 
 Each runs as an asyncio task in the web app's lifespan; each run happens in a worker thread with its own
-database session, the first one interval after start-up.
+database session, the first one interval after start-up. Each retention run (and the app's start-up) first sweeps
+the footage folder of partial files a killed upload or copy left behind (:func:`sweep_footage_folder`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 
 from vigil.db.session import session_scope
+from vigil.footage.custody import sweep_stale_files
 from vigil.governance.audit_anchor import AnchorError, checkpoint_now
 from vigil.governance.retention import RetentionReport, default_rules, run_retention
 from vigil.registry.housekeeping import run_scheduled_housekeeping
@@ -18,6 +20,16 @@ from vigil.system import System
 
 log = logging.getLogger("vigil.retention")
 anchor_log = logging.getLogger("vigil.audit")
+
+
+def sweep_footage_folder(system: System) -> int:
+    """Delete partial uploads and copies a killed process left behind, and unrecorded files (at start-up and
+    before every retention run); the number of files deleted."""
+    with session_scope(system.sessions) as db:
+        removed = sweep_stale_files(db, settings=system.settings)
+    if removed:
+        log.info("removed %d stale partial or unrecorded file(s) from the footage folder", len(removed))
+    return len(removed)
 
 
 def run_scheduled_retention(system: System) -> RetentionReport:
@@ -35,6 +47,10 @@ async def retention_loop(system: System) -> None:
             await asyncio.to_thread(run_scheduled_housekeeping, system)
         except Exception:
             log.exception("scheduled registry housekeeping failed")
+        try:
+            await asyncio.to_thread(sweep_footage_folder, system)
+        except Exception:
+            log.exception("sweeping the footage folder failed")
         try:
             report = await asyncio.to_thread(run_scheduled_retention, system)
         except Exception:

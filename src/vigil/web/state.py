@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 from vigil.analysis.worker import JobExecutor
+from vigil.footage.playable import CopyMaker
 from vigil.system import System
 from vigil.web.ratelimit import SlidingWindow
 
@@ -18,6 +19,7 @@ class WebState:
     templates: Jinja2Templates
     login_attempts: SlidingWindow
     executor: JobExecutor | None = None  # runs analysis jobs; set while the app's lifespan runs
+    copies: CopyMaker | None = None  # makes playable copies of footage; set while the app's lifespan runs
 
 
 def web_state(connection: HTTPConnection) -> WebState:

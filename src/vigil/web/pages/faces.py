@@ -53,11 +53,13 @@ def recognizer(request: Request) -> FaceRecognizer:
 
 def read_upload(request: Request, upload: UploadFile | None, label: str) -> Photo:
     """An uploaded photo, read up to the size limit and decoded (clear errors for empty, big or non-images)."""
-    limit = web_state(request).system.settings.faces.max_image_mb
+    settings = web_state(request).system.settings
+    limit = settings.faces.max_image_mb
     if upload is None or not upload.filename:
         raise InvalidInput(f"choose a {label} to upload")
     data = upload.file.read(int(limit * 1024 * 1024) + 1)
-    return decode_photo(data, label=text(upload.filename, label="File name", max_chars=255), max_mb=limit)
+    name = text(upload.filename, label="File name", max_chars=255)
+    return decode_photo(data, label=name, max_mb=limit, max_pixels=settings.vision.max_image_pixels)
 
 
 @router.get("/fr/watchlists")

@@ -17,9 +17,10 @@ from starlette.templating import Jinja2Templates
 
 from vigil.analysis.review import footage_register, job_status
 from vigil.db.base import utcnow
-from vigil.db.models import AnalysisJob, User
+from vigil.db.models import AnalysisJob, PlayableCopy, User
 from vigil.errors import NotPermitted, VigilError
 from vigil.footage.ingest import IngestResult, get_footage
+from vigil.footage.playable import PREPARING, QUEUED
 from vigil.footage.storage import MIB
 from vigil.governance.access import make_context
 from vigil.governance.locations import camera_register
@@ -82,11 +83,18 @@ async def footage_upload(
 def _after_upload(request: Request, db: Session, user: User, result: IngestResult, analyse: bool) -> dict[str, Any]:
     footage = result.footage
     db.commit()  # the footage is kept whatever happens to its analysis
+    copy = db.get(PlayableCopy, footage.id)
+    preparing = copy is not None and copy.status in (QUEUED, PREPARING)  # read before the copy is started
+    copies = web_state(request).copies
+    if copies is not None and preparing:
+        copies.submit(footage.id)  # browsers cannot play the original: make a playable copy
     verb = "was already held as" if result.duplicate else "stored as"
     message = (
         f"{footage.original_name} {verb} footage {footage.id} ({footage.width}×{footage.height}, "
         f"{footage.duration_s:.1f} s, camera {footage.camera.code})."
     )
+    if preparing:
+        message += " Browsers cannot play its format as it is, so a playable copy is being prepared."
     job, refused = None, None
     if analyse:
         try:

@@ -29,6 +29,7 @@ from vigil.web.auth import flash
 from vigil.web.deps import DbSession
 from vigil.web.jobs import start_job
 from vigil.web.link_cookies import UPLOAD_COOKIE, link_token, set_link_cookie
+from vigil.web.playable import start_copy
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -144,6 +145,7 @@ def upload_complete(request: Request, db: DbSession, key: str) -> Response:
         db.rollback()
         return _json_error(exc)
     db.commit()
+    start_copy(request, stored.footage.id)  # a copy browsers can play, if the owner's format needs one
     analysis = "queued for analysis"
     try:
         start_job(request, db, user=stored.officer, footage=stored.footage)

@@ -32,6 +32,7 @@ from vigil.web.auth import CurrentUser, safe_next
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
 from vigil.web.forms import optional_float, outcome
+from vigil.web.playable import footage_player
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -97,7 +98,7 @@ def review_page(
         review=review,
         card=result_card(track, verdict=review.verdict, zone=zone),
         player=json.dumps(player_data(track), separators=(",", ":")),
-        source=f"/footage/{track.footage_id}/media?{case_query}",
+        playback=footage_player(request, db, footage=track.footage, case_ref=context.case_ref),
         start_s=round(start, 2),
         verdicts=[v.value for v in Verdict],
         case_query=case_query,
@@ -223,6 +224,7 @@ def similar_photo(
             pick=None if which is None else which - 1,
             k=count,
             query=query,
+            max_pixels=web_state(request).system.settings.vision.max_image_pixels,
         )
     except VigilError as exc:
         db.rollback()  # audited refusals were committed by the service itself

@@ -13,13 +13,17 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from vigil.analysis.review import footage_media, track_thumbnail, view_footage, view_tracks
-from vigil.db.models import Footage, Track
+from vigil.db.models import Footage, PlayableCopy, Track
+from vigil.errors import NotFound
+from vigil.footage.ingest import get_footage
+from vigil.footage.playable import copy_path
 from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
+from vigil.web.playable import footage_player
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -27,7 +31,6 @@ router = APIRouter(include_in_schema=False)
 
 FootageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TrackNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
-PLAYABLE = {"video/mp4", "video/webm", "video/ogg", "video/quicktime"}
 
 
 def _split(value: str) -> list[str]:
@@ -130,18 +133,16 @@ def video_page(
     t: Annotated[float, Query(ge=0, le=10**7, allow_inf_nan=False)] = 0.0,
 ) -> Response:
     footage = view_footage(db, user=user, footage_id=footage_id, context=context)
-    media_type = mimetypes.guess_type(footage.stored_path)[0] or "application/octet-stream"
-    source = f"/footage/{footage.id}/media?{urlencode({'case': context.case_ref})}" + (f"#t={t:.2f}" if t else "")
+    playback = footage_player(request, db, footage=footage, case_ref=context.case_ref)
     return render(
         request,
         "video.html",
         user=user,
         section="footage",
         footage=footage,
-        source=source,
-        media_type=media_type,
+        playback=playback,
+        fragment=f"#t={t:.2f}" if t else "",
         file_type=PurePath(footage.stored_path).suffix.lstrip(".").upper(),
-        playable=media_type in PLAYABLE,
         start_s=t,
         case_query=urlencode({"case": context.case_ref}),
     )
@@ -155,3 +156,28 @@ def footage_media_file(
     settings = web_state(request).system.settings
     path = footage_media(db, settings=settings, user=user, footage_id=footage_id, context=context)
     return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+
+
+@router.get("/footage/{footage_id}/playable")
+def playable_status(
+    request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, footage_id: FootageId
+) -> Response:
+    """How far the footage's playable copy has got (polled by static/playable.js; checked, not audited)."""
+    settings = web_state(request).system.settings
+    footage_media(db, settings=settings, user=user, footage_id=footage_id, context=context)
+    player = footage_player(request, db, footage=get_footage(db, footage_id), case_ref=context.case_ref)
+    return JSONResponse(player.as_json(), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/footage/{footage_id}/playable.mp4")
+def playable_file(
+    request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, footage_id: FootageId
+) -> Response:
+    """The footage's playable copy (an MP4 browsers play), with HTTP Range support; checked, not audited."""
+    settings = web_state(request).system.settings
+    footage_media(db, settings=settings, user=user, footage_id=footage_id, context=context)
+    record = db.get(PlayableCopy, footage_id)
+    path = copy_path(settings.data_dir, record) if record is not None else None
+    if path is None:
+        raise NotFound(f"footage {footage_id} has no playable copy ready yet")
+    return FileResponse(path, media_type="video/mp4")
