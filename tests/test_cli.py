@@ -208,12 +208,13 @@ def test_footage_add_refuses_a_damaged_avi_a_zip_and_an_absurd_start(vigil: CliR
 
     run(vigil, "db", "upgrade")
     run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin")
+    run(vigil, "user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin")
     run(vigil, "location", "add", "Market Square", "--as", "admin")
     run(vigil, "camera", "add", "PEN-01", "--location", "Market Square", "--as", "admin")
     today = date.today()
     expires = str(today + timedelta(days=30))
     run(vigil, "training", "add", "ivy", "--capability", "analytics", "--course", "VA", "--completed", str(today),
-        "--expires", expires, "--as", "admin")  # fmt: skip
+        "--expires", expires, "--as", "tess")  # fmt: skip
     add = ("--camera", "PEN-01", "--as", "ivy")
     damaged = damaged_header_avi(tmp_path / "cam1.avi")
     assert "no video container" in run(vigil, "footage", "add", str(damaged), *add, code=2)
