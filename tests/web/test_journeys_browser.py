@@ -1,0 +1,162 @@
+"""Buttons that carry their own value, in a real headless Chromium with JavaScript on: the search results' Confirm /
+Reject / Unsure and the live-FR console's Confirm / Dismiss / Engaged send the clicked button's value (and the typed
+note); "End deployment" asks first and a "Cancel" leaves the deployment live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.conftest import make_settings
+from tests.faces.live_builders import grace_hopper
+from tests.faces.live_support import NOW, enrolled_watchlist, grace_video, operator, planned_deployment
+from tests.support.analysed import analysed_footage
+from tests.support.builders import PASSWORD, make_user
+from tests.support.webapp import chromium, seed, serve
+from vigil.db.face_models import Alert, Deployment
+from vigil.db.models import ReviewMark
+from vigil.faces.live import record_alert, start_deployment
+from vigil.faces.live_engine import LiveMatcher
+from vigil.vision.faces.recognizer import default_recognizer
+from vigil.web.app import create_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CASE, PURPOSE = "CUM-2026-000733", "robbery on Market Square: looking for the suspect in red"
+SHOTS = Path("/tmp/h1shots")
+TIMEOUT_MS = 20_000
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def state_case(page: Page) -> None:
+    page.get_by_label("Case reference").fill(CASE)
+    page.get_by_label("Purpose").fill(PURPOSE)
+    page.get_by_role("button", name="Continue").click()
+
+
+def verdicts(app: FastAPI) -> list[tuple[int, str]]:
+    query = select(ReviewMark.track_id, ReviewMark.verdict).order_by(ReviewMark.id)
+    return seed(app, lambda db: [(t, v) for t, v in db.execute(query)])
+
+
+@pytest.mark.browser
+def test_the_verdict_buttons_on_search_results_record_the_clicked_verdict(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    app = create_app(make_settings(tmp_path / "data"))
+    with serve(app) as base, chromium() as browser:
+
+        def world(db: Session) -> None:
+            make_user(db, "ivy", trained_for=("analytics",))
+            analysed_footage(db, app.state.system.settings)
+
+        seed(app, world)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        log_in(page, base, "ivy")
+        page.goto(base + "/search")
+        state_case(page)
+        page.get_by_label("Description").fill("person on PEN-01")
+        page.get_by_role("button", name="Understand").click()
+        page.get_by_role("button", name="Run the search").click()
+        cards = page.locator("#results .track-card")
+        expect(cards).to_have_count(2, timeout=TIMEOUT_MS)
+        first, second = (int(cards.nth(i).get_attribute("data-track-id") or 0) for i in (0, 1))
+
+        for track_id, button in ((first, "Confirm"), (second, "Reject"), (first, "Unsure")):
+            card = page.locator(f"#results .track-card[data-track-id='{track_id}']")
+            card.get_by_role("button", name=button, exact=True).click()
+            expect(page.locator(".notice-ok")).to_contain_text(f"Track {track_id} marked", timeout=TIMEOUT_MS)
+        expect(page.locator(".notice-error")).to_have_count(0)
+        assert verdicts(app) == [(first, "confirmed"), (second, "rejected"), (first, "unsure")]
+        # The page came back with the buttons working again, and each card shows its latest verdict.
+        expect(page.locator(f".track-card[data-track-id='{first}'] .verdict-badge")).to_have_text("unsure")
+        expect(page.locator(f".track-card[data-track-id='{second}'] .verdict-badge")).to_have_text("rejected")
+        assert problems == []
+
+
+def live_alert(app: FastAPI, tmp_path: Path) -> tuple[int, int]:
+    """A live deployment over Grace Hopper's watchlist with one real pending alert (the real matcher's match)."""
+    settings = app.state.system.settings
+    recognizer = default_recognizer(threads=1)
+
+    def build(db: Session) -> tuple[int, int]:
+        user = operator(db)
+        watchlist = enrolled_watchlist(db, settings, recognizer, user)
+        deployment = planned_deployment(db, user, watchlist, grace_video(tmp_path / "video"))
+        _, vectors = start_deployment(db, user=user, deployment_id=deployment.id, now=NOW)
+        frame = np.full((600, 900, 3), 100, np.uint8)
+        portrait = grace_hopper()[::2, ::2]
+        frame[50 : 50 + portrait.shape[0], 200 : 200 + portrait.shape[1]] = portrait
+        [match] = LiveMatcher(recognizer=recognizer, watchlist=vectors, threshold=0.5).process(frame, 1.0).matches
+        alert = record_alert(
+            db, deployment_id=deployment.id, match=match, camera="Market east", data_dir=settings.data_dir, at=NOW
+        )
+        return deployment.id, alert.id
+
+    return seed(app, build)
+
+
+OUTCOMES = [("Confirm", "confirmed"), ("Dismiss", "dismissed"), ("Engaged", "engaged")]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("button", "stored"), OUTCOMES)
+def test_the_console_records_the_clicked_outcome_with_its_note_and_asks_before_ending(
+    tmp_path: Path, button: str, stored: str
+) -> None:
+    from playwright.sync_api import expect
+
+    app = create_app(make_settings(tmp_path / "data"))
+    with serve(app) as base, chromium() as browser:
+        deployment_id, alert_id = live_alert(app, tmp_path)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        log_in(page, base, "olive")
+        page.goto(f"{base}/fr/deployments/{deployment_id}/console")
+        alert = page.locator(f"#fr-alerts .fr-alert[data-alert='{alert_id}']")
+        note = f"Spoke to the person: {stored} on warrant"
+        alert.get_by_label("Note / outcome").fill(note)
+        alert.get_by_role("button", name=button, exact=True).click()
+        expect(page.locator(".notice-ok")).to_contain_text(f"Alert {alert_id}: {stored}", timeout=TIMEOUT_MS)
+        expect(page.locator(".notice-error")).to_have_count(0)
+        stored_alert = seed(app, lambda db: db.get(Alert, alert_id))
+        assert (stored_alert.outcome, stored_alert.outcome_note) == (stored, note)
+
+        # Ending destroys the watchlist data: the browser asks first, and "Cancel" leaves the deployment live.
+        questions: list[str] = []
+
+        def dismiss(dialog: object) -> None:
+            questions.append(dialog.message)  # type: ignore[attr-defined]
+            dialog.dismiss()  # type: ignore[attr-defined]
+
+        page.once("dialog", dismiss)
+        page.get_by_role("button", name="End deployment").click()
+        expect(page.get_by_role("button", name="End deployment")).to_be_enabled(timeout=TIMEOUT_MS)
+        assert questions and "watchlist" in questions[0]
+        assert seed(app, lambda db: db.get(Deployment, deployment_id).status) == "live"  # type: ignore[union-attr]
+        expect(page.locator("#fr-status")).to_have_text("live")
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="End deployment").click()
+        expect(page.locator(".notice-ok")).to_contain_text("has ended", timeout=TIMEOUT_MS)
+        page.goto(base + "/transparency/facial-recognition")
+        row = page.locator(f"tr[data-deployment='{deployment_id}']")
+        expect(row).to_be_visible()
+        expect(row).not_to_contain_text("still under review")
+        assert problems == []
