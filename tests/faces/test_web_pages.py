@@ -105,7 +105,8 @@ def test_untrained_users_and_other_cases_are_refused(tmp_path: Path) -> None:
     assert client.get("/fr/watchlists").status_code == 403
     post(client, "/context", "/context", case_ref=CASE, purpose=PURPOSE, next="/")
     refused = client.get(f"/fr/retro?case={CASE}")
-    assert refused.status_code == 403 and "retrospective_fr" in refused.text
+    assert refused.status_code == 403 and "retrospective facial recognition" in refused.text
+    assert "retrospective_fr" not in refused.text
     assert client.get(f"/fr/retro/1/probe.jpg?case={CASE}").status_code == 403
 
 

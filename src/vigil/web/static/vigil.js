@@ -3,6 +3,22 @@
 "use strict";
 
 (() => {
+  // The one way a script shows a time: local force time (the zone named on <html data-zone>) with the zone's name,
+  // as the server's "when" filter does: "2026-12-05 10:13:35 GMT" (or only the time of day).
+  window.vigilTime = (date, withDate = true) => {
+    const zone = document.documentElement.dataset.zone || "Europe/London";
+    const parts = {};
+    const format = new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    });
+    for (const part of format.formatToParts(date)) {
+      parts[part.type] = part.value;
+    }
+    const time = `${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+    return withDate ? `${parts.year}-${parts.month}-${parts.day} ${time}` : time;
+  };
+
   // Ask before destructive actions (forms marked with data-confirm="question"). Capture phase: runs before any
   // handler of the form itself, and a "Cancel" stops them all, so nothing is sent.
   document.addEventListener(
