@@ -179,6 +179,7 @@ def test_an_investigator_opens_a_dashboard_in_a_real_browser(tmp_path: Path) -> 
         page.get_by_label("Username").fill("ivy")
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        page.locator(".mainnav summary", has_text="Analysis").click()  # the menu groups pages by area
         page.get_by_role("link", name="Dashboards").click()
         page.get_by_label("Case reference").fill(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)

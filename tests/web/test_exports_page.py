@@ -160,6 +160,7 @@ def test_investigator_creates_and_downloads_a_bundle_that_verifies(tmp_path: Pat
         page.get_by_label("Username").fill("ivy")
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        page.locator(".mainnav summary", has_text="Analysis").click()  # the menu groups pages by area
         page.get_by_role("link", name="Exports").click()
         page.get_by_label("Case reference").fill(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)

@@ -4,6 +4,8 @@ note); "End deployment" asks first and a "Cancel" leaves the deployment live."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import make_settings
 from tests.faces.live_builders import grace_hopper
 from tests.faces.live_support import NOW, enrolled_watchlist, grace_video, operator, planned_deployment
-from tests.support.analysed import analysed_footage
+from tests.support.analysed import SCENE_START, analysed_footage
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import chromium, seed, serve
 from vigil.db.face_models import Alert, Deployment
@@ -160,3 +162,111 @@ def test_the_console_records_the_clicked_outcome_with_its_note_and_asks_before_e
         expect(row).to_be_visible()
         expect(row).not_to_contain_text("still under review")
         assert problems == []
+
+
+@pytest.mark.browser
+def test_tracks_link_to_their_review_with_one_track_number_and_pictures_at_a_useful_size(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    app = create_app(make_settings(tmp_path / "data"))
+    with serve(app) as base, chromium() as browser:
+
+        def world(db: Session) -> int:
+            make_user(db, "ivy", trained_for=("analytics",))
+            analysed_footage(db, app.state.system.settings)
+            later = analysed_footage(
+                db, app.state.system.settings, start=SCENE_START + timedelta(hours=1), scene_frames=64
+            )
+            return later.id  # its tracks are numbered 1 and 2 within it, but are tracks 3 and 4 of the system
+
+        footage_id = seed(app, world)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        log_in(page, base, "ivy")
+        page.goto(f"{base}/footage/{footage_id}/tracks")
+        state_case(page)
+        card = page.locator(".track-card").first
+        track_id = int(card.get_attribute("data-track-id") or 0)
+        assert track_id > 2
+        expect(card.locator(".track-no")).to_have_text(f"Track {track_id}")
+        picture = card.locator(".track-thumb img")
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=picture.element_handle())
+        natural = picture.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+        shown = picture.evaluate("i => { const r = i.getBoundingClientRect(); return [r.width, r.height]; }")
+        drawn = picture.evaluate(  # the picture inside the box (object-fit: contain keeps its aspect)
+            "i => { const r = i.getBoundingClientRect(), s = Math.min(r.width / i.naturalWidth,"
+            " r.height / i.naturalHeight); return [i.naturalWidth * s, i.naturalHeight * s]; }"
+        )
+        assert max(drawn) >= 96 and shown[1] >= 96, (natural, shown, drawn)
+        assert abs(drawn[0] / drawn[1] - natural[0] / natural[1]) < 0.02
+        page.screenshot(path=str(SHOTS / "tracks.png"), full_page=True)
+        card.get_by_role("link", name=f"Review track {track_id}").click()
+        expect(page).to_have_url(re.compile(rf"/tracks/{track_id}/review\?"))
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Review track {track_id}")
+        expect(page.locator(".review-facts")).to_contain_text(f"Footage {footage_id}")
+        page.screenshot(path=str(SHOTS / "review.png"), full_page=True)
+        assert problems == []
+
+
+ROLES = {"olive": "operator", "ivy": "investigator", "sue": "supervisor", "ada": "admin", "aud": "auditor"}
+
+
+@pytest.mark.browser
+def test_the_menu_fits_one_row_at_1280_px_for_every_role_and_opens_by_area(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    app = create_app(make_settings(tmp_path / "data"))
+    with serve(app) as base, chromium() as browser:
+        seed(app, lambda db: [make_user(db, name, role) for name, role in ROLES.items()])
+        for name, role in ROLES.items():
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            log_in(page, base, name)
+            expect(page.locator(".mainnav")).to_be_visible()
+            items = page.locator(".mainnav > a, .mainnav > details > summary")
+            tops = {round(box["y"]) for box in (items.nth(i).bounding_box() or {} for i in range(items.count()))}
+            nav = page.locator(".mainnav").bounding_box() or {}
+            first = items.first.bounding_box() or {}
+            assert len(tops) == 1 and nav["height"] <= first["height"] + 2, (role, tops, nav, first)
+            page.screenshot(path=str(SHOTS / f"menu-{role}.png"))
+            assert "retrospective_fr" not in page.locator("body").inner_text()
+            page.close()
+
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        log_in(page, base, "sue")
+        page.locator(".mainnav summary", has_text="Administration").click()
+        page.get_by_role("link", name="Users & training").click()
+        expect(page).to_have_url(re.compile(r"/users$"))
+        expect(page.locator(".navgroup.current > summary")).to_have_text("Administration")
+        assert "retrospective_fr" not in page.locator("body").inner_text()
+        page.locator(".mainnav summary", has_text="Facial recognition").click()
+        page.screenshot(path=str(SHOTS / "menu-open.png"))
+        page.get_by_role("link", name="Watchlists").click()
+        expect(page).to_have_url(re.compile(r"/fr/watchlists$"))
+
+
+@pytest.mark.browser
+def test_a_refused_form_comes_back_with_what_was_typed(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    app = create_app(make_settings(tmp_path / "data"))
+    with serve(app) as base, chromium() as browser:
+        seed(app, lambda db: make_user(db, "ada", "admin"))
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        log_in(page, base, "ada")
+        page.goto(base + "/locations")
+        page.locator("#loc-name").fill("Market Square, Penrith")
+        page.locator("#loc-address").fill("Market Square, Penrith CA11 7BX")
+        page.locator("#loc-lat").fill("north of the bank")
+        page.locator("#loc-lon").fill("-2.7527")
+        page.get_by_role("button", name="Add location").click()
+        expect(page.locator(".notice-error")).to_contain_text("Latitude must be a number", timeout=TIMEOUT_MS)
+        expect(page.locator("#loc-name")).to_have_value("Market Square, Penrith")
+        expect(page.locator("#loc-address")).to_have_value("Market Square, Penrith CA11 7BX")
+        expect(page.locator("#loc-lat")).to_have_value("north of the bank")
+        expect(page.locator("#loc-lon")).to_have_value("-2.7527")
+        page.screenshot(path=str(SHOTS / "refused-form.png"), full_page=True)
+        page.locator("#loc-lat").fill("54.6641")
+        page.get_by_role("button", name="Add location").click()
+        expect(page.locator(".notice-ok")).to_contain_text("Location Market Square, Penrith added")
+        expect(page.locator("#loc-name")).to_have_value("")  # a form that worked starts afresh

@@ -69,6 +69,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         page.get_by_label("Username").fill("olive")
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        page.locator(".mainnav summary", has_text="Facial recognition").click()  # the menu groups pages by area
         page.get_by_role("link", name="Live FR").click()
 
         page.get_by_label("Name").fill("Hamilton night")

@@ -19,6 +19,7 @@ from vigil.db.models import User
 from vigil.governance.roles import Capability, Permission, role_has_permission
 from vigil.web.auth import csrf_token, pop_flashes
 from vigil.web.context import stated_context
+from vigil.web.navigation import main_menu
 from vigil.web.state import web_state
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -41,6 +42,7 @@ def make_templates(zone: ZoneInfo | None = None) -> Jinja2Templates:
     env.filters["details"] = details
     env.filters["capability"] = capability_label
     env.globals["version"] = _version()
+    env.globals["main_menu"] = main_menu
     return Jinja2Templates(env=env)
 
 

@@ -36,6 +36,65 @@
     true,
   );
 
+  // A refused form comes back filled in: what was typed is kept for this tab (sessionStorage, never passwords, files
+  // or hidden fields) while the server answers, put back if the page it returns to shows an error for that form,
+  // and forgotten either way.
+  const MEMORY = "vigil-form";
+  const KEEP_MS = 5 * 60 * 1000;
+  const typed = (field) =>
+    field.name && !field.disabled && !["password", "file", "hidden", "submit", "button"].includes(field.type);
+
+  function remember(form) {
+    const values = [];
+    const names = [];
+    for (const field of form.elements) {
+      if (typed(field)) {
+        names.push(field.name);
+        if (!["checkbox", "radio"].includes(field.type) || field.checked) {
+          values.push([field.name, field.value]);
+        }
+      }
+    }
+    try {
+      sessionStorage.setItem(MEMORY, JSON.stringify({ action: form.getAttribute("action"), at: Date.now(), names, values }));
+    } catch (error) {
+      // storage full or refused: the form simply comes back empty
+    }
+  }
+
+  function restore() {
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(MEMORY) || "null");
+      sessionStorage.removeItem(MEMORY);
+    } catch (error) {
+      return;
+    }
+    if (!saved || Date.now() - saved.at > KEEP_MS || !document.querySelector(".notice-error")) {
+      return;
+    }
+    const form = [...document.forms].find((f) => f.getAttribute("action") === saved.action);
+    if (!form) {
+      return;
+    }
+    const given = (name) => saved.values.filter(([key]) => key === name).map(([, value]) => value);
+    for (const field of form.elements) {
+      if (!typed(field) || !saved.names.includes(field.name)) {
+        continue;
+      }
+      if (["checkbox", "radio"].includes(field.type)) {
+        field.checked = given(field.name).includes(field.value);
+      } else if (field.multiple) {
+        for (const option of field.options) {
+          option.selected = given(field.name).includes(option.value);
+        }
+      } else {
+        field.value = given(field.name)[0] ?? "";
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", restore);
+
   // Prevent double submission of a form while the server answers. Disabled buttons are not sent, so the clicked
   // button's name and value (e.g. verdict=confirmed) are first copied into a hidden field of the form.
   document.addEventListener("submit", (event) => {
@@ -43,6 +102,7 @@
     if (!(form instanceof HTMLFormElement) || event.defaultPrevented || form.method.toLowerCase() !== "post") {
       return;
     }
+    remember(form);
     const submitter = event.submitter;
     for (const old of form.querySelectorAll("input[data-submitter]")) {
       old.remove();
@@ -60,6 +120,21 @@
         button.disabled = true;
         button.dataset.busy = "1";
       }
+    }
+  });
+
+  // Main menu: one area menu open at a time; a click elsewhere or Escape closes it.
+  const closeMenus = (except) => {
+    for (const open of document.querySelectorAll(".navgroup[open]")) {
+      if (open !== except) {
+        open.open = false;
+      }
+    }
+  };
+  document.addEventListener("click", (event) => closeMenus(event.target.closest ? event.target.closest(".navgroup") : null));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      closeMenus(null);
     }
   });
 
