@@ -21,7 +21,7 @@ from tests.faces.live_support import NOW, enrolled_watchlist, grace_video, opera
 from tests.support.analysed import SCENE_START, analysed_footage
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import chromium, seed, serve
-from vigil.db.face_models import Alert, Deployment
+from vigil.db.face_models import Alert, Deployment, RetroCandidate
 from vigil.db.models import ReviewMark
 from vigil.faces.live import record_alert, start_deployment
 from vigil.faces.live_engine import LiveMatcher
@@ -78,6 +78,14 @@ def test_the_verdict_buttons_on_search_results_record_the_clicked_verdict(tmp_pa
         cards = page.locator("#results .track-card")
         expect(cards).to_have_count(2, timeout=TIMEOUT_MS)
         first, second = (int(cards.nth(i).get_attribute("data-track-id") or 0) for i in (0, 1))
+        # The results come first: the filters fold into one line saying what is active.
+        expect(page.locator("#filters")).not_to_have_attribute("open", "")
+        expect(page.locator("#active-filters")).to_contain_text("cameras: PEN-01")
+        top = (page.locator("#results").bounding_box() or {})["y"]
+        assert top < 700, top
+        page.screenshot(path=str(SHOTS / "search-results.png"))
+        page.locator("#filters > summary").click()
+        expect(page.locator('#filters input[name="camera"]')).to_be_visible()
 
         for track_id, button in ((first, "Confirm"), (second, "Reject"), (first, "Unsure")):
             card = page.locator(f"#results .track-card[data-track-id='{track_id}']")
@@ -270,3 +278,46 @@ def test_a_refused_form_comes_back_with_what_was_typed(tmp_path: Path) -> None:
         page.get_by_role("button", name="Add location").click()
         expect(page.locator(".notice-ok")).to_contain_text("Location Market Square, Penrith added")
         expect(page.locator("#loc-name")).to_have_value("")  # a form that worked starts afresh
+
+
+@pytest.mark.browser
+def test_a_face_search_verdict_is_never_preset_the_person_must_choose(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from tests.faces.builders import encode, hopper
+    from tests.faces.test_web_pages import CASE as FACE_CASE
+    from tests.faces.test_web_pages import PURPOSE as FACE_PURPOSE
+    from tests.faces.test_web_pages import staff
+
+    settings = make_settings(tmp_path / "data")
+    app = create_app(settings)
+    seed(app, lambda db: staff(db, settings.data_dir))
+    probe = tmp_path / "probe.jpg"
+    probe.write_bytes(encode(hopper()))
+
+    def verdict() -> str:
+        return seed(app, lambda db: db.execute(select(RetroCandidate.verdict)).scalars().first() or "")
+
+    with serve(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, base, "sue")
+        page.goto(f"{base}/fr/retro?case={FACE_CASE}")
+        page.get_by_label("Case reference").fill(FACE_CASE)
+        page.get_by_label("Purpose").fill(FACE_PURPOSE)
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Probe photo (one face)").set_input_files(str(probe))
+        page.get_by_role("button", name="Search this case's footage").click()
+        card = page.locator(".face-card").first
+        expect(card).to_contain_text("Candidate 1", timeout=TIMEOUT_MS)
+        choice = card.get_by_label("Verdict on candidate 1")
+        expect(choice).to_have_value("")  # nothing chosen for the person
+        card.get_by_role("button", name="Record verdict").click()  # the browser asks for a choice; nothing is sent
+        assert choice.evaluate("select => select.validity.valueMissing") is True
+        expect(card.locator(".badge")).to_have_text("pending")
+        assert verdict() == "pending"
+        page.screenshot(path=str(SHOTS / "face-search.png"), full_page=True)
+        choice.select_option("rejected")
+        card.get_by_role("button", name="Record verdict").click()
+        expect(page.locator(".notice-ok")).to_contain_text("Candidate rejected", timeout=TIMEOUT_MS)
+        assert verdict() == "rejected"
+        expect(page.locator(".face-card").first.get_by_label("Verdict on candidate 1")).to_have_value("rejected")

@@ -76,17 +76,33 @@ def day(value: date | None) -> str:
 
 
 def details(value: str) -> str:
-    """An audit entry's canonical-JSON details as 'key: value' pairs for reading."""
+    """An audit entry's canonical-JSON details for reading: "key: value" pairs, nested values in words, never
+    raw JSON, capabilities by their human names."""
     try:
         data = json.loads(value)
     except ValueError:
         return value
     if not isinstance(data, dict):
         return value
-    return "; ".join(
-        f"{key}: {json.dumps(item, ensure_ascii=False) if not isinstance(item, str) else item}"
-        for key, item in data.items()
-    )
+    return "; ".join(f"{_words(key)}: {_readable(item, key)}" for key, item in data.items())
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _readable(item: object, key: str = "") -> str:
+    if isinstance(item, dict):
+        return ", ".join(f"{_words(str(k))} {_readable(v, str(k))}" for k, v in item.items()) or "none"
+    if isinstance(item, list):
+        return ", ".join(_readable(v, key) for v in item) or "none"
+    if isinstance(item, bool):
+        return "yes" if item else "no"
+    if item is None:
+        return "—"
+    if key in ("capability", "capabilities") and isinstance(item, str):
+        return capability_label(item)
+    return str(item)
 
 
 def capability_label(value: object) -> str:
