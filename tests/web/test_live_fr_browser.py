@@ -101,6 +101,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         alert.get_by_label("Note / outcome").fill("Spoke to the person: confirmed on warrant")
         alert.get_by_role("button", name="Confirm").click()
         expect(page.locator(".notice-ok")).to_contain_text("confirmed")
+        page.once("dialog", lambda dialog: dialog.accept())  # ending deletes the watchlist data: it asks first
         page.get_by_role("button", name="End deployment").click()
         expect(page.locator(".notice-ok")).to_contain_text("has ended")
 
