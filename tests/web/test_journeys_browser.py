@@ -142,6 +142,7 @@ def test_the_console_records_the_clicked_outcome_with_its_note_and_asks_before_e
         alert = page.locator(f"#fr-alerts .fr-alert[data-alert='{alert_id}']")
         note = f"Spoke to the person: {stored} on warrant"
         alert.get_by_label("Note / outcome").fill(note)
+        page.screenshot(path=str(SHOTS / "console.png"), full_page=True)
         alert.get_by_role("button", name=button, exact=True).click()
         expect(page.locator(".notice-ok")).to_contain_text(f"Alert {alert_id}: {stored}", timeout=TIMEOUT_MS)
         expect(page.locator(".notice-error")).to_have_count(0)
