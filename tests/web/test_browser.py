@@ -58,7 +58,9 @@ def test_first_administrator_sets_up_users_places_and_checks_the_audit_log(tmp_p
         page.get_by_label("Completed on").fill(str(today - timedelta(days=30)))
         page.get_by_label("Expires on").fill(str(today + timedelta(days=335)))
         page.get_by_role("button", name="Record training").click()
-        expect(page.get_by_role("status").first).to_contain_text("Training in analytics recorded for ivy")
+        expect(page.get_by_role("status").first).to_contain_text(
+            "Training in analytics (searching footage) recorded for ivy"
+        )
         expect(page.get_by_role("cell", name=re.compile("CCTV analytics foundation"))).to_be_visible()
 
         page.locator(".mainnav summary", has_text="Administration").click()  # the menu groups pages by area

@@ -118,7 +118,7 @@ def test_administrator_registers_people_places_and_cameras(client: TestClient) -
             "csrf_token": token,
         },
     )
-    assert "Training in analytics recorded for ivy." in notices(trained.text)
+    assert "Training in analytics (searching footage) recorded for ivy." in notices(trained.text)
     client.post(
         "/locations",
         data={
