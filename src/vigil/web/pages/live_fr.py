@@ -145,7 +145,7 @@ def deployment_plan(
         settings = web_state(request).system.settings
         expected = estimate_false_alerts(settings, threshold=plan.threshold, watchlist_size=size)
         if expected is not None and expected.warning:
-            flash(request, f"Warning: {expected.warning}.", "error")
+            flash(request, f"Warning: {expected.warning}.", "warn")
 
     return outcome(request, db, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
 

@@ -70,7 +70,8 @@
     } catch (error) {
       return;
     }
-    if (!saved || Date.now() - saved.at > KEEP_MS || !document.querySelector(".notice-error")) {
+    const refused = document.querySelector(".notice-error") && !document.querySelector(".notice-ok");
+    if (!saved || Date.now() - saved.at > KEEP_MS || !refused) {
       return;
     }
     const form = [...document.forms].find((f) => f.getAttribute("action") === saved.action);
