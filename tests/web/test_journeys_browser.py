@@ -322,3 +322,30 @@ def test_a_face_search_verdict_is_never_preset_the_person_must_choose(tmp_path: 
         expect(page.locator(".notice-ok")).to_contain_text("Candidate rejected", timeout=TIMEOUT_MS)
         assert verdict() == "rejected"
         expect(page.locator(".face-card").first.get_by_label("Verdict on candidate 1")).to_have_value("rejected")
+
+
+@pytest.mark.browser
+def test_a_refused_watchlist_subject_comes_back_with_what_was_typed(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    app = create_app(make_settings(tmp_path / "data"))
+    with serve(app) as base, chromium() as browser:
+        seed(app, lambda db: make_user(db, "sue", "supervisor", trained_for=("live_fr", "retrospective_fr")))
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        log_in(page, base, "sue")
+        page.goto(base + "/fr/watchlists")
+        typed = {
+            "#s-reference": "WAR-2026-17",
+            "#s-reason": "Wanted on warrant for robbery at the bank",
+            "#s-authority": "Warrant 2026/17, Carlisle Magistrates",
+            "#s-expires": "2000-01-01",
+        }
+        for field, value in typed.items():
+            page.locator(field).fill(value)
+        category = page.locator("#s-category option").nth(1).get_attribute("value") or ""
+        page.locator("#s-category").select_option(category)
+        page.get_by_role("button", name="Add subject").click()
+        expect(page.locator(".notice-error")).to_contain_text("expiry date must be in the future", timeout=TIMEOUT_MS)
+        for field, value in typed.items():
+            expect(page.locator(field)).to_have_value(value)
+        expect(page.locator("#s-category")).to_have_value(category)
