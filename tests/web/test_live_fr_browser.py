@@ -92,6 +92,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         alert = page.locator("#fr-alerts .fr-alert").first
         expect(alert).to_be_visible(timeout=30_000)  # pushed while the clip plays, no reload
         expect(alert.locator('[data-field="camera"]')).to_have_text("Corn Market north")
+        expect(alert.locator('[data-field="at"]')).to_have_text(re.compile(r"^\d\d:\d\d:\d\d (GMT|BST)$"))
         assert float(alert.locator('[data-field="score"]').inner_text()) >= 0.6
         for which in ("crop", "reference"):  # both faces load through their authorised routes
             images = f"document.querySelectorAll('#fr-alerts img[data-src={which}]')"
