@@ -238,7 +238,7 @@ def test_a_frozen_watchlist_takes_no_more_subjects(db: Session, settings: Settin
     [
         ("investigator", (), "no current training record"),
         ("admin", (), "does not grant"),
-        ("operator", ("retrospective_fr",), "no current training record for 'live_fr'"),
+        ("operator", ("retrospective_fr",), "no current training record for live facial recognition"),
     ],
 )
 def test_users_without_a_trained_fr_capability_are_refused_and_audited(

@@ -240,7 +240,7 @@ def test_unknown_camera_is_refused(db: Session, settings: Settings, tmp_path: Pa
 
 def test_untrained_user_is_refused_and_audited(db: Session, settings: Settings, tmp_path: Path) -> None:
     una = make_user(db, "una")
-    with pytest.raises(NotPermitted, match="no current training record for 'analytics'"):
+    with pytest.raises(NotPermitted, match="no current training record for analytics \\(searching footage\\)"):
         _ingest(db, settings, make_video(tmp_path / "clip.avi"), user=una)
     entry = _last_audit(db)
     assert (entry.actor, entry.action, entry.outcome) == ("una", "footage.ingest", "refused")

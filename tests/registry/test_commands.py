@@ -74,6 +74,6 @@ def test_import_export_and_near_through_the_cli(vigil: CliRunner, tmp_path: Path
     assert near[0]["faces_point"] is True and near[0]["pia"] is None  # PEN-10 faces east, towards the point
     assert near[1]["faces_point"] is None  # PEN-11 has no bearing
     refused = run(vigil, "registry", "near", "--at", at, *CONTEXT, "--as", "admin", "--", "54.6641", "-2.752", code=2)
-    assert "does not grant the 'registry' capability" in refused
+    assert "does not grant the camera registry capability" in refused
     assert "reminded 0, expired 0" in run(vigil, "requests", "remind")
     assert "emails: 0 sent, 0 still queued, 0 given up" in run(vigil, "requests", "send-mail")

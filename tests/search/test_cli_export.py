@@ -82,7 +82,7 @@ def test_refusals_are_one_clear_line(confirmed: list[int]) -> None:
     output = run("export", "create", *CASE, "--track", str(confirmed[1]), "--as", "ivy", code=2)
     assert f"track {confirmed[1]} is not confirmed for case CUM-2026-000321" in output
     output = run("export", "create", *CASE, "--as", "newbie", code=2)
-    assert "no current training record for 'export'" in output
+    assert "no current training record for evidence export" in output
     assert "cannot be read as a zip" in run("export", "verify", "/nonexistent/bundle.zip", code=1)
 
 

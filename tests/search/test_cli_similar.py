@@ -97,7 +97,7 @@ def test_similar_to_a_track_ranks_the_same_figure_first(copies: list[list[tuple[
         (("999999", *CASE, "--as", "ivy"), "no track 999999"),
         (("/nowhere/photo.jpg", *CASE, "--as", "ivy"), "is neither a track id nor a readable photo file"),
         (("1", "--case", "CUM-1", "--purpose", "short", "--as", "ivy"), "state the policing purpose"),
-        (("1", *CASE, "--as", "newbie"), "no current training record for 'analytics'"),
+        (("1", *CASE, "--as", "newbie"), "no current training record for analytics (searching footage)"),
     ],
 )
 def test_similar_errors_are_one_clear_line(copies: object, args: tuple[str, ...], message: str) -> None:

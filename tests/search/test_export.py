@@ -275,7 +275,7 @@ def test_untrained_user_is_refused_and_audited(db: Session, settings: Settings) 
     user = _investigator(db)
     _confirmed_footage(db, settings, user)
     untrained = make_user(db, "newcomer", trained_for=("analytics",))
-    with pytest.raises(NotPermitted, match="no current training record for 'export'"):
+    with pytest.raises(NotPermitted, match="no current training record for evidence export"):
         create_export(db=db, user=untrained, context=CASE, settings=settings)
     refusal = db.execute(select(AuditEntry).where(AuditEntry.actor == "newcomer")).scalars().one()
     assert (refusal.action, refusal.outcome, refusal.case_ref) == ("export.create", "refused", CASE.case_ref)

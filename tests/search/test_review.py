@@ -121,7 +121,7 @@ def test_an_unknown_track_is_not_found(db: Session) -> None:
 def test_an_untrained_user_is_refused_and_the_refusal_audited(db: Session, tmp_path: Path) -> None:
     track = make_track(db, _footage(db, tmp_path))
     untrained = make_user(db, "una")
-    with pytest.raises(NotPermitted, match="no current training record for 'analytics'"):
+    with pytest.raises(NotPermitted, match="no current training record for analytics \\(searching footage\\)"):
         mark_track(db=db, user=untrained, context=CONTEXT, track_id=track.id, verdict="confirmed", note="")
     entry = _last_audit(db)
     assert (entry.actor, entry.action, entry.outcome, entry.case_ref) == (

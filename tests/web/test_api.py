@@ -103,7 +103,7 @@ def test_untrained_user_is_refused_via_the_api_and_the_refusal_is_audited(client
     body = {"case_ref": "CUM-2026-000042", "purpose": "robbery at Market Square", "capability": "analytics"}
     response = client.post("/api/v1/cases", headers=bearer(token), json=body)
     assert response.status_code == 403
-    assert "no current training record for 'analytics'" in response.json()["detail"]
+    assert "no current training record for analytics (searching footage)" in response.json()["detail"]
     entry = last_entry(client, actor="una")
     assert (entry.action, entry.outcome, entry.capability) == ("case.access", "refused", "analytics")
     assert (entry.case_ref, entry.purpose) == ("CUM-2026-000042", "robbery at Market Square")

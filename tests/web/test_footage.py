@@ -113,7 +113,7 @@ def test_upload_is_stored_with_custody_and_audit_and_analysed_by_a_real_executor
     assert "market-square.mp4 stored as footage 1 (64×48, 2.0 s, camera PEN-01)" in data["message"]
     [footage] = footage_rows(client)
     assert footage.sha256 == hashlib.sha256(video).hexdigest() and footage.size_bytes == len(video)
-    assert footage.start_time.isoformat() == "2026-03-01T14:05:00+00:00"  # a zone-less start is UTC
+    assert footage.start_time.isoformat() == "2026-03-01T14:05:00+00:00"  # local force time: GMT on 1 March
     assert footage.start_time_source == "operator" and footage.source == "web upload"
     assert stored_files(client) == [client.app.state.system.settings.data_dir / footage.stored_path]  # type: ignore[attr-defined]
     custody = seed(client.app, lambda db: db.execute(select(CustodyEvent)).scalars().one())  # type: ignore[arg-type]
@@ -201,7 +201,7 @@ def test_users_without_analytics_training_are_refused_and_the_refusal_is_audited
     signed_in(client, "ned")
     assert 'href="/footage"' in client.get("/").text  # the role may analyse once trained
     page = client.get("/footage")
-    assert page.status_code == 403 and "no current training record for &#39;analytics&#39;" in page.text
+    assert page.status_code == 403 and "no current training record for analytics (searching footage)" in page.text
     reply = put_upload(client, small_video(tmp_path))
     assert reply.status_code == 403 and "no current training record" in reply.json()["detail"]
     refused = [(e.action, e.outcome) for e in entries(client, actor="ned", action_prefix="footage.")]

@@ -58,7 +58,7 @@ def test_investigator_uploads_real_footage_follows_its_analysis_and_reviews_the_
 
         page.get_by_label("Video file").set_input_files(str(video))
         page.get_by_label("Camera", exact=True).select_option("PEN-01")
-        page.get_by_label("Recording start (UTC, optional)").fill("2026-03-01T14:05:00")
+        page.get_by_label("Recording start (Europe/London, optional)").fill("2026-03-01T14:05:00")
         page.get_by_role("button", name="Upload").click()
         expect(page.locator("#upload-text")).to_contain_text("upload complete", timeout=60_000)
         assert page.locator("#upload-bar").evaluate("bar => bar.value === bar.max && bar.max > 4000000")
@@ -68,7 +68,7 @@ def test_investigator_uploads_real_footage_follows_its_analysis_and_reviews_the_
         assert any(0 < done < total for done, total in seen), f"the progress bar never showed a job part-done: {seen}"
         row = page.locator("#footage-1")
         expect(row).to_contain_text("analysed")
-        expect(row).to_contain_text("2026-03-01 14:05:00 UTC")
+        expect(row).to_contain_text("2026-03-01 14:05:00 GMT")
         page.screenshot(path=str(SCREENSHOTS / "vigil-footage.png"), full_page=True)
 
         row.get_by_role("link", name=re.compile(r"\d+ tracks?")).click()
@@ -95,7 +95,7 @@ def test_investigator_uploads_real_footage_follows_its_analysis_and_reviews_the_
             " return v.readyState >= 2 && v.currentTime > 1; }",
             timeout=30_000,
         )
-        expect(page.locator("#video-clock")).not_to_have_text("2026-03-01 14:05:00 UTC")
+        expect(page.locator("#video-clock")).not_to_have_text("2026-03-01 14:05:00 GMT")
         page.screenshot(path=str(SCREENSHOTS / "vigil-video.png"))
         assert problems == [], problems
 

@@ -234,6 +234,7 @@ def download_the_bundle(page: Page, tmp_path: Path, track_id: int) -> Path:
     """Exports: the confirmed track is offered; create the bundle and download it."""
     from playwright.sync_api import expect
 
+    page.locator(".mainnav summary", has_text="Analysis").click()  # the menu groups pages by area
     page.get_by_role("link", name="Exports").click()
     expect(page.get_by_role("heading", name="Confirmed tracks (1)")).to_be_visible()
     expect(page.get_by_label(f"Include track {track_id}")).to_be_checked()

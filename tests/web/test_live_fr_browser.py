@@ -72,6 +72,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         page.get_by_label("Username").fill("olive")
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        page.locator(".mainnav summary", has_text="Facial recognition").click()  # the menu groups pages by area
         page.get_by_role("link", name="Live FR").click()
 
         page.get_by_label("Name").fill("Hamilton night")
@@ -96,6 +97,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         expect(alert.locator('[data-field="camera"]')).to_have_text("CORN-N")
         stream = page.locator('#fr-streams li[data-camera="CORN-N"]')
         expect(stream.locator('[data-field="state"]')).to_have_text(re.compile("receiving|ended"), timeout=20_000)
+        expect(alert.locator('[data-field="at"]')).to_have_text(re.compile(r"^\d\d:\d\d:\d\d (GMT|BST)$"))
         assert float(alert.locator('[data-field="score"]').inner_text()) >= 0.6
         for which in ("crop", "reference"):  # both faces load through their authorised routes
             images = f"document.querySelectorAll('#fr-alerts img[data-src={which}]')"
@@ -105,6 +107,7 @@ def test_an_operator_confirms_a_pushed_alert_and_the_public_sees_the_results(tmp
         alert.get_by_label("Note / outcome").fill("Spoke to the person: confirmed on warrant")
         alert.get_by_role("button", name="Confirm").click()
         expect(page.locator(".notice-ok")).to_contain_text("confirmed")
+        page.once("dialog", lambda dialog: dialog.accept())  # ending deletes the watchlist data: it asks first
         page.get_by_role("button", name="End deployment").click()
         expect(page.locator(".notice-ok")).to_contain_text("has ended")
 

@@ -108,10 +108,10 @@ def authorise(
     if not user.is_active:
         reason = "this account is disabled"
     elif not role_grants_capability(user.role, capability):
-        reason = f"the {user.role} role does not grant the '{capability.value}' capability"
+        reason = f"the {user.role} role does not grant the {capability.label} capability"
     elif current_training(db, user=user, capability=capability, today=today) is None:
         reason = (
-            f"no current training record for '{capability.value}': a supervisor or administrator "
+            f"no current training record for {capability.label}: a supervisor or administrator "
             "must record your training before you can use it"
         )
     elif context_required and context is None:

@@ -23,6 +23,21 @@ class Capability(StrEnum):
     REQUESTS = "requests"
     EXPORT = "export"
 
+    @property
+    def label(self) -> str:
+        """What people call the capability (pages and messages never show the internal name)."""
+        return CAPABILITY_LABELS[self]
+
+
+CAPABILITY_LABELS = {
+    Capability.ANALYTICS: "analytics (searching footage)",
+    Capability.RETROSPECTIVE_FR: "retrospective facial recognition",
+    Capability.LIVE_FR: "live facial recognition",
+    Capability.REGISTRY: "camera registry",
+    Capability.REQUESTS: "footage requests",
+    Capability.EXPORT: "evidence export",
+}
+
 
 class Permission(StrEnum):
     """An administrative permission: granted by role alone."""

@@ -119,7 +119,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     )
     app.state.system = system
     app.state.first_admin_password = first_admin_password
-    templates = make_templates()
+    templates = make_templates(settings.zone)
     footage.add_template_helpers(templates)
     app.state.live = make_live_runtime(system)
     app.state.web = WebState(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -68,6 +68,26 @@ def optional_datetime(value: str | None, *, label: str) -> datetime | None:
     except ValueError:
         raise InvalidInput(f"{label} must be a date or date and time (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
     return as_utc(parsed, label=label)
+
+
+def local_datetime(value: str | None, *, zone: tzinfo, label: str, required: bool = False) -> datetime | None:
+    """A time typed in a form (``datetime-local``: YYYY-MM-DDTHH:MM[:SS]), read as local force time unless it
+    carries its own offset, returned in UTC. The one parser for every form that takes a time."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise InvalidInput(f"{label} is required")
+        return None
+    if len(value) > 40:
+        raise InvalidInput(f"{label} must be a date and time (YYYY-MM-DDTHH:MM)")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{label} must be a date and time (YYYY-MM-DDTHH:MM)") from None
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InvalidInput(f"{label} is out of range") from None
 
 
 def outcome(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from vigil.db.models import User
 from vigil.errors import InvalidInput
 from vigil.footage.ingest import EARLIEST_PLAUSIBLE, IngestResult, check_ingest, ingest_footage
 from vigil.footage.storage import MIB, check_upload_size, discard, footage_root, receive_upload_stream
-from vigil.web.forms import optional_datetime, text
+from vigil.web.forms import local_datetime, text
 from vigil.web.state import web_state
 
 UPLOAD_SOURCE = "web upload"
@@ -44,16 +44,24 @@ class UploadDetails:
 
 
 def upload_details(
-    *, camera: str, name: str, start: str = "", case: str = "", modified: str = "", source: str = ""
+    *,
+    camera: str,
+    name: str,
+    start: str = "",
+    case: str = "",
+    modified: str = "",
+    source: str = "",
+    zone: tzinfo = UTC,
 ) -> UploadDetails:
-    """Check the query parameters of an upload; a start time without a zone is taken as UTC."""
+    """Check the query parameters of an upload; a start time without an offset is read in ``zone`` (the web form
+    passes the force's time zone; the API keeps UTC)."""
     camera = text(camera, label="Camera", max_chars=64)
     if not camera:
         raise InvalidInput("choose the camera that recorded the footage")
     return UploadDetails(
         camera=camera,
         name=text(name, label="File name", max_chars=255) or "upload",
-        start=optional_datetime(start, label="Recording start"),
+        start=local_datetime(start, zone=zone, label="Recording start"),
         case_ref=text(case, label="Case reference", max_chars=64) or None,
         modified=_plausible_time(modified),
         source=text(source, label="Source", max_chars=200) or UPLOAD_SOURCE,

@@ -34,7 +34,7 @@ from vigil.search.dashboards_charts import Charts
 from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
-from vigil.web.rendering import render
+from vigil.web.rendering import render, when
 from vigil.web.state import web_state
 
 router = APIRouter(include_in_schema=False)
@@ -106,7 +106,7 @@ def dashboards_page(
         query=_query(form, context),
         case_ref=context.case_ref,
         zone_name=web_state(request).system.settings.timezone,
-        local=lambda when: _local(board, when),
+        local=lambda moment: _local(board, moment),
     )
 
 
@@ -131,8 +131,8 @@ def _view(
     return board, ""
 
 
-def _local(board: Dashboard | None, when: datetime) -> str:
-    return when.astimezone(board.zone).strftime("%a %d %b %Y %H:%M") if board else ""
+def _local(board: Dashboard | None, moment: datetime) -> str:
+    return when(moment, "%a %d %b %Y %H:%M", zone=board.zone) if board else ""
 
 
 def _board(

@@ -71,7 +71,8 @@ async def footage_upload(
 ) -> Response:
     """Receive a video (the raw body), ingest it and, if asked, start its analysis; answers JSON."""
     try:
-        details = upload_details(camera=camera, name=name, start=start, case=case, modified=modified)
+        zone = web_state(request).system.settings.zone
+        details = upload_details(camera=camera, name=name, start=start, case=case, modified=modified, zone=zone)
         result = await receive_and_ingest(request, db, user=user, details=details)
         reply = await run_in_threadpool(_after_upload, request, db, user, result, analyse == "1")
     except VigilError as exc:

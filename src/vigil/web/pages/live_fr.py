@@ -43,7 +43,7 @@ from vigil.faces.live_runtime import LiveRuntime
 from vigil.governance.camera_sources import registered_sources, source_policy
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
-from vigil.web.forms import outcome, text
+from vigil.web.forms import local_datetime, outcome, text
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -61,13 +61,10 @@ def live_runtime(request: Request) -> LiveRuntime:
 
 
 def _local(value: str, label: str, request: Request) -> datetime:
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{label} must be a date and time (YYYY-MM-DDTHH:MM)") from None
     zone = web_state(request).system.settings.zone
-    return (parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed).astimezone(zone)
+    parsed = local_datetime(value, zone=zone, label=label, required=True)
+    assert parsed is not None  # required
+    return parsed
 
 
 def _streams(cameras: list[str]) -> tuple[StreamSpec, ...]:
@@ -151,7 +148,7 @@ def deployment_plan(
         size = len(deployment.watchlist.entries) if deployment.watchlist else 0
         expected = estimate_false_alerts(settings, threshold=plan.threshold, watchlist_size=size)
         if expected is not None and expected.warning:
-            flash(request, f"Warning: {expected.warning}.", "error")
+            flash(request, f"Warning: {expected.warning}.", "warn")
 
     return outcome(request, db, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
 

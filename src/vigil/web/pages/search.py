@@ -68,6 +68,26 @@ def synopsis_links(cards: list[ResultCard], case_ref: str) -> list[tuple[str, st
     return links
 
 
+SUMMARY_LABELS = {
+    "camera": "cameras", "class": "class", "upper": "top", "lower": "legs", "vehicle": "vehicle",
+    "carried": "carrying", "heading": "heading", "start": "from", "end": "to", "time_from": "time of day from",
+    "time_to": "time of day to", "zone": "in zone",
+}  # fmt: skip
+
+
+def active_filters(fields: dict[str, Any] | None) -> list[str]:
+    """The filters in force, as short "name: value" phrases for the collapsed filter panel's summary."""
+    shown: list[str] = []
+    for key, value in (fields or {}).items():
+        words = ", ".join(value) if isinstance(value, list) else str(value or "")
+        if not words or key in ("limit", "offset", "speed_unit", "size_unit", "line_direction"):
+            continue
+        if key in ("start", "end"):
+            words = words.replace("T", " ", 1)
+        shown.append(f"{SUMMARY_LABELS.get(key, key.replace('_', ' '))}: {words}")
+    return shown
+
+
 def _page(
     request: Request,
     db: DbSession,
@@ -86,6 +106,7 @@ def _page(
         case_ref=context.case_ref,
         case_query=urlencode({"case": context.case_ref}),
         zone_name=web_state(request).system.settings.timezone,
+        active=active_filters(page["fields"]),
         **page,
     )
 
@@ -146,15 +167,18 @@ def search_save(
     description: FormText = "",
 ) -> Response:
     zone = web_state(request).system.settings.zone
+    parsed: TrackQuery | None = None
     try:
-        parsed: TrackQuery = load_query(query)
+        parsed = load_query(query)
         save_search(db=db, user=user, context=context, name=name, query=parsed, description=description)
     except VigilError as exc:
         db.rollback()
         flash(request, exc.message, "error")
-        return RedirectResponse(f"/search?{urlencode({'case': context.case_ref})}", status_code=303)
-    flash(request, f"Saved the search as “{' '.join(name.split())}” for case {context.case_ref}.", "ok")
-    target = query_string(parsed, zone, q=description, case=context.case_ref)
+        if parsed is None:
+            return RedirectResponse(f"/search?{urlencode({'case': context.case_ref})}", status_code=303)
+    else:
+        flash(request, f"Saved the search as “{' '.join(name.split())}” for case {context.case_ref}.", "ok")
+    target = query_string(parsed, zone, q=description, case=context.case_ref)  # saved or not: the same results
     return RedirectResponse(f"/search/results?{target}", status_code=303)
 
 

@@ -34,7 +34,7 @@ from vigil.search.synopsis import (
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
-from vigil.web.rendering import render
+from vigil.web.rendering import render, when
 from vigil.web.state import web_state
 from vigil.web.synopsis_renders import renders_of
 
@@ -182,7 +182,7 @@ def synopsis_page(request: Request, db: DbSession, user: CurrentUser, context: W
     shown = [
         ShownTrack(
             id=int(t["id"]),
-            seen=datetime.fromisoformat(t["first_seen"]).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S"),
+            seen=when(datetime.fromisoformat(t["first_seen"]), zone=settings.zone),
             offset_s=float(t["offset_s"]),
             start_s=float(t["start_s"]),
         )

@@ -39,8 +39,10 @@ def _split(value: str) -> list[str]:
 
 @dataclass(frozen=True)
 class TrackCard:
-    """One track as its card shows it."""
+    """One track as its card shows it: ``id`` is the track's number on every page (search, review, export);
+    ``no`` is its number within the footage, used only in the thumbnail's address."""
 
+    id: int
     no: int
     class_name: str
     first_seen: datetime
@@ -56,16 +58,12 @@ class TrackCard:
     size: str
     has_thumbnail: bool
 
-    @property
-    def dates(self) -> str:
-        first, last = self.first_seen.date(), self.last_seen.date()
-        return first.isoformat() if first == last else f"{first} – {last}"
-
     @classmethod
     def of(cls, track: Track, footage: Footage) -> TrackCard:
         speed = f"{track.speed_m_s:.1f} m/s" if track.speed_m_s is not None else f"{track.speed_px_s:.0f} px/s"
         size = f"{track.height_m:.2f} m tall" if track.height_m is not None else f"{track.height_px:.0f} px high"
         return cls(
+            id=track.id,
             no=track.track_no,
             class_name=track.class_name,
             first_seen=track.first_seen,

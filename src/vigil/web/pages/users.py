@@ -17,7 +17,7 @@ from vigil.governance.users import create_user, set_active
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
 from vigil.web.forms import outcome, required_date, text
-from vigil.web.rendering import render
+from vigil.web.rendering import capability_label, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -140,7 +140,9 @@ def training_add(
             expires_on=required_date(expires_on, label="Expiry date"),
         )
 
-    return outcome(request, db, act, done=f"Training in {capability} recorded for {username}.", back="/users")
+    done = f"Training in {capability_label(capability).lower()} recorded for {username}."
+    return outcome(request, db, act, done=done, back="/users")
+
 
 
 @router.post("/training/{record_id}/withdraw")

@@ -209,7 +209,7 @@
     const start = Number(video.dataset.startMs);
     const show = () => {
       const at = new Date(start + video.currentTime * 1000);
-      clock.textContent = `${at.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+      clock.textContent = window.vigilTime(at);
     };
     video.addEventListener("timeupdate", show);
     video.addEventListener("seeked", show);

@@ -15,7 +15,7 @@
     card.querySelector('[data-src="reference"]').src = "/fr/alerts/" + alert.id + "/reference.jpg";
     card.querySelector('[data-field="score"]').textContent = alert.score.toFixed(3);
     card.querySelector('[data-field="camera"]').textContent = alert.camera;
-    card.querySelector('[data-field="at"]').textContent = new Date(alert.at).toLocaleTimeString("en-GB");
+    card.querySelector('[data-field="at"]').textContent = window.vigilTime(new Date(alert.at), false);
     card.querySelector("form").action = "/fr/alerts/" + alert.id + "/decide";
     card.classList.add("fr-new");
     list.prepend(card);
