@@ -86,7 +86,9 @@ def test_first_administrator_sets_up_users_places_and_checks_the_audit_log(tmp_p
         expect(sue.get_by_role("status").first).to_contain_text("Your password has been changed")
         sue.goto(base + "/users")
         record_training(sue)  # another supervisor may
-        expect(sue.get_by_role("status").first).to_contain_text("Training in analytics (searching footage) recorded for ivy")
+        expect(sue.get_by_role("status").first).to_contain_text(
+            "Training in analytics (searching footage) recorded for ivy"
+        )
         expect(sue.get_by_role("cell", name=re.compile("CCTV analytics foundation"))).to_be_visible()
         page.goto(base + "/users")
 

@@ -144,7 +144,6 @@ def training_add(
     return outcome(request, db, act, done=done, back="/users")
 
 
-
 @router.post("/training/{record_id}/withdraw")
 def training_withdraw(
     request: Request,
