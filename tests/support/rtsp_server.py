@@ -198,7 +198,7 @@ class RtspClient(socketserver.StreamRequestHandler):
                 self.stream.stopped.set()
 
     def _answer(self, lines: list[str]) -> None:
-        method, url, _ = (lines[0].split(" ") + ["", ""])[:3]
+        method, url, _ = [*lines[0].split(" "), "", ""][:3]
         headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
         if int(headers.get("content-length", "0") or 0):
             self.rfile.read(int(headers["content-length"]))
@@ -241,9 +241,7 @@ class RtspClient(socketserver.StreamRequestHandler):
             "a=control:track1\r\n"
         )
 
-    def _reply(
-        self, cseq: str, *, status: str = "200 OK", body: str = "", extra: dict[str, str] | None = None
-    ) -> None:
+    def _reply(self, cseq: str, *, status: str = "200 OK", body: str = "", extra: dict[str, str] | None = None) -> None:
         head = [f"RTSP/1.0 {status}", f"CSeq: {cseq}", f"Session: {self.session};timeout=60"]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         if body:

@@ -9,7 +9,9 @@ from av.video.stream import VideoStream
 
 
 class HealthMeter:
-    """Frame rate over the last few seconds; a drop is a frame missing from the stream's regular rhythm."""
+    """Frame rate over the last few seconds of the stream's own clock (a burst after connecting does not inflate
+    it); a drop is a frame missing from the stream's regular rhythm; lag is how far behind the wall clock the
+    newest frame arrived."""
 
     WINDOW_SECONDS = 5.0
 
@@ -38,7 +40,7 @@ class HealthMeter:
         self._last_pts = pts_seconds
         self.last_at = at
         self.lag_s = max((now - at).total_seconds(), 0.0)
-        moment = now.timestamp()
+        moment = pts_seconds
         self._times.append(moment)
         while self._times and moment - self._times[0] > self.WINDOW_SECONDS:
             self._times.popleft()

@@ -114,7 +114,12 @@ def ingest_segment(db: Session, *, settings: Settings, user: User, segment: Reco
         "previous_sha256": previous_footage.sha256 if previous_footage else None,
     }
     add_custody_event(
-        db, footage=footage, actor=user.username, action=SEGMENT_RECORDED, sha256=footage.sha256, details=details,
+        db,
+        footage=footage,
+        actor=user.username,
+        action=SEGMENT_RECORDED,
+        sha256=footage.sha256,
+        details=details,
         at=utcnow(),
     )
     db.add(

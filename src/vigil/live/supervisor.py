@@ -115,8 +115,14 @@ class LiveSupervisor:
         )
         process.start()
         with session_scope(self.sessions) as db:
-            write_health(db, camera_code=source.camera_code, state="connecting", worker_pid=process.pid or 0,
-                         restarts=restarts, reason=reason)
+            write_health(
+                db,
+                camera_code=source.camera_code,
+                state="connecting",
+                worker_pid=process.pid or 0,
+                restarts=restarts,
+                reason=reason,
+            )
         return _Slot(source=source, process=process, stop=stop, started=time.monotonic(), restarts=restarts)
 
     def _died(self, slot: _Slot) -> None:

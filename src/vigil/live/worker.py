@@ -14,20 +14,20 @@ import signal
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import av
 from av.container import InputContainer
 from av.packet import Packet
 from av.video.stream import VideoStream
-
-from vigil.db.base import utcnow
 from sqlalchemy.orm import Session, sessionmaker
 
+from vigil.db.base import utcnow
 from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.errors import VigilError
 from vigil.governance.users import get_user
 from vigil.live.health import HealthMeter
-from vigil.live.segments import Recorder, RecordingFailed, clear_partials
+from vigil.live.segments import Recorder, RecordingFailed, StreamClock, clear_partials
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
 from vigil.settings import Settings
@@ -78,7 +78,9 @@ class CameraWorker:
     def _connect_and_record(self, stop: Stop) -> str:
         """Read the stream until it fails or ``stop`` is set; return why it ended, in plain words."""
         timeout = self.settings.live.connect_timeout_seconds
-        options = {"rtsp_transport": "tcp"} if self.source.url.lower().startswith("rtsp") else {}
+        options = {"analyzeduration": "1000000"}  # a second of probing: less backlog to catch up on connecting
+        if self.source.url.lower().startswith("rtsp"):
+            options["rtsp_transport"] = "tcp"
         recorder = self._recorder()
         try:
             with av.open(self.source.url, options=options, timeout=(timeout, timeout)) as container:
@@ -86,14 +88,16 @@ class CameraWorker:
                 if not container.streams.video:
                     return "the stream has no video"
                 self._stream(container, container.streams.video[0], recorder, stop)
-            recorder and recorder.close()
+            if recorder is not None:
+                recorder.close()
             return "the stream ended"
         except RecordingFailed as exc:
             self.recording_error = f"recording stopped: {exc}"
             return self.recording_error
         except (av.FFmpegError, OSError, StreamEnded, UnicodeDecodeError, ValueError) as exc:
-            with contextlib.suppress(RecordingFailed):
-                recorder and recorder.close()  # what arrived before the failure is a whole, playable segment
+            if recorder is not None:
+                with contextlib.suppress(RecordingFailed):
+                    recorder.close()  # what arrived before the failure is a whole, playable segment
             return describe_failure(exc, self.source)
         finally:
             if recorder is not None:
@@ -107,41 +111,36 @@ class CameraWorker:
 
     def _stream(self, container: InputContainer, stream: VideoStream, recorder: Recorder | None, stop: Stop) -> None:
         tb = stream.time_base
-        anchor: datetime | None = None
-        first_pts: int | None = None
+        if tb is None:
+            raise StreamEnded("the stream has no time base")
+        clock = StreamClock(tb)
         self.meter.connected(stream)
         last_report = 0.0
         for packet in container.demux(stream):
             if stop.is_set():
                 return
-            if packet.pts is None or packet.size == 0 or tb is None:
+            if packet.pts is None or packet.size == 0:
                 continue
             now = utcnow()
-            if anchor is None:
-                first_pts, anchor = packet.pts, now
+            if clock.anchor is None:
                 self._health(state="online", reason="", **self.meter.facts())
-            at = anchor + timedelta(seconds=float((packet.pts - (first_pts or 0)) * tb))
-            self.meter.frame(at=at, now=now, pts_seconds=float(packet.pts * tb), corrupt=packet.is_corrupt)
+            clock.observe(packet.pts, now)
+            self.meter.frame(
+                at=clock.at(packet.pts), now=now, pts_seconds=float(packet.pts * tb), corrupt=packet.is_corrupt
+            )
             if recorder is not None and not self.recording_error:
-                self._record(recorder, packet, stream, at)
+                recorder.packet(packet, stream=stream, pts=packet.pts, clock=clock)
             if time.monotonic() - last_report >= self.settings.live.health_every_seconds:
                 last_report = time.monotonic()
                 self._health(state="online", reason="", **self.meter.facts())
         raise StreamEnded("the stream ended")
-
-    def _record(self, recorder: Recorder, packet: Packet, stream: VideoStream, at: datetime) -> None:
-        starting = recorder.writer is None
-        assert packet.pts is not None
-        recorder.packet(packet, stream=stream, pts=packet.pts, at=at)
-        if starting and recorder.writer is not None:
-            with session_scope(self.sessions) as db:
-                close_gap(db, camera_code=self.code, resumed_at=at, reason=self.restart_reason)
 
     # -- ingest ---------------------------------------------------------------------------------------------
     def _ingest(self, segment: RecordedSegment) -> None:
         try:
             with session_scope(self.sessions) as db:
                 user = get_user(db, self.settings.live.recorder_user)
+                close_gap(db, camera_code=self.code, resumed_at=segment.started_at, reason=self.restart_reason)
                 ingest_segment(db, settings=self.settings, user=user, segment=segment)
         except VigilError as exc:
             self.recording_error = f"segments cannot be ingested: {exc.message} (kept in {segment.path.parent})"

@@ -31,6 +31,7 @@ from vigil.web.pages import (
     faces,
     footage,
     home,
+    live_cameras,
     live_fr,
     locations,
     registry_officer,
@@ -76,6 +77,8 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             asyncio.create_task(retention_loop(system), name="vigil-retention"),
             asyncio.create_task(checkpoint_loop(system), name="vigil-audit-checkpoints"),
         ]
+        if settings.live.enabled:
+            await asyncio.to_thread(system.live.start)
         try:
             yield
         finally:
@@ -86,6 +89,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             app.state.web.executor = None
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)
+            await asyncio.to_thread(system.live.stop)
             await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
             if owns_system:
                 system.close()
@@ -124,6 +128,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         footage,
         tracks,
         live_fr,
+        live_cameras,
         faces,
         exports,
         dashboards,
