@@ -14,11 +14,9 @@ import signal
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import av
 from av.container import InputContainer
-from av.packet import Packet
 from av.video.stream import VideoStream
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,8 +55,8 @@ class CameraWorker:
         clear_partials(self.folder)
         self._ingest_spooled()
         backoff = self.settings.live.backoff_initial_seconds
-        while not stop.is_set():
-            self._health(state="connecting", reason="")
+        self._health(state="connecting", reason="")
+        while not stop.is_set():  # while it reconnects, an offline camera stays 'offline since' its failure
             started = time.monotonic()
             reason = self._connect_and_record(stop)
             if stop.is_set():
