@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from typer.testing import CliRunner
 from tests.support.rtsp import free_port, rtsp_server, wait_for
 from vigil.cli import app
 from vigil.db.live_models import LiveGap, LiveHealth
-from vigil.db.models import AuditEntry
+from vigil.db.models import AuditEntry, Footage
 from vigil.db.session import session_scope
 from vigil.live.store import list_gaps, list_segments
 from vigil.system import System
@@ -102,3 +104,41 @@ def test_bad_sources_show_why_reconnect_and_leave_the_good_camera_recording(
     with session_scope(system.sessions) as db:
         views = db.execute(select(AuditEntry).where(AuditEntry.action == "live.status")).scalars().all()
         assert [v.actor for v in views] == ["watcher", "watcher"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MiB filesystem (tmpfs) with under 100 KB left free; skipped where mounting is not permitted."""
+    folder = tmp_path / "tiny-disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)]).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        (folder / "ballast").write_bytes(b"\0" * (2 * 1024 * 1024 - 96 * 1024))
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_stops_recording_with_a_clear_state_and_nothing_half_written_is_ingested(
+    pets_clip: Path, live_system: Callable[..., System], tiny_disk: Path
+) -> None:
+    with rtsp_server({"pets": pets_clip}) as server:
+        system = live_system({"CAM-FULL": server.url("pets")}, spool_dir=str(tiny_disk), segment_seconds=4)
+        system.live.start()
+        reason = reason_of(system, "CAM-FULL", state="error", words=("no space left",))
+        assert reason.startswith("recording stopped")
+        pid = system.live.workers()["CAM-FULL"]
+        wait_for(  # the worker stays connected (its health goes on) but records nothing more
+            lambda: (row := health(system, "CAM-FULL")) is not None and row.state == "error" and row.fps > 0,
+            timeout=30,
+            what="health reported after the failure",
+        )
+        assert system.live.workers()["CAM-FULL"] == pid
+        system.live.stop()
+    assert segment_count(system, "CAM-FULL") == 0
+    with session_scope(system.sessions) as db:
+        assert not db.execute(select(Footage)).first()  # the partial segment was never taken for evidence
+    assert not [p for p in (tiny_disk / "CAM-FULL").iterdir()]  # and it was deleted
+    gap = gaps(system, "CAM-FULL")
+    assert len(gap) == 1 and "no space left" in gap[0].reason.lower() and gap[0].ended_at is None

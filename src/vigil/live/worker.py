@@ -121,7 +121,7 @@ class CameraWorker:
                 continue
             now = utcnow()
             if clock.anchor is None:
-                self._health(state="online", reason="", **self.meter.facts())
+                self._health(**self._connected_state(), **self.meter.facts())
             clock.observe(packet.pts, now)
             self.meter.frame(
                 at=clock.at(packet.pts), now=now, pts_seconds=float(packet.pts * tb), corrupt=packet.is_corrupt
@@ -130,8 +130,16 @@ class CameraWorker:
                 recorder.packet(packet, stream=stream, pts=packet.pts, clock=clock)
             if time.monotonic() - last_report >= self.settings.live.health_every_seconds:
                 last_report = time.monotonic()
-                self._health(state="online", reason="", **self.meter.facts())
+                self._health(**self._connected_state(), **self.meter.facts())
         raise StreamEnded("the stream ended")
+
+    def _connected_state(self) -> dict[str, object]:
+        """Connected: 'online', or 'error' while recording is stopped (e.g. the disk is full)."""
+        return (
+            {"state": "error", "reason": self.recording_error}
+            if self.recording_error
+            else {"state": "online", "reason": ""}
+        )
 
     # -- ingest ---------------------------------------------------------------------------------------------
     def _ingest(self, segment: RecordedSegment) -> None:
