@@ -20,9 +20,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-
 from tests.support.builders import make_camera, make_user
 from tests.support.rtsp import camera_clip, rtsp_server, wait_for
+
 from vigil.db.live_models import LiveHealth
 from vigil.db.session import session_scope
 from vigil.live.store import list_segments
@@ -95,8 +95,13 @@ def measure(clip: Path, streams: int, seconds: float, work: Path) -> dict[str, f
             segments = sum(len(list_segments(db, code)) for code in codes)
         system.close()
     per_stream = used / wall / streams
-    return {"streams": streams, "cpu_per_stream": per_stream, "per_core": 1 / per_stream, "segments": segments,
-            "load": load}
+    return {
+        "streams": streams,
+        "cpu_per_stream": per_stream,
+        "per_core": 1 / per_stream,
+        "segments": segments,
+        "load": load,
+    }
 
 
 def _state(system: object, code: str) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigil.db.base import utcnow
 from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.errors import VigilError
+from vigil.footage.storage import sha256_of
 from vigil.governance.users import get_user
 from vigil.live.health import HealthMeter
 from vigil.live.segments import Recorder, RecordingFailed, StreamClock, clear_partials
@@ -94,8 +95,10 @@ class CameraWorker:
             return self.recording_error
         except (av.FFmpegError, OSError, StreamEnded, UnicodeDecodeError, ValueError) as exc:
             if recorder is not None:
-                with contextlib.suppress(RecordingFailed):
+                try:
                     recorder.close()  # what arrived before the failure is a whole, playable segment
+                except RecordingFailed as failed:
+                    self.recording_error = f"recording stopped: {failed}"
             return describe_failure(exc, self.source)
         finally:
             if recorder is not None:
@@ -157,8 +160,6 @@ class CameraWorker:
 
     def _ingest_spooled(self) -> None:
         """Ingest finished segments a stopped worker left unsent (each once: a stored one is just deleted)."""
-        from vigil.footage.storage import sha256_of
-
         for path in sorted(self.folder.glob(f"{self.code}-*.mp4")):
             with session_scope(self.sessions) as db:
                 if already_ingested(db, sha256_of(path)):
@@ -179,6 +180,8 @@ def describe_failure(exc: BaseException, source: StreamSource) -> str:
     """A failure in plain words, never with the stream's credentials."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     text = text.replace(source.url, source.shown)
+    if isinstance(exc, StreamEnded):
+        return "the stream ended: the camera closed the connection"
     if isinstance(exc, av.error.HTTPNotFoundError) or "404" in text:
         return f"the camera has no stream at {source.shown} (404 not found)"
     if isinstance(exc, av.error.ConnectionRefusedError):
