@@ -99,7 +99,7 @@ class CameraWorker:
                     recorder.close()  # what arrived before the failure is a whole, playable segment
                 except RecordingFailed as failed:
                     self.recording_error = f"recording stopped: {failed}"
-            return describe_failure(exc, self.source)
+            return describe_failure(exc, self.source, timeout=timeout)
         finally:
             if recorder is not None:
                 recorder.abandon()
@@ -176,7 +176,7 @@ class CameraWorker:
             write_health(db, camera_code=self.code, **extra, **fields)
 
 
-def describe_failure(exc: BaseException, source: StreamSource) -> str:
+def describe_failure(exc: BaseException, source: StreamSource, *, timeout: float) -> str:
     """A failure in plain words, never with the stream's credentials."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     text = text.replace(source.url, source.shown)
@@ -187,7 +187,10 @@ def describe_failure(exc: BaseException, source: StreamSource) -> str:
     if isinstance(exc, av.error.ConnectionRefusedError):
         return f"unreachable: connection refused by {source.shown}"
     if isinstance(exc, (av.error.ExitError, TimeoutError)) or "timed out" in text.lower():
-        return f"no data from {source.shown} for {text}: the stream stalled or the host is unreachable"
+        return (
+            f"no video from {source.shown} for {timeout:g} s: the stream stalled, sent data that is not video, "
+            "or the host does not answer"
+        )
     if isinstance(exc, av.error.InvalidDataError):
         return f"the stream sent data that is not video ({text})"
     return f"stream failed: {text}"
