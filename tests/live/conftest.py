@@ -27,7 +27,8 @@ def pets_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return camera_clip(video, tmp_path_factory.mktemp("clips") / "pets09-gop10.mp4")
 
 
-def live_settings(data_dir: Path, cameras: dict[str, str], **live: object) -> Settings:
+def live_settings(data_dir: Path, cameras: dict[str, str | dict[str, str]], **live: object) -> Settings:
+    """Settings of a system recording ``cameras`` (code -> URL, or -> {"url": ..., "recording": ...})."""
     options: dict[str, object] = {
         "recorder_user": RECORDER,
         "segment_seconds": 3,
@@ -35,7 +36,9 @@ def live_settings(data_dir: Path, cameras: dict[str, str], **live: object) -> Se
         "backoff_initial_seconds": 0.5,
         "backoff_max_seconds": 2,
         "health_every_seconds": 0.5,
-        "cameras": [{"code": code, "url": url} for code, url in cameras.items()],
+        "cameras": [
+            {"code": code, **(url if isinstance(url, dict) else {"url": url})} for code, url in cameras.items()
+        ],
         **live,
     }
     return make_settings(data_dir, live=options)

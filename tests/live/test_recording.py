@@ -76,7 +76,8 @@ def test_a_camera_is_recorded_into_chained_segments_that_decode_and_cover_the_re
     pets_clip: Path, live_system: Callable[..., System]
 ) -> None:
     with rtsp_server({"pets-a": pets_clip, "pets-b": pets_clip}) as server:
-        system = live_system({"CAM-A": server.url("pets-a"), "CAM-B": server.url("pets-b")})
+        watched_only = {"url": server.url("pets-a"), "recording": "off"}
+        system = live_system({"CAM-A": server.url("pets-a"), "CAM-B": server.url("pets-b"), "CAM-W": watched_only})
         system.live.start()
         wait_segments(system, "CAM-A", 2, timeout=90)
         wait_segments(system, "CAM-B", 1, timeout=30)
@@ -84,7 +85,14 @@ def test_a_camera_is_recorded_into_chained_segments_that_decode_and_cover_the_re
         assert health is not None and health.state == "online"
         assert (health.codec, health.width, health.height) == ("h264", 480, 360)
         assert 5 <= health.fps <= 15 and health.last_frame_at is not None
+        wait_for(
+            lambda: (row := health_of(system, "CAM-W")) is not None and row.state == "online" and row.fps > 0,
+            timeout=30,
+            what="CAM-W online",
+        )
+        assert (watched := health_of(system, "CAM-W")) is not None and watched.recording == "off"
         system.live.stop()  # each worker finishes and ingests its segment in progress
+    assert not segments_of(system, "CAM-W") and not segments_gaps(system, "CAM-W")  # recording 'off': health only
     for code in ("CAM-A", "CAM-B"):
         segments = check_chain(system, code)
         assert len(segments) >= 2

@@ -50,7 +50,12 @@ class SegmentWriter:
         self.end_pts = 0
         self.packets = 0
         try:
-            self.container: OutputContainer = av.open(str(self.partial), "w", format="mp4")
+            self.container: OutputContainer = av.open(
+                str(self.partial),
+                "w",
+                format="mp4",
+                options={"movflags": "+faststart"},  # plays while loading
+            )
             self.stream = self.container.add_stream_from_template(template)
             # The camera and the moment the segment was opened travel in the file: no two segments are equal bytes.
             self.container.metadata["title"] = f"vigil live recording of camera {camera_code}"
