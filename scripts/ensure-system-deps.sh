@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only when they are missing:
 # Chromium (browser tests), PostgreSQL 15 and PostGIS (database tests). Needs root or sudo.
+# (The live-camera tests need no package: their RTSP server is tests/support/rtsp_server.py on PyAV.)
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)

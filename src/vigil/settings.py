@@ -10,12 +10,13 @@ from __future__ import annotations
 import ipaddress
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LIVE_SCHEMES = ("rtsp", "rtsps", "http", "https")
 SECRET_MASK = "********"  # noqa: S105 (the mask shown in place of secrets)
 
 
@@ -189,6 +190,61 @@ class RegistrySettings(Section):
     )
 
 
+class LiveCameraSettings(Section):
+    code: str = Field(description="Code of the registered camera the stream belongs to (`vigil camera list`).")
+    url: SecretStr = Field(
+        description="Stream address: rtsp://, rtsps://, http:// or https:// (may hold credentials; never shown)."
+    )
+    recording: Literal["continuous", "off"] = Field(
+        "continuous", description="Recording policy: 'continuous' (every segment kept as footage) or 'off'."
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _upper_code(cls, value: str) -> str:
+        return value.strip().upper()
+
+    @field_validator("url")
+    @classmethod
+    def _stream_scheme(cls, value: SecretStr) -> SecretStr:
+        scheme = value.get_secret_value().partition("://")[0].lower()
+        if scheme not in LIVE_SCHEMES:
+            raise ValueError(f"a stream address must start with one of {', '.join(s + '://' for s in LIVE_SCHEMES)}")
+        return value
+
+
+class LiveSettings(Section):
+    enabled: bool = Field(False, description="Start the live-camera supervisor with the web server.")
+    recorder_user: str = Field(
+        "",
+        description="vigil user the recorders ingest segments as (needs the analytics capability and training).",
+    )
+    cameras: tuple[LiveCameraSettings, ...] = Field(
+        (),
+        description="Live streams to supervise, until camera sources are registered in the database. "
+        'As an environment variable: a JSON list, e.g. VIGIL_LIVE__CAMERAS=\'[{"code": "C1", "url": "rtsp://..."}]\'.',
+    )
+    spool_dir: Path | None = Field(
+        None, description="Folder segments are written to before ingest; empty: <data_dir>/live-spool."
+    )
+    segment_seconds: float = Field(
+        60,
+        ge=2,
+        le=600,
+        description="Length of a recorded segment (cut at the first keyframe after it); 60-600 in service.",
+    )
+    connect_timeout_seconds: float = Field(
+        10, gt=0, le=120, description="A connection attempt or a stream silent this long is given up."
+    )
+    backoff_initial_seconds: float = Field(1, gt=0, le=60, description="First wait before reconnecting.")
+    backoff_max_seconds: float = Field(
+        30, gt=0, le=600, description="Longest wait between reconnections (the wait doubles up to this)."
+    )
+    health_every_seconds: float = Field(
+        2, ge=0.5, le=60, description="How often a camera worker writes its health to the database."
+    )
+
+
 class MailSettings(Section):
     host: str = Field("127.0.0.1", description="SMTP server that sends vigil's emails.")
     port: int = Field(25, ge=1, le=65535, description="TCP port of the SMTP server.")
@@ -242,6 +298,7 @@ class Settings(BaseSettings):
         default_factory=RegistrySettings, description="Camera registry and footage requests."
     )
     mail: MailSettings = Field(default_factory=MailSettings, description="Outgoing email (SMTP).")
+    live: LiveSettings = Field(default_factory=LiveSettings, description="Live cameras: stream ingest and recording.")
 
     @field_validator("timezone")
     @classmethod
@@ -271,6 +328,10 @@ class Settings(BaseSettings):
         return self.audit.checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
 
     @property
+    def live_spool_dir(self) -> Path:
+        return self.live.spool_dir or self.data_dir / "live-spool"
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url is not None and self.database_url.get_secret_value():
             return self.database_url.get_secret_value()
@@ -287,6 +348,8 @@ class Settings(BaseSettings):
         data["secret_key"] = SECRET_MASK if self.secret_key is not None else "(generated in data_dir)"
         data["mail"]["password"] = SECRET_MASK if self.mail.password is not None else None
         data["faces"]["source_key"] = SECRET_MASK if self.faces.source_key is not None else "(generated in data_dir)"
+        for camera in data["live"]["cameras"]:
+            camera["url"] = SECRET_MASK
         return data
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.governance.users import bootstrap_admin
+from vigil.live.sources import SettingsSources, SourceResolver
+from vigil.live.supervisor import LiveSupervisor
 from vigil.settings import Settings
 
 
@@ -21,14 +23,21 @@ class System:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    live: LiveSupervisor = field(repr=False)
+    """The live-camera supervisor (started by the web app when ``settings.live.enabled``, or `vigil live run`)."""
 
     def close(self) -> None:
+        self.live.stop()
         self.engine.dispose()
 
 
-def open_system(settings: Settings) -> System:
+def open_system(settings: Settings, *, live_sources: SourceResolver | None = None) -> System:
+    """Build the system; live streams come from ``live_sources`` (default: ``settings.live.cameras``)."""
     engine = make_engine(settings)
-    return System(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    resolver = live_sources if live_sources is not None else SettingsSources(settings)
+    live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
+    return System(settings=settings, engine=engine, sessions=sessions, live=live)
 
 
 def prepare(system: System) -> str | None:

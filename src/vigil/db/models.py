@@ -454,5 +454,6 @@ class EvidenceExport(Base):
 
 # Tables of later capabilities live in their own modules; importing them here registers them on Base.metadata.
 from vigil.db import face_models as _face_models  # noqa: E402,F401
+from vigil.db import live_models as _live_models  # noqa: E402,F401
 from vigil.db import outbox_models as _outbox_models  # noqa: E402,F401
 from vigil.db import registry_models as _registry_models  # noqa: E402,F401

@@ -39,6 +39,7 @@ from vigil.web.pages import (
     footage,
     fr_calibration,
     home,
+    live_cameras,
     live_fr,
     locations,
     registry_officer,
@@ -91,6 +92,8 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             asyncio.create_task(checkpoint_loop(system), name="vigil-audit-checkpoints"),
             asyncio.create_task(outbox_loop(system), name="vigil-outbox"),
         ]
+        if settings.live.enabled:
+            await asyncio.to_thread(system.live.start)
         try:
             yield
         finally:
@@ -103,6 +106,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(copies.shutdown)
             await asyncio.to_thread(app.state.live.stop_all)
+            await asyncio.to_thread(system.live.stop)
             await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
             if owns_system:
                 system.close()
@@ -143,6 +147,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         footage,
         tracks,
         live_fr,
+        live_cameras,
         faces,
         fr_calibration,
         exports,

@@ -50,6 +50,7 @@ def main_menu(user: User | None, perms: frozenset[str]) -> tuple[MenuArea, ...]:
             ),
         ),
         MenuArea("Camera registry", links((case_worker, "/registry", "Camera registry", "registry"))),
+        MenuArea("Live cameras", links(("view_cameras" in perms, "/live", "Live cameras", "live"))),
         MenuArea(
             "Facial recognition",
             links(

@@ -1,0 +1,63 @@
+"""Tables of live cameras (issue 12): each camera's health, the gaps in its recording and its recorded segments.
+
+* ``live_health``: one row per camera, written by its worker process at most every few seconds (and at once on
+  a change of state), read by `vigil live status` and the /live page.
+* ``live_gaps``: a time the camera was not recorded (disconnection, a worker that died, a write error), from
+  the end of the last recorded segment to the start of the next; ``ended_at`` is empty while the gap is open.
+* ``live_segments``: the footage records a worker recorded, in order, each naming the segment before it.
+  Deleted with the footage (retention) by the database's cascade.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vigil.db.base import Base, UTCDateTime, utcnow
+
+
+class LiveHealth(Base):
+    __tablename__ = "live_health"
+
+    camera_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    """connecting | online | offline | error | stopped"""
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recording: Mapped[str] = mapped_column(String(16), default="continuous")
+    codec: Mapped[str] = mapped_column(String(32), default="")
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    fps: Mapped[float] = mapped_column(Float, default=0.0)
+    last_frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    drops: Mapped[int] = mapped_column(Integer, default=0)
+    lag_s: Mapped[float] = mapped_column(Float, default=0.0)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    worker_pid: Mapped[int] = mapped_column(Integer, default=0)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveGap(Base):
+    __tablename__ = "live_gaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_code: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class LiveSegment(Base):
+    __tablename__ = "live_segments"
+
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id", ondelete="CASCADE"), primary_key=True)
+    camera_code: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    previous_footage_id: Mapped[int | None] = mapped_column(
+        ForeignKey("footage.id", ondelete="SET NULL"), nullable=True
+    )
+    previous_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,156 @@
+"""The live supervisor: starts a worker process per camera, restarts one that dies, and stops them all.
+
+A worker that dies (a crash, ``kill -9``) is restarted after a backoff that doubles while it keeps dying;
+the supervisor opens a gap for the camera at once (from the end of its last recorded segment), which the new
+worker closes when recording resumes. Workers are started with the ``spawn`` method: a fresh interpreter,
+never a fork of the web server with its threads and database connections.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.context import SpawnProcess
+from multiprocessing.synchronize import Event
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.db.live_models import LiveHealth
+from vigil.db.session import session_scope
+from vigil.live.sources import SourceResolver, StreamSource
+from vigil.live.store import open_gap, write_health
+from vigil.live.worker import worker_main
+from vigil.settings import Settings
+
+STABLE_SECONDS = 60.0  # a worker that lived this long is healthy again: its restart backoff starts afresh
+
+
+@dataclass
+class _Slot:
+    source: StreamSource
+    process: SpawnProcess
+    stop: Event
+    started: float
+    restarts: int = 0
+    backoff: float = 0.0
+    restart_at: float | None = None
+    reason: str = ""
+
+
+@dataclass
+class LiveSupervisor:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    resolver: SourceResolver
+    poll_seconds: float = 0.5
+    _slots: dict[str, _Slot] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return bool(self._slots) and not self._stopping.is_set()
+
+    def start(self) -> None:
+        """Start a worker for every source, and a thread that watches them (it never touches frames)."""
+        with self._lock:
+            if self._slots:
+                return
+            self._stopping.clear()
+            for source in self.resolver.sources():
+                self._slots[source.camera_code] = self._spawn(source, reason="", restarts=0)
+        self._thread = threading.Thread(target=self._watch, name="vigil-live-supervisor", daemon=True)
+        self._thread.start()
+
+    def workers(self) -> dict[str, int | None]:
+        """Camera code -> the pid of its worker process (None while it waits to be restarted)."""
+        with self._lock:
+            return {code: slot.process.pid if slot.restart_at is None else None for code, slot in self._slots.items()}
+
+    def poll(self) -> None:
+        """Notice dead workers and restart those whose backoff has passed."""
+        with self._lock:
+            for slot in self._slots.values():
+                if self._stopping.is_set():
+                    return
+                if slot.restart_at is None and not slot.process.is_alive():
+                    self._died(slot)
+                elif slot.restart_at is not None and time.monotonic() >= slot.restart_at:
+                    code = slot.source.camera_code
+                    self._slots[code] = self._spawn(slot.source, reason=slot.reason, restarts=slot.restarts + 1)
+                    self._slots[code].backoff = slot.backoff
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Ask every worker to finish its segment and stop; terminate those that do not in ``timeout``."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            for slot in self._slots.values():
+                slot.stop.set()
+            deadline = time.monotonic() + timeout
+            for slot in self._slots.values():
+                slot.process.join(max(deadline - time.monotonic(), 0.1))
+                if slot.process.is_alive():
+                    slot.process.terminate()
+                    slot.process.join(5)
+            self._slots.clear()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.poll_seconds):
+            self.poll()
+
+    def _spawn(self, source: StreamSource, *, reason: str, restarts: int) -> _Slot:
+        context = multiprocessing.get_context("spawn")
+        stop = context.Event()
+        process = context.Process(
+            target=worker_main,
+            args=(self.settings, source, reason, stop),
+            name=f"vigil-live-{source.camera_code}",
+            daemon=True,
+        )
+        process.start()
+        with session_scope(self.sessions) as db:
+            write_health(
+                db,
+                camera_code=source.camera_code,
+                state="connecting",
+                worker_pid=process.pid or 0,
+                restarts=restarts,
+                reason=reason,
+            )
+        return _Slot(source=source, process=process, stop=stop, started=time.monotonic(), restarts=restarts)
+
+    def _died(self, slot: _Slot) -> None:
+        code = slot.source.camera_code
+        lived = time.monotonic() - slot.started
+        initial, ceiling = self.settings.live.backoff_initial_seconds, self.settings.live.backoff_max_seconds
+        slot.backoff = initial if lived >= STABLE_SECONDS or not slot.backoff else min(slot.backoff * 2, ceiling)
+        slot.reason = f"the camera's worker process died ({_exit_text(slot.process.exitcode)}) and was restarted"
+        slot.restart_at = time.monotonic() + slot.backoff
+        with session_scope(self.sessions) as db:
+            if slot.source.recording == "continuous":
+                open_gap(db, camera_code=code, reason=slot.reason)
+            health = db.get(LiveHealth, code)
+            write_health(
+                db,
+                camera_code=code,
+                state="error",
+                reason=f"worker died ({_exit_text(slot.process.exitcode)}); restarting in {slot.backoff:g} s",
+                restarts=health.restarts if health else 0,
+            )
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -1,0 +1,222 @@
+"""A camera worker: one process per camera that keeps its stream connected, records it and reports health.
+
+The worker reconnects with exponential backoff after any failure (unreachable host, wrong path, a stream
+that stalls longer than the connect timeout, undecodable data), records the gap, and keeps going until told
+to stop. Nothing it meets can crash another camera's worker: each runs in its own process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing.synchronize
+import os
+import signal
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+from av.container import InputContainer
+from av.video.stream import VideoStream
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.db.base import utcnow
+from vigil.db.session import make_engine, make_session_factory, session_scope
+from vigil.errors import VigilError
+from vigil.footage.storage import sha256_of
+from vigil.governance.users import get_user
+from vigil.live.health import HealthMeter
+from vigil.live.segments import Recorder, RecordingFailed, StreamClock, clear_partials
+from vigil.live.sources import StreamSource
+from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
+from vigil.settings import Settings
+
+Stop = multiprocessing.synchronize.Event
+
+
+class StreamEnded(Exception):
+    """The stream stopped sending (it ended, or the connection dropped)."""
+
+
+class CameraWorker:
+    def __init__(
+        self, *, settings: Settings, sessions: sessionmaker[Session], source: StreamSource, restart_reason: str = ""
+    ) -> None:
+        self.settings, self.sessions, self.source = settings, sessions, source
+        self.code = source.camera_code
+        self.folder = self.settings.live_spool_dir / self.code
+        self.restart_reason = restart_reason or "the stream was disconnected"
+        self.meter = HealthMeter()
+        self.recording_error = ""
+        self.segments = 0
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def run(self, stop: Stop) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        clear_partials(self.folder)
+        self._ingest_spooled()
+        backoff = self.settings.live.backoff_initial_seconds
+        self._health(state="connecting", reason="")
+        while not stop.is_set():  # while it reconnects, an offline camera stays 'offline since' its failure
+            started = time.monotonic()
+            reason = self._connect_and_record(stop)
+            if stop.is_set():
+                break
+            if time.monotonic() - started > 2 * self.settings.live.backoff_max_seconds:
+                backoff = self.settings.live.backoff_initial_seconds  # it worked for a while: start afresh
+            state = "error" if self.recording_error else "offline"
+            self._health(state=state, reason=self.recording_error or reason)
+            with session_scope(self.sessions) as db:
+                if self.source.recording == "continuous":
+                    open_gap(db, camera_code=self.code, reason=self.recording_error or reason)
+            self.restart_reason = reason
+            stop.wait(backoff)
+            backoff = min(backoff * 2, self.settings.live.backoff_max_seconds)
+        self._health(state="stopped", reason="the worker was stopped")
+
+    def _connect_and_record(self, stop: Stop) -> str:
+        """Read the stream until it fails or ``stop`` is set; return why it ended, in plain words."""
+        timeout = self.settings.live.connect_timeout_seconds
+        options = {"analyzeduration": "1000000"}  # a second of probing: less backlog to catch up on connecting
+        if self.source.url.lower().startswith("rtsp"):
+            options["rtsp_transport"] = "tcp"
+        recorder = self._recorder()
+        try:
+            with av.open(self.source.url, options=options, timeout=(timeout, timeout)) as container:
+                assert isinstance(container, InputContainer)
+                if not container.streams.video:
+                    return "the stream has no video"
+                self._stream(container, container.streams.video[0], recorder, stop)
+            if recorder is not None:
+                recorder.close()
+            return "the stream ended"
+        except RecordingFailed as exc:
+            self.recording_error = f"recording stopped: {exc}"
+            return self.recording_error
+        except (av.FFmpegError, OSError, StreamEnded, UnicodeDecodeError, ValueError) as exc:
+            if recorder is not None:
+                try:
+                    recorder.close()  # what arrived before the failure is a whole, playable segment
+                except RecordingFailed as failed:
+                    self.recording_error = f"recording stopped: {failed}"
+            return describe_failure(exc, self.source, timeout=timeout)
+        finally:
+            if recorder is not None:
+                recorder.abandon()
+
+    def _recorder(self) -> Recorder | None:
+        if self.source.recording != "continuous":
+            return None
+        seconds = self.settings.live.segment_seconds
+        return Recorder(folder=self.folder, camera_code=self.code, seconds=seconds, on_segment=self._ingest)
+
+    def _stream(self, container: InputContainer, stream: VideoStream, recorder: Recorder | None, stop: Stop) -> None:
+        tb = stream.time_base
+        if tb is None:
+            raise StreamEnded("the stream has no time base")
+        clock = StreamClock(tb)
+        self.meter.connected(stream)
+        last_report = 0.0
+        for packet in container.demux(stream):
+            if stop.is_set():
+                return
+            if packet.pts is None or packet.size == 0:
+                continue
+            now = utcnow()
+            if clock.anchor is None:
+                self._health(**self._connected_state(), **self.meter.facts())
+            clock.observe(packet.pts, now)
+            self.meter.frame(
+                at=clock.at(packet.pts), now=now, pts_seconds=float(packet.pts * tb), corrupt=packet.is_corrupt
+            )
+            if recorder is not None and not self.recording_error:
+                recorder.packet(packet, stream=stream, pts=packet.pts, clock=clock)
+            if time.monotonic() - last_report >= self.settings.live.health_every_seconds:
+                last_report = time.monotonic()
+                self._health(**self._connected_state(), **self.meter.facts())
+        raise StreamEnded("the stream ended")
+
+    def _connected_state(self) -> dict[str, object]:
+        """Connected: 'online', or 'error' while recording is stopped (e.g. the disk is full)."""
+        return (
+            {"state": "error", "reason": self.recording_error}
+            if self.recording_error
+            else {"state": "online", "reason": ""}
+        )
+
+    # -- ingest ---------------------------------------------------------------------------------------------
+    def _ingest(self, segment: RecordedSegment) -> None:
+        try:
+            with session_scope(self.sessions) as db:
+                user = get_user(db, self.settings.live.recorder_user)
+                close_gap(db, camera_code=self.code, resumed_at=segment.started_at, reason=self.restart_reason)
+                ingest_segment(db, settings=self.settings, user=user, segment=segment)
+        except VigilError as exc:
+            self.recording_error = f"segments cannot be ingested: {exc.message} (kept in {segment.path.parent})"
+            raise RecordingFailed(self.recording_error) from exc
+        segment.path.unlink(missing_ok=True)
+        self.segments += 1
+        self._health(segments=self.segments)
+
+    def _ingest_spooled(self) -> None:
+        """Ingest finished segments a stopped worker left unsent (each once: a stored one is just deleted)."""
+        for path in sorted(self.folder.glob(f"{self.code}-*.mp4")):
+            with session_scope(self.sessions) as db:
+                if already_ingested(db, sha256_of(path)):
+                    path.unlink()
+                    continue
+            started = _start_from_name(path, self.code)
+            if started is not None:
+                with contextlib.suppress(RecordingFailed):
+                    self._ingest(RecordedSegment(self.code, path, started, started + _duration(path)))
+
+    def _health(self, **fields: object) -> None:
+        with session_scope(self.sessions) as db:
+            extra = {"recording": self.source.recording, "worker_pid": os.getpid()}
+            write_health(db, camera_code=self.code, **extra, **fields)
+
+
+def describe_failure(exc: BaseException, source: StreamSource, *, timeout: float) -> str:
+    """A failure in plain words, never with the stream's credentials."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    text = text.replace(source.url, source.shown)
+    if isinstance(exc, StreamEnded):
+        return "the stream ended: the camera closed the connection"
+    if isinstance(exc, av.error.HTTPNotFoundError) or "404" in text:
+        return f"the camera has no stream at {source.shown} (404 not found)"
+    if isinstance(exc, av.error.ConnectionRefusedError):
+        return f"unreachable: connection refused by {source.shown}"
+    if isinstance(exc, (av.error.ExitError, TimeoutError)) or "timed out" in text.lower():
+        return (
+            f"no video from {source.shown} for {timeout:g} s: the stream stalled, sent data that is not video, "
+            "or the host does not answer"
+        )
+    if isinstance(exc, av.error.InvalidDataError):
+        return f"the stream sent data that is not video ({text})"
+    return f"stream failed: {text}"
+
+
+def _start_from_name(path: Path, code: str) -> datetime | None:
+    stamp = path.stem.removeprefix(f"{code}-").removesuffix("Z")
+    try:
+        return datetime.strptime(stamp + "+0000", "%Y%m%dT%H%M%S.%f%z")
+    except ValueError:
+        return None
+
+
+def _duration(path: Path) -> timedelta:
+    with av.open(str(path)) as container:
+        return timedelta(microseconds=container.duration or 0)
+
+
+def worker_main(settings: Settings, source: StreamSource, restart_reason: str, stop: Stop) -> None:
+    """Entry point of a camera's worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops workers through ``stop``
+    engine = make_engine(settings)
+    try:
+        worker = CameraWorker(
+            settings=settings, sessions=make_session_factory(engine), source=source, restart_reason=restart_reason
+        )
+        worker.run(stop)
+    finally:
+        engine.dispose()

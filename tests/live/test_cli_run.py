@@ -1,0 +1,74 @@
+"""`vigil live run`: supervises the configured cameras until SIGTERM, then stops cleanly after ingesting the
+segment in progress; without cameras or a recorder it refuses with one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.support.rtsp import rtsp_server, wait_for
+from vigil.cli import app
+from vigil.db.live_models import LiveHealth
+from vigil.db.session import session_scope
+from vigil.live.store import list_segments
+from vigil.system import System
+
+
+@pytest.mark.data
+def test_live_run_records_until_sigterm_and_stops_cleanly(
+    pets_clip: Path, live_system: Callable[..., System], tmp_path: Path
+) -> None:
+    with rtsp_server({"pets": pets_clip}) as server:
+        system = live_system({"CAM-CLI": server.url("pets")})  # prepared: recorder user and camera exist
+        env = {
+            **os.environ,
+            "VIGIL_DATA_DIR": str(system.settings.data_dir),
+            "VIGIL_SECRET_KEY": "test-secret-key-0123456789",
+            "VIGIL_LIVE__CAMERAS": f'[{{"code": "CAM-CLI", "url": "{server.url("pets")}"}}]',
+            "VIGIL_LIVE__RECORDER_USER": "recorder",
+            "VIGIL_LIVE__SEGMENT_SECONDS": "3",
+        }
+        run = subprocess.Popen([sys.executable, "-m", "vigil.cli", "live", "run"], env=env, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: len(_segments(system)) >= 1, timeout=90, what="a segment recorded by `vigil live run`")
+            run.send_signal(signal.SIGTERM)
+            assert run.wait(60) == 0
+        finally:
+            if run.poll() is None:
+                run.kill()
+        assert run.stderr is not None
+        assert "supervising 1 live camera" in run.stderr.read().decode()
+    with session_scope(system.sessions) as db:
+        health = db.get(LiveHealth, "CAM-CLI")
+        assert health is not None and health.state == "stopped"
+    assert not list((system.settings.live_spool_dir / "CAM-CLI").iterdir())  # the last segment was ingested
+
+
+def _segments(system: System) -> list[object]:
+    with session_scope(system.sessions) as db:
+        return list(list_segments(db, "CAM-CLI"))
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({}, "no live cameras are configured"),
+        ({"VIGIL_LIVE__CAMERAS": '[{"code": "C1", "url": "rtsp://127.0.0.1:9/x"}]'}, "VIGIL_LIVE__RECORDER_USER"),
+    ],
+)
+def test_live_run_refuses_without_cameras_or_a_recorder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], error: str
+) -> None:
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["live", "run"])
+    assert result.exit_code == 2 and error in result.output
+    assert not (tmp_path / "data" / "live-spool").exists()  # nothing was started
