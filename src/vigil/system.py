@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.governance.users import bootstrap_admin
-from vigil.live.sources import SettingsSources, SourceResolver
+from vigil.live.sources import CameraSources, SourceResolver
 from vigil.live.supervisor import LiveSupervisor
 from vigil.settings import Settings
 
@@ -32,10 +32,11 @@ class System:
 
 
 def open_system(settings: Settings, *, live_sources: SourceResolver | None = None) -> System:
-    """Build the system; live streams come from ``live_sources`` (default: ``settings.live.cameras``)."""
+    """Build the system; live streams come from ``live_sources`` (default: ``settings.live.cameras``, then the
+    force cameras' registered sources)."""
     engine = make_engine(settings)
     sessions = make_session_factory(engine)
-    resolver = live_sources if live_sources is not None else SettingsSources(settings)
+    resolver = live_sources if live_sources is not None else CameraSources(settings, sessions)
     live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
     return System(settings=settings, engine=engine, sessions=sessions, live=live)
 

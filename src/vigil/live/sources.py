@@ -1,13 +1,22 @@
-"""Where a camera's stream comes from: a small typed seam, so sources can come from settings today and from
-the registered camera sources (credentials encrypted at rest) once they exist."""
+"""Where a camera's stream comes from: a small typed seam. Sources are listed in settings
+(``VIGIL_LIVE__CAMERAS``) or registered on force cameras by an administrator (URL and credentials encrypted at rest,
+see :mod:`vigil.governance.camera_sources`); :class:`CameraSources` gives both, settings first."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.db.session import session_scope
+from vigil.errors import VigilError
+from vigil.governance.camera_sources import live_source, registered_sources, source_policy
 from vigil.settings import SECRET_MASK, Settings
+
+log = logging.getLogger("vigil.live")
 
 RecordingPolicy = Literal["continuous", "off"]
 
@@ -41,6 +50,33 @@ class SettingsSources:
             StreamSource(camera_code=c.code, url=c.url.get_secret_value(), recording=c.recording)
             for c in self.settings.live.cameras
         ]
+
+
+@dataclass(frozen=True)
+class CameraSources:
+    """The streams in ``settings.live.cameras`` and then every force camera's registered source (recorded
+    continuously). A registered source is unsealed and checked again each time; one that no longer passes (a
+    changed key or policy) is left out with a warning that names the camera, never its address."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+    def sources(self) -> list[StreamSource]:
+        listed = SettingsSources(self.settings).sources()
+        seen = {source.camera_code for source in listed}
+        policy = source_policy(self.settings)
+        with session_scope(self.sessions) as db:
+            for registered in registered_sources(db):
+                code = registered.camera.code
+                if code in seen:
+                    continue
+                try:
+                    checked = live_source(db, camera_code=code, policy=policy)
+                except VigilError as error:
+                    log.warning("camera %s: its registered source is not used: %s", code, error)
+                    continue
+                listed.append(StreamSource(camera_code=code, url=checked.url))
+        return listed
 
 
 def mask_url(url: str) -> str:
