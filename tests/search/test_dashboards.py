@@ -35,7 +35,9 @@ CELL = 7  # 320 px frames / 48 columns, rounded
 
 
 def _analyst(db: Session) -> User:
-    return db.query(User).filter_by(username="ana").one_or_none() or make_user(db, "ana", trained_for=("analytics",))
+    return db.query(User).filter_by(username="ana").one_or_none() or make_user(
+        db, "ana", trained_for=("analytics",), cases=(CONTEXT.case_ref,)
+    )
 
 
 def _footage(db: Session, settings: Settings, code: str = "PEN-01", *, frames: int = 10) -> Footage:

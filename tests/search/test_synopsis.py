@@ -30,7 +30,7 @@ def two_times(db: Session, settings: Settings) -> tuple[list[Footage], User]:
     """The crossing scene analysed at 14:00 and (a slightly longer take) at 14:30 on camera PEN-01."""
     first = analysed_footage(db, settings, start=SCENE_START)
     second = analysed_footage(db, settings, start=SCENE_START + timedelta(minutes=30), scene_frames=70)
-    return [first, second], make_user(db, "ivy", trained_for=("analytics",))
+    return [first, second], make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
 
 
 def render(db: Session, settings: Settings, user: User, **kwargs: Any) -> SynopsisResult:
@@ -160,7 +160,7 @@ def test_bad_requests_get_clear_errors_and_no_files(
 ) -> None:
     analysed_footage(db, settings, start=SCENE_START)
     make_camera(db, "KES-02")
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
     with pytest.raises(error, match=message):
         render(db, settings, user, **request_change)
     folder = settings.data_dir / "derived" / "synopses"

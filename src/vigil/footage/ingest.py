@@ -261,11 +261,8 @@ def _record_duplicate(db: Session, existing: Footage, sub: _Submission) -> Inges
         warnings.append(f"the earlier record is for camera {existing.camera.code}, not {sub.camera.code}")
     if sub.case is not None and existing.case_id is None:
         existing.case_id = sub.case.id
-    elif sub.case is not None and existing.case_id != sub.case.id:
-        held_for = existing.case.reference if existing.case else "?"
-        warnings.append(
-            f"the footage is already held for case {held_for}, so it was not linked to {sub.case.reference}"
-        )
+    elif sub.case is not None and existing.case_id != sub.case.id:  # which case is not said: it may not be theirs
+        warnings.append(f"the footage is already held for another case, so it was not linked to {sub.case.reference}")
     add_custody_event(
         db,
         footage=existing,
