@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vigil.commands import admin, analysis, export, footage, models, registry, search, similar, synopsis
+from vigil.commands import admin, analysis, cases, export, footage, models, registry, search, similar, synopsis
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
@@ -31,6 +31,7 @@ for sub, name in (
     (admin.config_app, "config"),
     (admin.camera_app, "camera"),
     (admin.location_app, "location"),
+    (cases.case_app, "case"),
     (footage.footage_app, "footage"),
     (analysis.tracks_app, "tracks"),
     (models.models_app, "models"),

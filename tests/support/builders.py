@@ -112,7 +112,9 @@ def make_case(
         )
         db.add(case)
         db.flush()
+    held = set(db.execute(select(CaseMember.user_id).where(CaseMember.case_id == case.id)).scalars())
     for member in members:
-        db.add(CaseMember(case_id=case.id, user_id=member.id, added_by_id=opener.id, added_at=utcnow()))
+        if member.id not in held:
+            db.add(CaseMember(case_id=case.id, user_id=member.id, added_by_id=opener.id, added_at=utcnow()))
     db.flush()
     return case

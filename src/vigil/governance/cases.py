@@ -17,8 +17,9 @@ from vigil.db.base import utcnow
 from vigil.db.models import Case, CaseMember, User
 from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.governance import audit
-from vigil.governance.access import CASE_REF_PATTERN, is_member, require_permission
-from vigil.governance.roles import Permission, Role, role_has_permission
+from vigil.governance.access import CASE_REF_PATTERN, is_member, reach_case, require_permission
+from vigil.governance.audit import AuditContext
+from vigil.governance.roles import Capability, Permission, Role, role_grants_capability, role_has_permission
 
 MAX_TITLE_CHARS = 200
 MAX_SUMMARY_CHARS = 2000
@@ -177,3 +178,24 @@ def reachable_case_ids(db: Session, *, user: User) -> set[int]:
 
 def _supervises(user: User) -> bool:
     return user.is_active and role_has_permission(user.role, Permission.MANAGE_CASES)
+
+
+def cases_page(*, db: Session, actor: User) -> tuple[list[CaseView], list[str]]:
+    """What the Cases page shows a supervisor: every case (newest first) and who may be added to one."""
+    require_permission(db, user=actor, permission=Permission.MANAGE_CASES, action="case.list")
+    views = [view_of(db, case) for case in list_cases_for(db=db, user=actor, include_closed=True)]
+    workers = (Role.OPERATOR.value, Role.INVESTIGATOR.value, Role.SUPERVISOR.value)
+    stmt = select(User.username).where(User.is_active.is_(True), User.role.in_(workers)).order_by(User.username)
+    return views, list(db.execute(stmt).scalars())
+
+
+def works_on_cases(user: User) -> bool:
+    """Whether the user's role investigates (so states only cases they may reach); administrators and auditors
+    state an oversight reference instead (a complaint or review number), which reaches no case data."""
+    return any(role_grants_capability(user.role, capability) for capability in Capability)
+
+
+def check_stated_case(*, db: Session, user: User, context: AuditContext) -> None:
+    """Refuse (audited) a working context naming a case the user may not reach (investigating roles only)."""
+    if works_on_cases(user):
+        reach_case(db, user=user, context=context, action="context.state")

@@ -26,6 +26,7 @@ from vigil.web.middleware import IncidentCatcher, SecurityHeaders
 from vigil.web.pages import (
     account,
     audit,
+    cases,
     dashboards,
     exports,
     faces,
@@ -109,6 +110,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         account,
         home,
         working_context,
+        cases,
         users,
         locations,
         audit,
