@@ -71,7 +71,7 @@ def test_probe_finds_the_face_in_the_case_footage_at_the_right_time(
 
 
 def test_indexing_refuses_footage_outside_the_case(db: Session, settings: Settings, recognizer: FaceRecognizer) -> None:
-    user = fr_user(db)
+    user = fr_user(db, cases=(CASE, "CUM-EMPTY-1"))
     held, loose = case_with_footage(db, settings, user)
     with pytest.raises(NotPermitted, match=f"footage {loose.id} is not held for case {CASE}"):
         index_case_footage(
@@ -110,7 +110,7 @@ def test_footage_that_cannot_be_decoded_is_a_clear_error(
 def test_the_user_confirms_or_rejects_each_candidate(
     db: Session, settings: Settings, recognizer: FaceRecognizer
 ) -> None:
-    user = fr_user(db)
+    user = fr_user(db, cases=(CASE, "CUM-OTHER-9"))
     case_with_footage(db, settings, user)
     search = search_probe(
         db, settings=settings, user=user, recognizer=recognizer, photo=photo(hopper()), label="probe", context=context()

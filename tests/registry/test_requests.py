@@ -36,10 +36,16 @@ from vigil.registry.requests import (
 from vigil.settings import Settings
 
 CONTEXT = AuditContext("CUM-2026-000417", "ask nearby residents for footage of the robbery on Market Square")
+CASES = (CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999")  # the officers are members of each
 
 
 def officer(db: Session, name: str = "olly") -> User:
-    return make_user(db, name, trained_for=("registry", "requests", "analytics"))
+    return make_user(
+        db,
+        name,
+        trained_for=("registry", "requests", "analytics"),
+        cases=(CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999"),
+    )
 
 
 def send_one(db: Session, settings: Settings, mailbox: Mailbox, user: User, context: AuditContext = CONTEXT) -> Sent:
@@ -199,7 +205,9 @@ def test_bad_requests_are_refused(
 
 def test_sending_needs_the_requests_capability(db: Session, settings: Settings, mailbox: Mailbox) -> None:
     owner, _ = active_owner(db, settings, mailbox)
-    registry_only = make_user(db, "rita", trained_for=("registry",))
+    registry_only = make_user(
+        db, "rita", trained_for=("registry",), cases=(CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999")
+    )
     now = utcnow()
     with pytest.raises(NotPermitted, match="requests"):
         send_requests(

@@ -180,7 +180,7 @@ def test_an_investigator_opens_a_dashboard_in_a_real_browser(tmp_path: Path) -> 
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("link", name="Dashboards").click()
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Cameras").select_option(["PEN-01"])

@@ -161,7 +161,7 @@ def test_investigator_creates_and_downloads_a_bundle_that_verifies(tmp_path: Pat
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("link", name="Exports").click()
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("heading", name="Confirmed tracks (1)")).to_be_visible()

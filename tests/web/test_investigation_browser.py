@@ -138,7 +138,7 @@ def log_in_for_the_case(page: Page, base: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Search", exact=True).click()
-    page.get_by_label("Case reference").fill(CASE)
+    page.get_by_label("Case reference").select_option(CASE)
     page.get_by_label("Purpose").fill(PURPOSE)
     page.get_by_role("button", name="Continue").click()
 

@@ -213,7 +213,7 @@ def test_the_clip_player_plays_from_the_moment_draws_the_track_and_takes_a_verdi
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.goto(f"{base}/tracks/{ids[0]}/review?t={moment}")
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("heading", name=re.compile(f"Review track {ids[0]}"))).to_be_visible()

@@ -173,7 +173,7 @@ def test_clicking_an_object_in_the_playing_synopsis_opens_its_review(tmp_path: P
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.goto(base + "/synopsis?" + urlencode(LINK))
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_label("From (Europe/London)")).to_have_value(re.compile(r"^2024-05-01T15:00(:00)?$"))
