@@ -231,3 +231,20 @@ def test_the_case_lists_its_requests_with_their_status(db: Session, settings: Se
     decline_request(db, token=second.token)
     listed = case_requests(db, user=user, context=CONTEXT)
     assert [(r.id, r.status) for r in listed] == [(first.request.id, SENT), (second.request.id, DECLINED)]
+
+
+def test_a_non_member_sees_no_request_and_no_owner_email(db: Session, settings: Settings, mailbox: Mailbox) -> None:
+    """F6: bob has the requests capability but is not a member of the case: refused, audited, nothing returned."""
+    sent = send_one(db, settings, mailbox, officer(db))
+    bob = make_user(db, "bob", trained_for=("registry", "requests"), cases=("CUM-2026-000555",))
+    with pytest.raises(NotPermitted, match=f"not a member of case {CONTEXT.case_ref}") as refused:
+        case_requests(db, user=bob, context=CONTEXT)
+    assert sent.request.owner.email not in str(refused.value)
+    with pytest.raises(NotPermitted, match="not a member"):
+        revoke_request(db, user=bob, context=CONTEXT, request_id=sent.request.id)
+    assert sent.request.status == SENT  # the refused revocation took no effect
+    refusals = db.execute(select(AuditEntry).where(AuditEntry.actor == "bob")).scalars().all()
+    assert [(e.action, e.outcome, e.case_ref) for e in refusals] == [
+        ("requests.list", "refused", CONTEXT.case_ref),
+        ("requests.revoke", "refused", CONTEXT.case_ref),
+    ]

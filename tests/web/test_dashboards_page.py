@@ -35,8 +35,8 @@ def _seed(client: TestClient, tmp_path: Path) -> None:
     data_dir = client.app.state.system.settings.data_dir  # type: ignore[attr-defined]
 
     def build(db: Session) -> None:
-        ivy = make_user(db, "ivy", trained_for=("analytics",))
-        make_user(db, "ned")
+        ivy = make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
+        make_user(db, "ned", cases=(CASE,))
         camera = make_camera(db, "PEN-01")
         video = write_video(crossing_scene(10), tmp_path / "scene.mp4")
         start = datetime(2026, 7, 4, 8, 0, tzinfo=UTC)  # 09:00 BST

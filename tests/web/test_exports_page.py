@@ -37,8 +37,8 @@ def confirmed_case(client: TestClient) -> list[int]:
     settings = client.app.state.system.settings  # type: ignore[attr-defined]
 
     def build(db: Session) -> list[int]:
-        ivy = make_user(db, "ivy", trained_for=("analytics", "export"))
-        make_user(db, "ned", trained_for=("analytics",))
+        ivy = make_user(db, "ivy", trained_for=("analytics", "export"), cases=(CASE, "CUM-2026-000001"))
+        make_user(db, "ned", trained_for=("analytics",), cases=(CASE,))
         footage = analysed_footage(db, settings, user=ivy)
         ids = list(db.execute(select(Track.id).where(Track.footage_id == footage.id).order_by(Track.id)).scalars())
         context = AuditContext(case_ref=CASE, purpose=PURPOSE)

@@ -30,7 +30,7 @@ SCREENSHOTS = Path("/tmp")
 
 
 def investigator_and_camera(db: Session) -> None:
-    make_user(db, "ivy", trained_for=("analytics",))
+    make_user(db, "ivy", trained_for=("analytics",), cases=("CUM-2026-000417",))
     make_camera(db, "PEN-01", pia_review=utcnow().date() + timedelta(days=200), location="Market Square, Penrith")
 
 

@@ -73,7 +73,7 @@ def analyse_real_footage(app: FastAPI, video: Path) -> None:
     settings = app.state.system.settings
 
     def ingest(db: Session) -> int:
-        ivy = make_user(db, "ivy", trained_for=("analytics", "export"))
+        ivy = make_user(db, "ivy", trained_for=("analytics", "export"), cases=(CASE,))
         make_camera(db, CAMERA, pia_review=utcnow().date() + timedelta(days=200), location="Market Square, Penrith")
         stored = ingest_footage(
             db, settings=settings, user=ivy, source_path=video, camera_code=CAMERA, start=RECORDED, source="force CCTV"

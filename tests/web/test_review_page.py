@@ -38,8 +38,8 @@ def analysed(client: TestClient, copies: int = 1) -> list[list[int]]:
     settings = client.app.state.system.settings  # type: ignore[attr-defined]
 
     def build(db: Session) -> list[list[int]]:
-        ivy = make_user(db, "ivy", trained_for=("analytics",))
-        make_user(db, "una")
+        ivy = make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
+        make_user(db, "una", cases=(CASE,))
         found = []
         for n in range(copies):
             footage = analysed_footage(

@@ -30,8 +30,8 @@ def world(app: FastAPI) -> None:
     settings = app.state.system.settings
 
     def build(db: Session) -> None:
-        make_user(db, "ivy", trained_for=("analytics",))
-        make_user(db, "ned")
+        make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
+        make_user(db, "ned", cases=(CASE,))
         analysed_footage(db, settings)
 
     seed(app, build)

@@ -36,7 +36,7 @@ def seed_footage(app: object, settings: Settings) -> None:
     """ivy (trained) and the crossing scene analysed at 14:00 and 14:30 UTC on camera PEN-01."""
 
     def build(db: Session) -> None:
-        make_user(db, "ivy", trained_for=("analytics",))
+        make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
         analysed_footage(db, settings, start=SCENE_START)
         analysed_footage(db, settings, start=SCENE_START + timedelta(minutes=30), scene_frames=70)
 
@@ -217,7 +217,7 @@ FIND_AND_SEEK = """async () => {
 
 
 def test_a_render_that_fails_in_the_background_reports_why(db: Session, settings: Settings) -> None:
-    make_user(db, "ivy", trained_for=("analytics",))
+    make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
     footage = analysed_footage(db, settings, start=SCENE_START)
     user = db.execute(select(User).where(User.username == "ivy")).scalar_one()
     context = AuditContext(case_ref=CASE, purpose=PURPOSE)
