@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tests.support.analysed import analysed_footage
 from tests.support.builders import make_case, make_user
+from vigil.analysis.jobs import start_analysis
 from vigil.analysis.review import footage_media, footage_register, view_footage, view_tracks
 from vigil.db.models import AuditEntry, Case, CaseMember, EvidenceExport, Footage, ReviewMark, Track, User
 from vigil.errors import Conflict, InvalidInput, NotPermitted
@@ -105,13 +106,17 @@ def test_a_non_member_stating_the_case_reaches_none_of_its_data(
 def test_a_member_of_another_case_cannot_reach_footage_held_for_case_a_through_their_own_case(
     db: Session, settings: Settings, people: dict[str, User], case_a: dict[str, int]
 ) -> None:
-    bob = people["bob"]
+    bob, held = people["bob"], db.get(Footage, case_a["footage"])
+    assert held is not None
     with pytest.raises(NotPermitted, match=f"footage {case_a['footage']} is held for another case"):
         footage_media(db, settings=settings, user=bob, footage_id=case_a["footage"], context=B)
     with pytest.raises(NotPermitted, match=f"track {case_a['track']} is held for another case"):
         mark_track(db=db, user=bob, context=B, track_id=case_a["track"], verdict="confirmed", note="")
     assert run_search(db=db, user=bob, context=B, query=TrackQuery()).cards == []  # A's tracks are not found
-    assert [e.action for e in refusals(db, "bob")] == ["footage.view", "review.mark"]
+    with pytest.raises(NotPermitted, match=f"footage {case_a['footage']} is held for a case you are not a member of"):
+        start_analysis(db, user=bob, footage=held, force=True)  # a forced re-run would replace A's tracks
+    assert db.get(Track, case_a["track"]) is not None
+    assert [e.action for e in refusals(db, "bob")] == ["footage.view", "review.mark", "analysis.start"]
     listed = footage_register(db, user=bob).entries
     assert case_a["footage"] not in [s.footage.id for s in listed]  # nor listed
     ivy_listed = footage_register(db, user=people["ivy"]).entries

@@ -27,7 +27,8 @@ from vigil.db.models import AnalysisJob, Footage, Track, User
 from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.governance import audit
-from vigil.governance.access import authorise
+from vigil.governance.access import authorise, refuse
+from vigil.governance.cases import reachable_case_ids
 from vigil.governance.locations import camera_zones, require_current_pia
 from vigil.governance.roles import Capability
 
@@ -94,6 +95,9 @@ def start_analysis(
         context_required=False,
         now=now,
     )
+    if footage.case_id is not None and footage.case_id not in reachable_case_ids(db, user=user):
+        reason = f"footage {footage.id} is held for a case you are not a member of"
+        raise refuse(db, actor=user.username, action="analysis.start", reason=reason)
     require_current_pia(db, camera=footage.camera, user=user, action="analysis.start", today=now.date())
     existing = db.execute(
         select(AnalysisJob).where(AnalysisJob.footage_id == footage.id).order_by(AnalysisJob.id.desc()).limit(1)
