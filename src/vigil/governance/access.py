@@ -150,11 +150,9 @@ def reach_case(db: Session, *, user: User, context: AuditContext, action: str, c
     """The one gate between a stated case and its data: the case must exist and be open, and the user must
     be a member of it. A supervisor may reach any case, audited as a supervisor override. Refusals are audited."""
     case = db.execute(select(Case).where(Case.reference == context.case_ref)).scalar_one_or_none()
-    supervisor = user.is_active and role_has_permission(user.role, Permission.MANAGE_CASES)
-    reason = None
     if case is None:
         reason = f"there is no case {context.case_ref}: a supervisor must open it and add you to it"
-    elif supervisor:
+    elif user.is_active and role_has_permission(user.role, Permission.MANAGE_CASES):
         if not is_member(db, case=case, user=user):
             audit.record(
                 db,
@@ -171,9 +169,9 @@ def reach_case(db: Session, *, user: User, context: AuditContext, action: str, c
         reason = f"case {context.case_ref} is closed"
     elif not is_member(db, case=case, user=user):
         reason = f"you are not a member of case {context.case_ref}: ask a supervisor to add you"
-    if reason is not None or case is None:
-        raise refuse(db, actor=user.username, action=action, reason=str(reason), capability=capability, context=context)
-    return case
+    else:
+        return case
+    raise refuse(db, actor=user.username, action=action, reason=reason, capability=capability, context=context)
 
 
 def require_held_for(
