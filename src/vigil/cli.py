@@ -11,7 +11,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vigil.commands import admin, analysis, audit, export, footage, models, registry, search, similar, sites, synopsis
+from vigil.commands import (
+    admin,
+    analysis,
+    audit,
+    cases,
+    export,
+    footage,
+    models,
+    registry,
+    search,
+    similar,
+    sites,
+    synopsis,
+)
 from vigil.commands.camera_sources import source_app
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
@@ -36,6 +49,7 @@ for sub, name in (
     (admin.config_app, "config"),
     (admin.camera_app, "camera"),
     (admin.location_app, "location"),
+    (cases.case_app, "case"),
     (footage.footage_app, "footage"),
     (analysis.tracks_app, "tracks"),
     (models.models_app, "models"),

@@ -67,6 +67,9 @@ def _setup(env: dict[str, str]) -> None:
             "admin",
         ],
         ["camera", "add", "PETS-01", "--location", "Campus", "--as", "admin"],
+        ["user", "add", "sue", "--role", "supervisor", "--name", "Sue", "--as", "admin"],
+        ["case", "open", CONTEXT[1], "--title", "Kill and resume check", "--as", "sue"],
+        ["case", "add-member", CONTEXT[1], "ivy", "--as", "sue"],
     ):
         result = runner.invoke(app, args, env=env)
         assert result.exit_code == 0, result.output

@@ -64,3 +64,33 @@ def test_migration_files_have_dated_names() -> None:
     for name in names:
         year, month, day = name.split("_")[:3]
         assert len(year) == 4 and len(month) == 2 and len(day) == 2 and year.isdigit(), name
+
+
+def test_existing_cases_stay_open_with_their_opener_as_member(fresh_engine: Engine) -> None:
+    """Upgrading to case membership (0013) keeps existing deployments working: each opener joins their case."""
+    upgrade(fresh_engine, "0007")
+    with fresh_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, role, password_hash, is_active,"
+                " must_change_password, failed_logins, created_at)"
+                " VALUES (1, 'ivy', 'Ivy', 'investigator', 'x', true, false, 0, '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO cases (id, reference, opened_by_id, opened_at, closed_at) VALUES"
+                " (1, 'CUM-1', 1, '2026-01-02 00:00:00', NULL), (2, 'CUM-2', 1, '2026-01-03 00:00:00',"
+                " '2026-02-01 00:00:00')"
+            )
+        )
+    upgrade(fresh_engine, "0013")
+    with fresh_engine.connect() as connection:
+        cases = connection.execute(text("SELECT reference, status, title FROM cases ORDER BY id")).all()
+        members = connection.execute(
+            text("SELECT case_id, user_id, added_by_id, removed_at FROM case_members ORDER BY case_id")
+        ).all()
+    assert [tuple(row) for row in cases] == [("CUM-1", "open", ""), ("CUM-2", "closed", "")]
+    assert [tuple(row) for row in members] == [(1, 1, 1, None), (2, 1, 1, None)]
+    downgrade(fresh_engine, "0007")
+    assert "case_members" not in _tables(fresh_engine)

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import shared_data_dir
 from tests.support.analysed import make_footage
-from tests.support.builders import make_camera, make_user
+from tests.support.builders import make_camera, make_case, make_user
 from vigil.db.models import Footage, User
 from vigil.faces.images import Photo, decode_photo
-from vigil.governance.access import ensure_case, make_context
+from vigil.governance.access import make_context
 from vigil.governance.audit import AuditContext
 
 Image = npt.NDArray[np.uint8]
@@ -110,13 +110,20 @@ def footage_of(
     footage = make_footage(db, camera=cam, user=user, video=video, data_dir=data_dir, start=START, frame_count=80)
     footage.width, footage.height = 640, 360
     if case_ref:
-        footage.case_id = ensure_case(db, reference=case_ref, user=user).id
+        footage.case_id = make_case(db, case_ref, members=[user]).id
     db.flush()
     return footage
 
 
-def fr_user(db: Session, name: str = "rita", role: str = "investigator", trained: str = "retrospective_fr") -> User:
-    return make_user(db, name, role, trained_for=(trained,))
+def fr_user(
+    db: Session,
+    name: str = "rita",
+    role: str = "investigator",
+    trained: str = "retrospective_fr",
+    cases: tuple[str, ...] = ("CUM-2024-0042",),
+) -> User:
+    """A user trained for ``trained``, a member of ``cases`` (by default the case of :func:`context`)."""
+    return make_user(db, name, role, trained_for=(trained,), cases=cases)
 
 
 def context(case_ref: str = "CUM-2024-0042") -> AuditContext:

@@ -42,7 +42,8 @@ def file_camera(db: Session, video: Path, *, code: str = CAMERA, sources: Source
 
 
 def operator(db: Session, name: str = "olive", role: str = "operator") -> User:
-    return make_user(db, name, role, trained_for=("live_fr",))
+    """A live-FR operator, a member of the cases tests link alerts to."""
+    return make_user(db, name, role, trained_for=("live_fr",), cases=("CUM-2026-7", "CUM-2026-9"))
 
 
 def enrolled_watchlist(

@@ -56,6 +56,7 @@ def supervisor(runner: CliRunner) -> None:
         )
     run(runner, "location", "add", "Market Square", "--lat", "54.664", "--lon", "-2.752", "--as", "admin")
     run(runner, "camera", "add", "pen-01", "--location", "Market Square", "--as", "admin")
+    run(runner, "case", "open", CASE[1], "--title", "Robbery at Market Square", "--as", "sue")
 
 
 def add_subject(runner: CliRunner, reference: str) -> None:

@@ -16,6 +16,7 @@ from vigil.db.models import AuditEntry, Case, Footage, User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.faces.retention import RetroSearchRule
 from vigil.faces.retrospective import decide, index_case_footage, moment, search_probe, view_search
+from vigil.faces.views import case_searches, retro_image
 from vigil.governance.retention import FootageRule, run_retention
 from vigil.settings import Settings
 from vigil.vision.faces import FaceRecognizer
@@ -71,7 +72,7 @@ def test_probe_finds_the_face_in_the_case_footage_at_the_right_time(
 
 
 def test_indexing_refuses_footage_outside_the_case(db: Session, settings: Settings, recognizer: FaceRecognizer) -> None:
-    user = fr_user(db)
+    user = fr_user(db, cases=(CASE, "CUM-EMPTY-1"))
     held, loose = case_with_footage(db, settings, user)
     with pytest.raises(NotPermitted, match=f"footage {loose.id} is not held for case {CASE}"):
         index_case_footage(
@@ -110,7 +111,7 @@ def test_footage_that_cannot_be_decoded_is_a_clear_error(
 def test_the_user_confirms_or_rejects_each_candidate(
     db: Session, settings: Settings, recognizer: FaceRecognizer
 ) -> None:
-    user = fr_user(db)
+    user = fr_user(db, cases=(CASE, "CUM-OTHER-9"))
     case_with_footage(db, settings, user)
     search = search_probe(
         db, settings=settings, user=user, recognizer=recognizer, photo=photo(hopper()), label="probe", context=context()
@@ -208,3 +209,32 @@ def test_dataset_photo_pasted_into_video_is_found_at_the_right_time(
     assert best.entry.footage.camera.code == "PEN-01" and 5.0 <= best.entry.t < 6.5
     assert best.score > 0.5
     assert all(c.score < best.score - 0.2 for c in search.candidates[1:])
+
+
+def test_a_non_member_gets_neither_the_search_nor_its_face_crops(
+    db: Session, settings: Settings, recognizer: FaceRecognizer
+) -> None:
+    """F6: bob is trained for face search but not a member of the case: refused and audited, no crop returned."""
+    user = fr_user(db)
+    case_with_footage(db, settings, user)
+    search = search_probe(
+        db, settings=settings, user=user, recognizer=recognizer, photo=photo(hopper()), label="probe", context=context()
+    )
+    bob = fr_user(db, "bob", cases=())
+    entry_id = search.candidates[0].entry.id
+    attempts = {
+        "fr.retro.image": lambda: retro_image(
+            db, settings=settings, user=bob, context=context(), search_id=search.id, entry_id=entry_id
+        ),
+        "fr.retro.view": lambda: view_search(db, user=bob, search_id=search.id, context=context()),
+        "fr.retro.list": lambda: case_searches(db, user=bob, context=context()),
+    }
+    for action, attempt in attempts.items():
+        with pytest.raises(NotPermitted, match=f"not a member of case {CASE}"):
+            attempt()
+        refusal = (
+            db.execute(select(AuditEntry).where(AuditEntry.actor == "bob").order_by(AuditEntry.seq.desc()))
+            .scalars()
+            .first()
+        )
+        assert refusal is not None and (refusal.action, refusal.outcome, refusal.case_ref) == (action, "refused", CASE)

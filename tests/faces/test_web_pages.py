@@ -27,7 +27,7 @@ LOADED = "image => image.complete && image.naturalWidth > 0"
 def staff(db: Session, data_dir: Path) -> None:
     """Supervisor 'sue' (live and retrospective FR), an untrained investigator, and case footage with a face."""
     sue = make_user(db, "sue", "supervisor", trained_for=("live_fr", "retrospective_fr", "analytics"))
-    make_user(db, "ivan", "investigator", trained_for=("analytics",))
+    make_user(db, "ivan", "investigator", trained_for=("analytics",), cases=(CASE,))
     folder = data_dir / "incoming"
     folder.mkdir(parents=True, exist_ok=True)
     clip = face_video(folder / "clip.mp4", hopper(), visible=(3.0, 5.0))
@@ -148,7 +148,7 @@ def test_face_search_in_a_real_browser(tmp_path: Path) -> None:
         page.screenshot(path=str(tmp_path / "watchlists.png"), full_page=True)
         page.locator(".mainnav summary", has_text="Facial recognition").click()  # the menu groups pages by area
         page.get_by_role("link", name="Face search").click()
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Probe photo (one face)").set_input_files(str(probe))

@@ -58,7 +58,7 @@ def _ingest(
     """Ingest as a trained investigator; without ``camera_code``, to a new camera PEN-01 (given in lower case)."""
     if camera_code is None:
         make_camera(db, "PEN-01")
-    user = user or make_user(db, "ivy", trained_for=("analytics",))
+    user = user or make_user(db, "ivy", trained_for=("analytics",), cases=("CUM-2026-0001",))
     return ingest_footage(
         db, settings=settings, user=user, source_path=path, camera_code=camera_code or "pen-01", **kwargs
     )
@@ -161,7 +161,7 @@ def test_duplicate_is_linked_not_stored_twice(db: Session, settings: Settings, t
     first = _ingest(db, settings, source).footage
     copy = tmp_path / "resent.avi"
     copy.write_bytes(source.read_bytes())
-    other = make_user(db, "olu", "operator", trained_for=("analytics",))
+    other = make_user(db, "olu", "operator", trained_for=("analytics",), cases=("CUM-2026-0009",))
     second = ingest_footage(
         db,
         settings=settings,
@@ -265,7 +265,7 @@ def test_extension_falls_back_to_the_detected_container(db: Session, settings: S
 def test_invalid_case_reference_is_refused(db: Session, settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="case reference must be"):
         _ingest(db, settings, make_video(tmp_path / "clip.avi"), case_ref="../etc")
-    assert db.scalar(select(func.count()).select_from(Case)) == 0
+    assert db.scalars(select(Case.reference)).all() == ["CUM-2026-0001"]  # only the one ivy is a member of
 
 
 def test_verify_detects_a_changed_file(db: Session, settings: Settings, tmp_path: Path) -> None:

@@ -19,11 +19,15 @@ def _last(db: Session) -> AuditEntry:
     return db.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
 
 
-def test_trained_investigator_is_authorised_and_case_registered(db: Session) -> None:
-    user = make_user(db, "ivy", "investigator", trained_for=("analytics",))
+def test_trained_investigator_is_authorised_for_a_case_they_are_a_member_of(db: Session) -> None:
+    user = make_user(db, "ivy", "investigator", trained_for=("analytics",), cases=("CUM-2026-0001",))
     context = make_context("CUM-2026-0001", "robbery at Market Square")
     authorise(db, user=user, capability=Capability.ANALYTICS, action="search.run", context=context)
-    assert db.execute(select(Case).where(Case.reference == "CUM-2026-0001")).scalar_one().opened_by_id == user.id
+    unknown = make_context("CUM-2026-0003", "robbery at Market Square")
+    with pytest.raises(NotPermitted, match="there is no case CUM-2026-0003"):
+        authorise(db, user=user, capability=Capability.ANALYTICS, action="search.run", context=unknown)
+    assert db.execute(select(Case).where(Case.reference == "CUM-2026-0003")).scalar_one_or_none() is None
+    assert (_last(db).outcome, _last(db).case_ref) == ("refused", "CUM-2026-0003")
 
 
 def test_untrained_user_is_refused_and_audited(db: Session) -> None:

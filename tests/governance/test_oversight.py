@@ -74,7 +74,7 @@ def test_registers_roster_and_retention_status(db: Session, settings: Settings) 
 
 
 def test_open_case_and_token_for_login(db: Session, settings: Settings) -> None:
-    ivy = make_user(db, "ivy", "investigator", trained_for=("analytics",))
+    ivy = make_user(db, "ivy", "investigator", trained_for=("analytics",), cases=("C-7",))
     case = open_case(db, user=ivy, capability=Capability.ANALYTICS, context=make_context("C-7", "robbery inquiry"))
     assert case.reference == "C-7"
     with pytest.raises(NotPermitted, match="no current training"):

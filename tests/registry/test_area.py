@@ -105,7 +105,7 @@ def test_an_officer_draws_an_area_on_the_map_and_it_is_searched(tmp_path: Path) 
 
     settings = make_settings(tmp_path / "data")
     app = create_app(settings)
-    seed(app, lambda db: make_user(db, "olly", trained_for=("registry", "requests")))
+    seed(app, lambda db: make_user(db, "olly", trained_for=("registry", "requests"), cases=(CONTEXT.case_ref,)))
     with serve(app) as base, chromium() as browser:
         page = browser.new_context().new_page()
         problems: list[str] = []
@@ -115,7 +115,7 @@ def test_an_officer_draws_an_area_on_the_map_and_it_is_searched(tmp_path: Path) 
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("link", name="Camera registry").click()
-        page.get_by_label("Case reference").fill(CONTEXT.case_ref)
+        page.get_by_label("Case reference").select_option(CONTEXT.case_ref)
         page.get_by_label("Purpose").fill(CONTEXT.purpose)
         page.get_by_role("button", name="Continue").click()
         page.get_by_role("button", name="Draw area").click()

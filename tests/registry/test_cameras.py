@@ -94,7 +94,7 @@ def test_importing_needs_the_manage_locations_permission(db: Session) -> None:
 def test_the_map_shows_registered_and_force_cameras_without_personal_details(
     db: Session, settings: Settings, mailbox: Mailbox
 ) -> None:
-    officer = make_user(db, "olly", trained_for=("registry",))
+    officer = make_user(db, "olly", trained_for=("registry",), cases=("CUM-2026-000417",))
     owner, _ = active_owner(db, settings, mailbox, name="Mo Marker", cameras=[camera(facing=None, kind="dashcam")])
     make_camera(db, "PEN-01", pia_review=utcnow().date() + timedelta(days=30))
     context = AuditContext("CUM-2026-000417", "look at the cameras around the incident on the map")

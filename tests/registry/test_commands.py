@@ -64,6 +64,14 @@ def test_import_export_and_near_through_the_cli(vigil: CliRunner, tmp_path: Path
         "tess",
     )
     at = f"{today - timedelta(days=2)}T14:00:00Z"
+    case = CONTEXT[1]
+    run(vigil, "user", "add", "sue", "--role", "supervisor", "--name", "Sue", "--as", "admin")
+    assert "may not manage cases" in run(vigil, "case", "open", case, "--title", "Robbery", "--as", "olly", code=2)
+    assert "opened case" in run(vigil, "case", "open", case, "--title", "Robbery on Market Square", "--as", "sue")
+    not_yet = run(vigil, "registry", "near", "--at", at, *CONTEXT, "--as", "olly", "--", "54.6641", "-2.752", code=2)
+    assert f"not a member of case {case}" in not_yet
+    run(vigil, "case", "add-member", case, "olly", "--as", "sue")
+    assert [c["reference"] for c in json.loads(run(vigil, "case", "list", "--as", "olly", "--json"))] == [case]
     near = json.loads(
         run(vigil, "registry", "near", "--at", at, *CONTEXT, "--as", "olly", "--json", "--", "54.6641", "-2.7520")
     )

@@ -39,7 +39,7 @@ def offset(north_m: float, east_m: float) -> tuple[float, float]:
 
 
 def officer(db: Session, name: str = "olly", trained: tuple[str, ...] = ("registry", "requests")) -> User:
-    return make_user(db, name, trained_for=trained)
+    return make_user(db, name, trained_for=trained, cases=(CONTEXT.case_ref,))
 
 
 def query(radius: float = 250.0, hours_ago: float = 24.0) -> NearQuery:

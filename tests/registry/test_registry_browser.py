@@ -84,7 +84,7 @@ def officer_requests_footage(page: Page, base: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Camera registry").click()
-    page.get_by_label("Case reference").fill(CASE)
+    page.get_by_label("Case reference").select_option(CASE)
     page.get_by_label("Purpose").fill("find doorbell cameras that may have seen the robbery on Market Square")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#registry-map")).to_have_attribute("data-loaded", re.compile(r"[1-9]"))
@@ -202,7 +202,9 @@ def test_resident_registers_officer_requests_owner_uploads_and_the_footage_is_an
         )
         app = create_app(settings)
 
-        seed(app, lambda db: make_user(db, "olly", trained_for=("analytics", "registry", "requests")))  # no PIA
+        seed(
+            app, lambda db: make_user(db, "olly", trained_for=("analytics", "registry", "requests"), cases=(CASE,))
+        )  # no PIA
         TOKENS.clear()
         with serve(app) as base, chromium() as browser:
             captured = capture_logs()

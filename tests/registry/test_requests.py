@@ -36,10 +36,16 @@ from vigil.registry.requests import (
 from vigil.settings import Settings
 
 CONTEXT = AuditContext("CUM-2026-000417", "ask nearby residents for footage of the robbery on Market Square")
+CASES = (CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999")  # the officers are members of each
 
 
 def officer(db: Session, name: str = "olly") -> User:
-    return make_user(db, name, trained_for=("registry", "requests", "analytics"))
+    return make_user(
+        db,
+        name,
+        trained_for=("registry", "requests", "analytics"),
+        cases=(CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999"),
+    )
 
 
 def send_one(db: Session, settings: Settings, mailbox: Mailbox, user: User, context: AuditContext = CONTEXT) -> Sent:
@@ -202,7 +208,9 @@ def test_bad_requests_are_refused(
 
 def test_sending_needs_the_requests_capability(db: Session, settings: Settings, mailbox: Mailbox) -> None:
     owner, _ = active_owner(db, settings, mailbox)
-    registry_only = make_user(db, "rita", trained_for=("registry",))
+    registry_only = make_user(
+        db, "rita", trained_for=("registry",), cases=(CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999")
+    )
     now = utcnow()
     with pytest.raises(NotPermitted, match="requests"):
         send_requests(
@@ -226,3 +234,20 @@ def test_the_case_lists_its_requests_with_their_status(db: Session, settings: Se
     decline_request(db, token=second.token)
     listed = case_requests(db, user=user, context=CONTEXT)
     assert [(r.id, r.status) for r in listed] == [(first.request.id, SENT), (second.request.id, DECLINED)]
+
+
+def test_a_non_member_sees_no_request_and_no_owner_email(db: Session, settings: Settings, mailbox: Mailbox) -> None:
+    """F6: bob has the requests capability but is not a member of the case: refused, audited, nothing returned."""
+    sent = send_one(db, settings, mailbox, officer(db))
+    bob = make_user(db, "bob", trained_for=("registry", "requests"), cases=("CUM-2026-000555",))
+    with pytest.raises(NotPermitted, match=f"not a member of case {CONTEXT.case_ref}") as refused:
+        case_requests(db, user=bob, context=CONTEXT)
+    assert sent.request.owner.email not in str(refused.value)
+    with pytest.raises(NotPermitted, match="not a member"):
+        revoke_request(db, user=bob, context=CONTEXT, request_id=sent.request.id)
+    assert sent.request.status == SENT  # the refused revocation took no effect
+    refusals = db.execute(select(AuditEntry).where(AuditEntry.actor == "bob")).scalars().all()
+    assert [(e.action, e.outcome, e.case_ref) for e in refusals] == [
+        ("requests.list", "refused", CONTEXT.case_ref),
+        ("requests.revoke", "refused", CONTEXT.case_ref),
+    ]

@@ -116,7 +116,7 @@ def test_a_mail_scanner_following_the_confirmation_link_changes_nothing(app: Fas
 
 def sent_request(app: FastAPI, mailbox: Mailbox) -> tuple[str, str]:
     def build(db: Session) -> tuple[str, str]:
-        officer = make_user(db, "olly", trained_for=("registry", "requests", "analytics"))
+        officer = make_user(db, "olly", trained_for=("registry", "requests", "analytics"), cases=(CONTEXT.case_ref,))
         owner, _ = active_owner(db, settings_of(app), mailbox, name="Pat Private")
         now = utcnow()
         [sent] = send_requests(
@@ -167,7 +167,7 @@ def test_the_upload_endpoints_refuse_bad_names_and_foreign_uploads_with_clear_js
 
 def test_officers_see_owners_contact_details_only_with_the_requests_capability(app: FastAPI, mailbox: Mailbox) -> None:
     sent_request(app, mailbox)
-    seed(app, lambda db: make_user(db, "rita", trained_for=("registry",)))
+    seed(app, lambda db: make_user(db, "rita", trained_for=("registry",), cases=(CONTEXT.case_ref,)))
     at = (utcnow() - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
     search = f"/registry?case={CONTEXT.case_ref}&lat=54.6641&lon=-2.7527&radius=200&at={at}"
     for username, sees in (("rita", False), ("olly", True)):

@@ -46,7 +46,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _seed(db: Session, tmp_path: Path, folder: Path) -> None:
-    ana = make_user(db, "ana", trained_for=("analytics",))
+    ana = make_user(db, "ana", trained_for=("analytics",), cases=(CONTEXT[1],))
     make_user(db, "ned")
     camera = make_camera(db, "PEN-01")
     video = write_video(crossing_scene(10), tmp_path / "scene.mp4")

@@ -35,7 +35,7 @@ def confirmed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     try:
         prepare(system)
         with session_scope(system.sessions) as db:
-            user = make_user(db, "ivy", trained_for=("analytics", "export"))
+            user = make_user(db, "ivy", trained_for=("analytics", "export"), cases=(CASE[1],))
             footage = analysed_footage(db, settings, user=user)
             ids = list(db.execute(select(Track.id).where(Track.footage_id == footage.id).order_by(Track.id)).scalars())
             context = AuditContext(case_ref=CASE[1], purpose=CASE[3])

@@ -32,7 +32,7 @@ def vigil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     system = open_system(load_settings())
     try:
         with session_scope(system.sessions) as db:
-            make_user(db, "ivy", trained_for=("analytics",))
+            make_user(db, "ivy", trained_for=("analytics",), cases=(CASE[1],))
             make_user(db, "ned")
             analysed_footage(db, system.settings)
     finally:

@@ -35,7 +35,7 @@ def copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[i
     try:
         prepare(system)
         with session_scope(system.sessions) as db:
-            user = make_user(db, "ivy", trained_for=("analytics",))
+            user = make_user(db, "ivy", trained_for=("analytics",), cases=(CASE[1],))
             make_user(db, "newbie")
             found = []
             for n in range(2):

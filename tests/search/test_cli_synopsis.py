@@ -38,7 +38,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     with Session(engine, expire_on_commit=False) as db:
         analysed_footage(db, settings, start=SCENE_START)
         analysed_footage(db, settings, start=SCENE_START + timedelta(minutes=30), scene_frames=70)
-        make_user(db, "ivy", trained_for=("analytics",))
+        make_user(db, "ivy", trained_for=("analytics",), cases=(CASE[1],))
         db.commit()
     engine.dispose()
     return folder

@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.support.analysed import analysed_footage, make_footage, make_track
-from tests.support.builders import make_camera, make_user
+from tests.support.builders import make_camera, make_case, make_user
 from tests.support.scenes import crossing_scene, write_video
 from vigil.db.models import AuditEntry, Camera, Footage, Observation, Track, User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
 from vigil.search.dashboards import Dashboard, Dataset, dashboard, dashboard_csv, dashboard_media, to_csv
 from vigil.search.dashboards_charts import BUSIEST_SIZE, COUNTS_SIZE, HEATMAP_SIZE, Charts
-from vigil.search.dashboards_data import BucketSize
+from vigil.search.dashboards_data import BucketSize, frame_footage
 from vigil.settings import Settings
 
 CONTEXT = AuditContext(case_ref="CUM-2026-000321", purpose="study footfall on Market Square for a patrol plan")
@@ -35,7 +35,9 @@ CELL = 7  # 320 px frames / 48 columns, rounded
 
 
 def _analyst(db: Session) -> User:
-    return db.query(User).filter_by(username="ana").one_or_none() or make_user(db, "ana", trained_for=("analytics",))
+    return db.query(User).filter_by(username="ana").one_or_none() or make_user(
+        db, "ana", trained_for=("analytics",), cases=(CONTEXT.case_ref,)
+    )
 
 
 def _footage(db: Session, settings: Settings, code: str = "PEN-01", *, frames: int = 10) -> Footage:
@@ -343,3 +345,17 @@ def test_a_malformed_or_empty_path_is_left_out_of_the_path_heatmap(
     expected = {(row, col): 1.0 for col in range(20 // CELL, 60 // CELL + 1)}
     expected[(row, 20 // CELL)] = 2.0
     assert board.total == 3 and _cells(board.paths["PEN-01"].values) == expected
+
+
+def test_footage_held_for_a_case_stays_out_of_the_force_figures(db: Session, settings: Settings) -> None:
+    """F6: a case's footage (here KES-02's) is not counted, mapped or pictured for anyone stating another case."""
+    pen, kes = _footage(db, settings), _footage(db, settings, "KES-02", frames=11)
+    noon = SATURDAY + timedelta(hours=12)
+    _at(db, pen, noon)
+    _with_path(_at(db, kes, noon, "car"), [(10.0, 10.0), (200.0, 200.0)])
+    kes.case_id = make_case(db, "CUM-2026-000999", members=[make_user(db, "olly")]).id
+    db.flush()
+    board = _board(db, SATURDAY, SATURDAY + timedelta(days=1), cameras=("PEN-01", "KES-02"))
+    assert board.total == 1 and board.counts.classes == ["person"]
+    assert board.paths["KES-02"].values.max() == 0 and board.dwell["KES-02"].values.max() == 0
+    assert frame_footage(db, camera=kes.camera, start=SATURDAY, end=SATURDAY + timedelta(days=1)) is None

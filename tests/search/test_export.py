@@ -37,7 +37,7 @@ CASE = AuditContext(case_ref="CUM-2026-000777", purpose="identify the suspect of
 
 
 def _investigator(db: Session) -> User:
-    return make_user(db, "investigator", trained_for=("analytics", "export"))
+    return make_user(db, "investigator", trained_for=("analytics", "export"), cases=(CASE.case_ref, "CUM-2026-000999"))
 
 
 def _confirmed_footage(db: Session, settings: Settings, user: User) -> tuple[Footage, list[Track]]:

@@ -43,7 +43,7 @@ def _last_audit(db: Session) -> AuditEntry:
 def test_a_mark_is_stored_for_the_case_and_audited_without_the_note(db: Session, tmp_path: Path) -> None:
     footage = _footage(db, tmp_path)
     track = make_track(db, footage, upper="red")
-    investigator = make_user(db, "ivy", trained_for=("analytics",))
+    investigator = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER_CASE.case_ref))
     mark = mark_track(
         db=db, user=investigator, context=CONTEXT, track_id=track.id, verdict="Confirmed", note="  same coat  "
     )
@@ -63,7 +63,7 @@ def test_a_mark_is_stored_for_the_case_and_audited_without_the_note(db: Session,
 def test_the_latest_mark_is_the_current_verdict_and_history_is_kept(db: Session, tmp_path: Path) -> None:
     footage = _footage(db, tmp_path)
     first, second, unmarked = (make_track(db, footage) for _ in range(3))
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER_CASE.case_ref))
     start = utcnow()
     mark_track(db=db, user=user, context=CONTEXT, track_id=first.id, verdict="unsure", note="", now=start)
     mark_track(db=db, user=user, context=CONTEXT, track_id=second.id, verdict="confirmed", note="", now=start)
@@ -82,7 +82,7 @@ def test_the_latest_mark_is_the_current_verdict_and_history_is_kept(db: Session,
 
 def test_verdicts_belong_to_their_case(db: Session, tmp_path: Path) -> None:
     track = make_track(db, _footage(db, tmp_path))
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER_CASE.case_ref))
     mark_track(db=db, user=user, context=CONTEXT, track_id=track.id, verdict="confirmed", note="")
     mark_track(db=db, user=user, context=OTHER_CASE, track_id=track.id, verdict="rejected", note="")
     for context, verdict in ((CONTEXT, "confirmed"), (OTHER_CASE, "rejected")):
@@ -105,14 +105,14 @@ def test_bad_input_is_refused_and_nothing_is_written(
     db: Session, tmp_path: Path, verdict: str, note: str, message: str
 ) -> None:
     track = make_track(db, _footage(db, tmp_path))
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER_CASE.case_ref))
     with pytest.raises(InvalidInput, match=message):
         mark_track(db=db, user=user, context=CONTEXT, track_id=track.id, verdict=verdict, note=note)
     assert db.execute(select(ReviewMark)).first() is None
 
 
 def test_an_unknown_track_is_not_found(db: Session) -> None:
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER_CASE.case_ref))
     with pytest.raises(NotFound, match="no track 999999"):
         mark_track(db=db, user=user, context=CONTEXT, track_id=999999, verdict="confirmed", note="")
     assert db.execute(select(ReviewMark)).first() is None
@@ -135,7 +135,7 @@ def test_an_untrained_user_is_refused_and_the_refusal_audited(db: Session, tmp_p
 
 def test_a_deleted_track_takes_its_marks_with_it(db: Session, tmp_path: Path) -> None:
     track = make_track(db, _footage(db, tmp_path))
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER_CASE.case_ref))
     mark_track(db=db, user=user, context=CONTEXT, track_id=track.id, verdict="confirmed", note="")
     case_id = case_id_of(db, CONTEXT.case_ref)
     assert case_id is not None

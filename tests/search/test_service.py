@@ -39,7 +39,7 @@ def entries(db: Session, action: str) -> list[AuditEntry]:
 
 def test_a_search_is_audited_with_purpose_case_query_and_result_count(db: Session, settings: Settings) -> None:
     analysed_footage(db, settings)
-    analyst = make_user(db, "investigator1", trained_for=("analytics",))
+    analyst = make_user(db, "investigator1", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER.case_ref))
     query = TrackQuery(upper_colours=["red"], classes=["person"])
     results = run_search(db=db, user=analyst, context=CONTEXT, query=query, description="red top", zone=LONDON)
     assert [card.upper for card in results.cards] == [["red"]]
@@ -77,7 +77,7 @@ def test_a_role_without_analytics_is_refused(db: Session) -> None:
 
 
 def test_a_request_to_identify_someone_is_refused_and_audited(db: Session) -> None:
-    analyst = make_user(db, "investigator1", trained_for=("analytics",))
+    analyst = make_user(db, "investigator1", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER.case_ref))
     understood = understand(db, description="identify the face of the man in red", zone=LONDON)
     assert understood.refusal is not None
     with pytest.raises(NotPermitted, match="does not identify people"):
@@ -99,7 +99,7 @@ def test_understand_uses_the_force_cameras_and_rejects_empty_text(db: Session) -
 
 def test_results_show_the_case_verdict(db: Session, settings: Settings) -> None:
     analysed_footage(db, settings)
-    analyst = make_user(db, "investigator1", trained_for=("analytics",))
+    analyst = make_user(db, "investigator1", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER.case_ref))
     red = db.query(Track).filter(Track.upper_colours.like("red%")).one()
     yellow = db.query(Track).filter(Track.upper_colours.like("yellow%")).one()
     mark_track(db=db, user=analyst, context=CONTEXT, track_id=red.id, verdict="unsure", note="")
@@ -111,7 +111,7 @@ def test_results_show_the_case_verdict(db: Session, settings: Settings) -> None:
 
 
 def test_saved_searches_round_trip_per_case(db: Session) -> None:
-    analyst = make_user(db, "investigator1", trained_for=("analytics",))
+    analyst = make_user(db, "investigator1", trained_for=("analytics",), cases=(CONTEXT.case_ref, OTHER.case_ref))
     query = TrackQuery(upper_colours=["red"], carried=["backpack"], headings=["N"], limit=30)
     saved = save_search(db=db, user=analyst, context=CONTEXT, name="Red top, backpack", query=query, description="x")
     listed = list_saved_searches(db=db, user=analyst, context=CONTEXT)

@@ -259,7 +259,7 @@ def _red(tracks: list[Track]) -> Track:
 
 def test_more_like_this_finds_the_same_clothed_figure_in_another_copy(db: Session, settings: Settings) -> None:
     here, there = _two_copies(db, settings)
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
     index = SimilarityIndex.in_data_dir(settings.data_dir)
     source = _red(here)
     result = similar_to_track(
@@ -279,7 +279,7 @@ def test_more_like_this_finds_the_same_clothed_figure_in_another_copy(db: Sessio
 
 def test_photo_search_on_a_crop_of_a_generated_figure(db: Session, settings: Settings) -> None:
     _two_copies(db, settings)
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
     index = SimilarityIndex.in_data_dir(settings.data_dir)
     shot = next(s for s in crossing_scene(60) if s.boxes[0] is not None and s.boxes[1] is None)
     x0, y0, x1, y1 = (round(v) for v in shot.boxes[0])  # the red-topped figure, alone in view
@@ -305,7 +305,7 @@ def test_photo_search_on_a_crop_of_a_generated_figure(db: Session, settings: Set
     ],
 )
 def test_bad_photos_get_clear_errors(db: Session, tmp_path: Path, photo: bytes, message: str) -> None:
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
     index = SimilarityIndex(tmp_path / "index")
     with pytest.raises(InvalidInput, match=message):
         similar_to_image(db=db, user=user, context=CONTEXT, index=index, detector=BlobDetector(), photo=photo)
@@ -317,7 +317,7 @@ def test_refusals_and_unknown_tracks(db: Session, tmp_path: Path) -> None:
     untrained = make_user(db, "una")
     with pytest.raises(NotPermitted):
         similar_to_track(db=db, user=untrained, context=CONTEXT, index=index, track_id=tracks[0].id)
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
     with pytest.raises(NotFound, match="no track 999999"):
         similar_to_track(db=db, user=user, context=CONTEXT, index=index, track_id=999999)
     tracks[1].appearance = None

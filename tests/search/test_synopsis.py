@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.support.analysed import SCENE_START, analysed_footage
 from tests.support.builders import make_camera, make_user
-from vigil.db.models import AuditEntry, Footage, Track, User
+from vigil.db.models import AuditEntry, Case, Footage, Track, User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
 from vigil.search.synopsis import SynopsisResult, render_synopsis, resolve_click, synopsis_file, view_synopsis
@@ -30,7 +30,7 @@ def two_times(db: Session, settings: Settings) -> tuple[list[Footage], User]:
     """The crossing scene analysed at 14:00 and (a slightly longer take) at 14:30 on camera PEN-01."""
     first = analysed_footage(db, settings, start=SCENE_START)
     second = analysed_footage(db, settings, start=SCENE_START + timedelta(minutes=30), scene_frames=70)
-    return [first, second], make_user(db, "ivy", trained_for=("analytics",))
+    return [first, second], make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
 
 
 def render(db: Session, settings: Settings, user: User, **kwargs: Any) -> SynopsisResult:
@@ -160,7 +160,7 @@ def test_bad_requests_get_clear_errors_and_no_files(
 ) -> None:
     analysed_footage(db, settings, start=SCENE_START)
     make_camera(db, "KES-02")
-    user = make_user(db, "ivy", trained_for=("analytics",))
+    user = make_user(db, "ivy", trained_for=("analytics",), cases=(CONTEXT.case_ref,))
     with pytest.raises(error, match=message):
         render(db, settings, user, **request_change)
     folder = settings.data_dir / "derived" / "synopses"
@@ -215,3 +215,15 @@ def test_a_synopsis_showing_a_deleted_track_is_removed_not_served(db: Session, s
     assert not result.video.exists() and not result.sidecar.exists()
     with pytest.raises(NotFound):
         view_synopsis(db, settings=settings, user=user, context=CONTEXT, key="../../etc/passwd")
+
+
+def test_footage_held_for_another_case_is_left_out_of_the_synopsis(db: Session, settings: Settings) -> None:
+    """F6: the 14:30 footage is held for another case, so a synopsis for this case shows only the 14:00 tubes."""
+    footage, user = two_times(db, settings)
+    make_user(db, "olly", cases=("CUM-2026-000999",))
+    footage[1].case_id = db.execute(select(Case.id).where(Case.reference == "CUM-2026-000999")).scalar_one()
+    db.flush()
+    result = render(db, settings, user)
+    shown = {t["id"] for t in json.loads(result.sidecar.read_text())["tracks"]}
+    mine = set(db.execute(select(Track.id).where(Track.footage_id == footage[0].id)).scalars())
+    assert result.tracks == 2 and shown == mine

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from argon2 import PasswordHasher
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
-from vigil.db.models import Camera, Location, PrivacyImpactAssessment, TrainingRecord, User
+from vigil.db.models import Camera, Case, CaseMember, Location, PrivacyImpactAssessment, TrainingRecord, User
 
 PASSWORD = "correct horse battery staple"
 
@@ -21,7 +23,9 @@ def make_user(
     trained_for: tuple[str, ...] = (),
     password: str = PASSWORD,
     must_change_password: bool = False,
+    cases: Sequence[str] = (),
 ) -> User:
+    """A user with current training for ``trained_for``, a member of the open cases ``cases`` (made if new)."""
     user = User(
         username=username,
         display_name=username.title(),
@@ -46,6 +50,8 @@ def make_user(
             )
         )
     db.flush()
+    for reference in cases:
+        make_case(db, reference, members=[user])
     return user
 
 
@@ -80,3 +86,35 @@ def make_camera(db: Session, code: str = "PEN-01", *, pia_review: date | None = 
     db.flush()
     db.refresh(site)
     return camera
+
+
+def make_case(
+    db: Session,
+    reference: str = "CUM-2026-000001",
+    *,
+    members: Sequence[User] = (),
+    title: str = "",
+    opened_by: User | None = None,
+    status: str = "open",
+) -> Case:
+    """An open case with these members (bypassing the supervisor's checks); returns the existing case, with the
+    members added, when one with this reference exists."""
+    case = db.execute(select(Case).where(Case.reference == reference)).scalar_one_or_none()
+    opener = opened_by or (members[0] if members else db.query(User).first())
+    assert opener is not None, "make a user before a case"
+    if case is None:
+        case = Case(
+            reference=reference,
+            title=title or f"Case {reference}",
+            status=status,
+            opened_by_id=opener.id,
+            opened_at=utcnow(),
+        )
+        db.add(case)
+        db.flush()
+    held = set(db.execute(select(CaseMember.user_id).where(CaseMember.case_id == case.id)).scalars())
+    for member in members:
+        if member.id not in held:
+            db.add(CaseMember(case_id=case.id, user_id=member.id, added_by_id=opener.id, added_at=utcnow()))
+    db.flush()
+    return case

@@ -110,12 +110,12 @@ def test_untrained_user_is_refused_via_the_api_and_the_refusal_is_audited(client
 
 
 def test_trained_user_opens_a_case_with_a_purpose(client: TestClient) -> None:
-    token = token_for(client, "ivy", trained_for=("analytics",))
+    token = token_for(client, "ivy", trained_for=("analytics",), cases=("CUM-2026-000042",))
     body = {"case_ref": "CUM-2026-000042", "purpose": "robbery at Market Square", "capability": "analytics"}
     response = client.post("/api/v1/cases", headers=bearer(token), json=body)
     assert response.status_code == 201 and response.json()["reference"] == "CUM-2026-000042"
     actions = [e.action for e in seed(client.app, lambda db: list(audit.query_entries(db, actor="ivy")))]  # type: ignore[arg-type]
-    assert actions[-2:] == ["case.open", "case.access"]
+    assert actions[-1:] == ["case.access"]
     short = client.post("/api/v1/cases", headers=bearer(token), json={**body, "purpose": "because"})
     assert short.status_code == 422 and "at least 10 characters" in short.json()["detail"]
 

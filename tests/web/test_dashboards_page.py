@@ -35,8 +35,8 @@ def _seed(client: TestClient, tmp_path: Path) -> None:
     data_dir = client.app.state.system.settings.data_dir  # type: ignore[attr-defined]
 
     def build(db: Session) -> None:
-        ivy = make_user(db, "ivy", trained_for=("analytics",))
-        make_user(db, "ned")
+        ivy = make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
+        make_user(db, "ned", cases=(CASE,))
         camera = make_camera(db, "PEN-01")
         video = write_video(crossing_scene(10), tmp_path / "scene.mp4")
         start = datetime(2026, 7, 4, 8, 0, tzinfo=UTC)  # 09:00 BST
@@ -181,7 +181,7 @@ def test_an_investigator_opens_a_dashboard_in_a_real_browser(tmp_path: Path) -> 
         page.get_by_role("button", name="Log in").click()
         page.locator(".mainnav summary", has_text="Analysis").click()  # the menu groups pages by area
         page.get_by_role("link", name="Dashboards").click()
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Cameras").select_option(["PEN-01"])

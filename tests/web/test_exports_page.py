@@ -37,8 +37,8 @@ def confirmed_case(client: TestClient) -> list[int]:
     settings = client.app.state.system.settings  # type: ignore[attr-defined]
 
     def build(db: Session) -> list[int]:
-        ivy = make_user(db, "ivy", trained_for=("analytics", "export"))
-        make_user(db, "ned", trained_for=("analytics",))
+        ivy = make_user(db, "ivy", trained_for=("analytics", "export"), cases=(CASE, "CUM-2026-000001"))
+        make_user(db, "ned", trained_for=("analytics",), cases=(CASE,))
         footage = analysed_footage(db, settings, user=ivy)
         ids = list(db.execute(select(Track.id).where(Track.footage_id == footage.id).order_by(Track.id)).scalars())
         context = AuditContext(case_ref=CASE, purpose=PURPOSE)
@@ -162,7 +162,7 @@ def test_investigator_creates_and_downloads_a_bundle_that_verifies(tmp_path: Pat
         page.get_by_role("button", name="Log in").click()
         page.locator(".mainnav summary", has_text="Analysis").click()  # the menu groups pages by area
         page.get_by_role("link", name="Exports").click()
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("heading", name="Confirmed tracks (1)")).to_be_visible()

@@ -52,8 +52,8 @@ def register_people_and_cameras(client: TestClient) -> None:
     """ivy (trained in analytics), ned (not trained), camera PEN-01 with a current PIA and KES-02 without."""
 
     def build(db: Session) -> None:
-        make_user(db, "ivy", trained_for=("analytics",))
-        make_user(db, "ned")
+        make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
+        make_user(db, "ned", cases=(CASE,))
         make_camera(db, "PEN-01", pia_review=utcnow().date() + timedelta(days=200))
         make_camera(db, "KES-02")
 

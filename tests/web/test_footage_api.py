@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.footage.builders import make_video
+from tests.support.builders import make_user
 from tests.support.webapp import TestClient, seed
 from tests.web.test_footage import CASE, PURPOSE, footage_client, register_people_and_cameras
-from vigil.db.models import User
+from vigil.db.models import Footage, User
 from vigil.governance import audit
 from vigil.governance.users import issue_token
 
@@ -94,3 +95,43 @@ def test_api_refusals(client: TestClient, tmp_path: Path) -> None:
     assert refused.status_code == 403 and "no current Privacy Impact Assessment" in refused.json()["detail"]
     tracks = client.get("/api/v1/footage/1/tracks", headers=ned, params={"case": CASE, "purpose": PURPOSE})
     assert tracks.status_code == 403
+
+
+def test_a_non_member_is_refused_case_footage_and_never_sees_its_reference(client: TestClient, tmp_path: Path) -> None:
+    """F6: bob, trained but not a member of CASE, states CASE through the API: refused, audited, nothing listed."""
+    register_people_and_cameras(client)
+    seed(client.app, lambda db: make_user(db, "bob", trained_for=("analytics",), cases=("CUM-2026-000999",)))  # type: ignore[arg-type]
+    ivy, bob = token_of(client, "ivy"), token_of(client, "bob")
+    video = make_video(tmp_path / "clip.mp4", size=(64, 48), seconds=1).read_bytes()
+    held = client.post(
+        "/api/v1/footage",
+        params={"camera": "PEN-01", "case": CASE},
+        content=video,
+        headers={**ivy, "content-type": "application/octet-stream"},
+    )
+    assert held.status_code == 201 and held.json()["footage"]["case"] == CASE
+    footage_id = held.json()["footage"]["id"]
+    assert [f["case"] for f in client.get("/api/v1/footage", headers=ivy).json()] == [CASE]
+    listed = client.get("/api/v1/footage", headers=bob)
+    assert listed.status_code == 200 and listed.json() == [] and CASE not in listed.text
+    tracks = client.get(f"/api/v1/footage/{footage_id}/tracks", headers=bob, params={"case": CASE, "purpose": PURPOSE})
+    assert tracks.status_code == 403 and f"not a member of case {CASE}" in tracks.json()["detail"]
+    body = {"case_ref": CASE, "purpose": PURPOSE, "capability": "analytics"}
+    assert client.post("/api/v1/cases", headers=bob, json=body).status_code == 403
+    own = {"case": "CUM-2026-000999", "purpose": PURPOSE}  # through his own case: still not A's footage
+    assert client.get(f"/api/v1/footage/{footage_id}/tracks", headers=bob, params=own).status_code == 403
+    smuggled = client.post(
+        "/api/v1/footage",
+        params={"camera": "PEN-01", "case": CASE, "name": "other.mp4"},
+        content=video,
+        headers={**bob, "content-type": "application/octet-stream"},
+    )
+    assert smuggled.status_code == 403  # nor can he file footage under case A
+    refused = seed(client.app, lambda db: [e for e in audit.query_entries(db, actor="bob") if e.outcome == "refused"])  # type: ignore[arg-type]
+    assert [(e.action, e.case_ref) for e in refused] == [
+        ("tracks.view", CASE),
+        ("case.access", CASE),
+        ("tracks.view", "CUM-2026-000999"),
+        ("footage.ingest", CASE),
+    ]
+    assert seed(client.app, lambda db: db.query(Footage).count()) == 1  # type: ignore[arg-type]

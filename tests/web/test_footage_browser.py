@@ -30,7 +30,7 @@ SCREENSHOTS = Path("/tmp")
 
 
 def investigator_and_camera(db: Session) -> None:
-    make_user(db, "ivy", trained_for=("analytics",))
+    make_user(db, "ivy", trained_for=("analytics",), cases=("CUM-2026-000417",))
     make_camera(db, "PEN-01", pia_review=utcnow().date() + timedelta(days=200), location="Market Square, Penrith")
 
 
@@ -73,7 +73,7 @@ def test_investigator_uploads_real_footage_follows_its_analysis_and_reviews_the_
 
         row.get_by_role("link", name=re.compile(r"\d+ tracks?")).click()
         expect(page).to_have_url(re.compile(r"/context\?"))
-        page.get_by_label("Case reference").fill("CUM-2026-000417")
+        page.get_by_label("Case reference").select_option("CUM-2026-000417")
         page.get_by_label("Purpose").fill("identify the cyclist seen near the robbery on Market Square")
         page.get_by_role("button", name="Continue").click()
         expect(page).to_have_url(re.compile(r"/footage/1/tracks$"))

@@ -73,7 +73,7 @@ def analyse_real_footage(app: FastAPI, video: Path) -> None:
     settings = app.state.system.settings
 
     def ingest(db: Session) -> int:
-        ivy = make_user(db, "ivy", trained_for=("analytics", "export"))
+        ivy = make_user(db, "ivy", trained_for=("analytics", "export"), cases=(CASE,))
         make_camera(db, CAMERA, pia_review=utcnow().date() + timedelta(days=200), location="Market Square, Penrith")
         stored = ingest_footage(
             db, settings=settings, user=ivy, source_path=video, camera_code=CAMERA, start=RECORDED, source="force CCTV"
@@ -138,7 +138,7 @@ def log_in_for_the_case(page: Page, base: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Search", exact=True).click()
-    page.get_by_label("Case reference").fill(CASE)
+    page.get_by_label("Case reference").select_option(CASE)
     page.get_by_label("Purpose").fill(PURPOSE)
     page.get_by_role("button", name="Continue").click()
 

@@ -67,7 +67,7 @@ def test_require_context_is_a_reusable_dependency(client: TestClient) -> None:
         return {"case": context.case_ref, "purpose": context.purpose}
 
     client.app.add_api_route("/search-demo", search)  # type: ignore[attr-defined]
-    signed_in(client, "ivy", "investigator")
+    signed_in(client, "ivy", "investigator", cases=("C-9",))
     assert client.get("/search-demo", follow_redirects=False).headers["location"] == "/context?next=%2Fsearch-demo"
     client.post(
         "/context",
@@ -185,7 +185,7 @@ def test_retention_page_and_run_now(client: TestClient) -> None:
 
 
 def test_session_cookie_stays_small_with_many_stated_purposes(client: TestClient) -> None:
-    signed_in(client, "ivy", "investigator")
+    signed_in(client, "ivy", "investigator", cases=(*(f"CUM-2026-{n:04d}" for n in range(12)), "CUM-2026-9"))
     token = page_csrf(client, "/context")
     for n in range(12):
         client.post(

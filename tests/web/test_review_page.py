@@ -38,8 +38,8 @@ def analysed(client: TestClient, copies: int = 1) -> list[list[int]]:
     settings = client.app.state.system.settings  # type: ignore[attr-defined]
 
     def build(db: Session) -> list[list[int]]:
-        ivy = make_user(db, "ivy", trained_for=("analytics",))
-        make_user(db, "una")
+        ivy = make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
+        make_user(db, "una", cases=(CASE,))
         found = []
         for n in range(copies):
             footage = analysed_footage(
@@ -213,7 +213,7 @@ def test_the_clip_player_plays_from_the_moment_draws_the_track_and_takes_a_verdi
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.goto(f"{base}/tracks/{ids[0]}/review?t={moment}")
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("heading", name=re.compile(f"Review track {ids[0]}"))).to_be_visible()

@@ -30,8 +30,8 @@ def world(app: FastAPI) -> None:
     settings = app.state.system.settings
 
     def build(db: Session) -> None:
-        make_user(db, "ivy", trained_for=("analytics",))
-        make_user(db, "ned")
+        make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
+        make_user(db, "ned", cases=(CASE,))
         analysed_footage(db, settings)
 
     seed(app, build)
@@ -159,7 +159,7 @@ def test_an_investigator_searches_by_description_in_a_browser(tmp_path: Path) ->
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("link", name="Search", exact=True).click()
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
 

@@ -36,7 +36,7 @@ def seed_footage(app: object, settings: Settings) -> None:
     """ivy (trained) and the crossing scene analysed at 14:00 and 14:30 UTC on camera PEN-01."""
 
     def build(db: Session) -> None:
-        make_user(db, "ivy", trained_for=("analytics",))
+        make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
         analysed_footage(db, settings, start=SCENE_START)
         analysed_footage(db, settings, start=SCENE_START + timedelta(minutes=30), scene_frames=70)
 
@@ -173,7 +173,7 @@ def test_clicking_an_object_in_the_playing_synopsis_opens_its_review(tmp_path: P
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.goto(base + "/synopsis?" + urlencode(LINK))
-        page.get_by_label("Case reference").fill(CASE)
+        page.get_by_label("Case reference").select_option(CASE)
         page.get_by_label("Purpose").fill(PURPOSE)
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_label("From (Europe/London)")).to_have_value(re.compile(r"^2024-05-01T15:00(:00)?$"))
@@ -217,7 +217,7 @@ FIND_AND_SEEK = """async () => {
 
 
 def test_a_render_that_fails_in_the_background_reports_why(db: Session, settings: Settings) -> None:
-    make_user(db, "ivy", trained_for=("analytics",))
+    make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
     footage = analysed_footage(db, settings, start=SCENE_START)
     user = db.execute(select(User).where(User.username == "ivy")).scalar_one()
     context = AuditContext(case_ref=CASE, purpose=PURPOSE)

@@ -30,8 +30,9 @@ from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.errors import Conflict
 from vigil.governance import audit
-from vigil.governance.access import authorise
+from vigil.governance.access import authorise, refuse
 from vigil.governance.audit import AuditContext
+from vigil.governance.cases import reachable_case_ids
 from vigil.governance.locations import camera_zones, require_analysis_basis
 from vigil.governance.roles import Capability
 
@@ -108,6 +109,9 @@ def start_analysis(
         context_required=again,
         now=now,
     )
+    if footage.case_id is not None and footage.case_id not in reachable_case_ids(db, user=user):
+        reason = f"footage {footage.id} is held for a case you are not a member of"
+        raise refuse(db, actor=user.username, action="analysis.start", reason=reason)
     basis = require_analysis_basis(db, footage=footage, user=user, action="analysis.start", today=now.date())
     if existing is not None and not force:
         return existing

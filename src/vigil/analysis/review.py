@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vigil.analysis.store import export_csv, export_json, export_mot, tracks_of
@@ -23,8 +23,9 @@ from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import footage_path
 from vigil.footage.ingest import get_footage
 from vigil.governance import audit
-from vigil.governance.access import authorise
+from vigil.governance.access import authorise, require_held_for
 from vigil.governance.audit import AuditContext
+from vigil.governance.cases import reachable_case_ids
 from vigil.governance.locations import analysis_basis
 from vigil.governance.roles import Capability
 from vigil.settings import Settings
@@ -68,6 +69,14 @@ def _allow(db: Session, user: User, action: str, context: AuditContext | None, n
     )
 
 
+def _held(db: Session, user: User, footage_id: int, context: AuditContext, action: str) -> Footage:
+    """The footage, refused (audited) when it is held for a case other than the stated one."""
+    footage = get_footage(db, footage_id)
+    subject = f"footage {footage_id}"
+    require_held_for(db, user=user, context=context, held_for=footage.case_id, subject=subject, action=action)
+    return footage
+
+
 def analysable(footage: Footage, today: date) -> bool:
     """Whether the footage has a basis for analysis: a current location PIA, or its owner's consent under its case."""
     return analysis_basis(footage, today).lawful
@@ -83,8 +92,10 @@ def footage_register(db: Session, *, user: User, limit: int = REGISTER_LIMIT) ->
     """The most recently ingested footage with its latest job (analytics users; refusals audited)."""
     _allow(db, user, "footage.list", None)
     today = utcnow().date()
+    visible = or_(Footage.case_id.is_(None), Footage.case_id.in_(reachable_case_ids(db, user=user)))
     stmt = (
         select(Footage)
+        .where(visible)
         .options(
             selectinload(Footage.camera).selectinload(Camera.location).selectinload(Location.pias),
             selectinload(Footage.case),
@@ -94,7 +105,7 @@ def footage_register(db: Session, *, user: User, limit: int = REGISTER_LIMIT) ->
     )
     footage = list(db.execute(stmt).scalars())
     jobs = latest_jobs(db, [f.id for f in footage])
-    total = db.execute(select(func.count(Footage.id))).scalar_one()
+    total = db.execute(select(func.count(Footage.id)).where(visible)).scalar_one()
     bases = {f.id: analysis_basis(f, today) for f in footage}
     entries = [FootageStatus(f, jobs.get(f.id), bases[f.id].lawful, bases[f.id].reason) for f in footage]
     return FootageRegister(entries, total)
@@ -121,7 +132,7 @@ def view_tracks(
     """The tracks analysis found in a footage (optionally of one class), audited as ``tracks.view``."""
     now = now or utcnow()
     _allow(db, user, "tracks.view", context, now)
-    footage = get_footage(db, footage_id)
+    footage = _held(db, user, footage_id, context, "tracks.view")
     current = [Track.footage_id == footage.id, Track.superseded.is_(False)]  # the footage's current run
     per_class = select(Track.class_name, func.count(Track.id)).where(*current)
     counts = Counter({str(row[0]): int(row[1]) for row in db.execute(per_class.group_by(Track.class_name))})
@@ -150,7 +161,7 @@ def export_tracks(db: Session, *, user: User, footage_id: int, context: AuditCon
         raise InvalidInput("export format must be mot, json or csv")
     now = utcnow()
     _allow(db, user, "tracks.export", context, now)
-    footage = get_footage(db, footage_id)
+    footage = _held(db, user, footage_id, context, "tracks.export")
     tracks = tracks_of(db, footage.id)
     audit.record(
         db,
@@ -170,7 +181,7 @@ def view_footage(db: Session, *, user: User, footage_id: int, context: AuditCont
     """A footage record for watching its video, audited as ``footage.view``."""
     now = utcnow()
     _allow(db, user, "footage.view", context, now)
-    footage = get_footage(db, footage_id)
+    footage = _held(db, user, footage_id, context, "footage.view")
     audit.record(
         db,
         actor=user.username,
@@ -187,7 +198,7 @@ def view_footage(db: Session, *, user: User, footage_id: int, context: AuditCont
 def footage_media(db: Session, *, settings: Settings, user: User, footage_id: int, context: AuditContext) -> Path:
     """The stored original for streaming to a page already audited by :func:`view_footage` (checked, not audited)."""
     _allow(db, user, "footage.view", context)
-    path = footage_path(settings, get_footage(db, footage_id))
+    path = footage_path(settings, _held(db, user, footage_id, context, "footage.view"))
     if not path.is_file():
         raise NotFound(f"the stored file of footage {footage_id} is missing; run `vigil footage verify {footage_id}`")
     return path
@@ -208,6 +219,7 @@ def track_thumbnail(
     ``track_id`` names the track exactly (a kept track of a replaced run shares its number with a current one);
     without it, the footage's current run is meant."""
     _allow(db, user, "tracks.view", context)
+    _held(db, user, footage_id, context, "tracks.view")
     stmt = select(Track.thumbnail_path).where(Track.footage_id == footage_id, Track.track_no == track_no)
     stmt = stmt.where(Track.id == track_id) if track_id is not None else stmt.where(Track.superseded.is_(False))
     relative = db.execute(stmt).scalar_one_or_none()

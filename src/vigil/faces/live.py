@@ -31,7 +31,7 @@ from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.faces.images import from_bytes, jpeg, write_file
 from vigil.faces.live_engine import LiveMatch, WatchlistVectors
 from vigil.governance import audit
-from vigil.governance.access import authorise, ensure_case, make_context
+from vigil.governance.access import authorise, make_context, reach_case
 from vigil.governance.audit import SYSTEM_ACTOR
 from vigil.governance.camera_sources import LiveSource, SourcePolicy, live_source
 from vigil.governance.retention import DueItems
@@ -300,7 +300,7 @@ def decide_alert(
         raise NotFound(f"no alert {alert_id}")
     if case_ref:
         context = make_context(case_ref, f"live facial recognition alert {alert.id}: {outcome}")
-        alert.case_id = ensure_case(db, reference=context.case_ref, user=user).id
+        alert.case_id = reach_case(db, user=user, context=context, action="fr.alert.decide").id
     alert.outcome, alert.outcome_note = outcome, note
     alert.operator_id, alert.decided_at = user.id, now
     _record(db, user.username, "fr.alert.decide", alert.deployment, now, alert=alert.id, outcome=outcome, case=case_ref)

@@ -33,7 +33,8 @@ from vigil.footage.storage import (
     stored_relative_path,
 )
 from vigil.governance import audit
-from vigil.governance.access import CASE_REF_PATTERN, authorise, ensure_case
+from vigil.governance.access import CASE_REF_PATTERN, authorise, reach_case
+from vigil.governance.audit import AuditContext
 from vigil.governance.locations import get_camera, require_analysis_basis
 from vigil.governance.roles import Capability
 from vigil.settings import Settings
@@ -158,9 +159,7 @@ def check_ingest(
     )
     camera = get_camera(db, camera_code)
     _check_start(start, now)
-    case_ref = (case_ref or "").strip()
-    if case_ref and not CASE_REF_PATTERN.match(case_ref):
-        raise InvalidInput(CASE_REF_RULE)
+    _case(db, case_ref, user)
     return camera
 
 
@@ -184,7 +183,8 @@ def _case(db: Session, case_ref: str | None, user: User) -> Case | None:
         return None
     if not CASE_REF_PATTERN.match(case_ref):
         raise InvalidInput(CASE_REF_RULE)
-    return ensure_case(db, reference=case_ref, user=user)
+    context = AuditContext(case_ref=case_ref, purpose=f"hold footage for case {case_ref}")
+    return reach_case(db, user=user, context=context, action=ACTION)
 
 
 def _start_time(probe: VideoProbe, staged: StagedFile, sub: _Submission) -> tuple[datetime, str, list[str]]:
@@ -270,11 +270,8 @@ def _record_duplicate(db: Session, existing: Footage, sub: _Submission) -> Inges
         warnings.append(f"the earlier record is for camera {existing.camera.code}, not {sub.camera.code}")
     if sub.case is not None and existing.case_id is None:
         existing.case_id = sub.case.id
-    elif sub.case is not None and existing.case_id != sub.case.id:
-        held_for = existing.case.reference if existing.case else "?"
-        warnings.append(
-            f"the footage is already held for case {held_for}, so it was not linked to {sub.case.reference}"
-        )
+    elif sub.case is not None and existing.case_id != sub.case.id:  # which case is not said: it may not be theirs
+        warnings.append(f"the footage is already held for another case, so it was not linked to {sub.case.reference}")
     add_custody_event(
         db,
         footage=existing,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
-from vigil.db.models import Case, TrainingRecord, User
+from vigil.db.models import Case, CaseMember, TrainingRecord, User
 from vigil.errors import InvalidInput, NotPermitted
 from vigil.governance import audit
 from vigil.governance.audit import AuditContext, Outcome
@@ -126,7 +126,7 @@ def authorise(
             context=context,
         )
     if context is not None:
-        ensure_case(db, reference=context.case_ref, user=user)
+        reach_case(db, user=user, context=context, action=action, capability=capability.value)
 
 
 def require_permission(db: Session, *, user: User, permission: Permission, action: str) -> None:
@@ -139,19 +139,70 @@ def require_permission(db: Session, *, user: User, permission: Permission, actio
         )
 
 
+def is_member(db: Session, *, case: Case, user: User) -> bool:
+    """Whether ``user`` is a current (not removed) member of ``case``."""
+    stmt = select(CaseMember.id).where(
+        CaseMember.case_id == case.id, CaseMember.user_id == user.id, CaseMember.removed_at.is_(None)
+    )
+    return db.execute(stmt.limit(1)).first() is not None
+
+
+def reach_case(db: Session, *, user: User, context: AuditContext, action: str, capability: str | None = None) -> Case:
+    """The one gate between a stated case and its data: the case must exist and be open, and the user must
+    be a member of it. A supervisor may reach any case, audited as a supervisor override. Refusals are audited."""
+    case = db.execute(select(Case).where(Case.reference == context.case_ref)).scalar_one_or_none()
+    if case is None:
+        reason = f"there is no case {context.case_ref}: a supervisor must open it and add you to it"
+    elif user.is_active and role_has_permission(user.role, Permission.MANAGE_CASES):
+        if not is_member(db, case=case, user=user):
+            audit.record(
+                db,
+                actor=user.username,
+                action="case.supervisor_override",
+                capability=capability,
+                context=context,
+                subject_type="case",
+                subject_id=case.reference,
+                details={"for": action},
+            )
+        return case
+    elif case.status != "open":
+        reason = f"case {context.case_ref} is closed"
+    elif not is_member(db, case=case, user=user):
+        reason = f"you are not a member of case {context.case_ref}: ask a supervisor to add you"
+    else:
+        return case
+    raise refuse(db, actor=user.username, action=action, reason=reason, capability=capability, context=context)
+
+
+def require_held_for(
+    db: Session, *, user: User, context: AuditContext, held_for: int | None, subject: str, action: str
+) -> None:
+    """Refuse (audited) to reach ``subject`` for the stated case when it is held for another case (``held_for``:
+    the id of the case it belongs to; None for force footage, which every case may search)."""
+    if held_for is None:
+        return
+    case_id = db.execute(select(Case.id).where(Case.reference == context.case_ref)).scalar_one_or_none()
+    if held_for != case_id:
+        raise refuse(
+            db,
+            actor=user.username,
+            action=action,
+            reason=f"{subject} is held for another case, not for case {context.case_ref}",
+            context=context,
+        )
+
+
 def ensure_case(db: Session, *, reference: str, user: User) -> Case:
-    """The case with this reference, registered on first use (vigil does not hold the force's case list)."""
+    """The case with this reference, which :func:`authorise` has already let ``user`` reach."""
     case = db.execute(select(Case).where(Case.reference == reference)).scalar_one_or_none()
     if case is None:
-        case = Case(reference=reference, opened_by_id=user.id, opened_at=utcnow())
-        db.add(case)
-        db.flush()
-        audit.record(db, actor=user.username, action="case.open", subject_type="case", subject_id=reference)
+        raise refuse(db, actor=user.username, action="case.access", reason=f"there is no case {reference}")
     return case
 
 
 def open_case(db: Session, *, user: User, capability: Capability, context: AuditContext) -> Case:
-    """Start or join work on a case with a capability: checks role, training, purpose; audits the purpose."""
+    """Start work on a case with a capability: checks role, training, purpose and membership; audits the purpose."""
     authorise(db, user=user, capability=capability, action="case.access", context=context)
     case = ensure_case(db, reference=context.case_ref, user=user)
     audit.record(

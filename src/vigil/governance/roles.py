@@ -48,6 +48,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     RUN_RETENTION = "run_retention"
     VIEW_CAMERAS = "view_cameras"
+    MANAGE_CASES = "manage_cases"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -76,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_LOCATIONS,
             Permission.VIEW_AUDIT,
             Permission.VIEW_CAMERAS,
+            Permission.MANAGE_CASES,
         }
     ),
     Role.ADMIN: frozenset(

@@ -26,7 +26,7 @@ from vigil.db.models import Track, User
 from vigil.domain.detections import COCO_CLASSES, PERSON_CLASS_ID
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
-from vigil.governance.access import authorise
+from vigil.governance.access import authorise, require_held_for
 from vigil.governance.audit import AuditContext
 from vigil.governance.roles import Capability
 from vigil.search.filters import _exact as passes_exact_checks  # zone presence and line crossing
@@ -101,7 +101,9 @@ def _results(db: Session, found: list[tuple[int, float]], query: TrackQuery, cas
     kept = [
         SimilarTrack(tracks[track_id], score, verdicts.get(track_id))
         for track_id, score in found
-        if track_id in tracks and passes_exact_checks(tracks[track_id], query)
+        if track_id in tracks
+        and tracks[track_id].footage.case_id in (None, case_id)  # never footage held for another case
+        and passes_exact_checks(tracks[track_id], query)
     ]
     return kept
 
@@ -139,6 +141,10 @@ def similar_to_track(
     source = db.get(Track, track_id)
     if source is None:
         raise NotFound(f"no track {track_id}")
+    held_for = source.footage.case_id
+    require_held_for(
+        db, user=user, context=context, held_for=held_for, subject=f"track {track_id}", action="search.similar"
+    )
     vector = vector_of_blob(source.appearance)
     if vector is None or not vector.any():
         raise InvalidInput(f"track {track_id} has no appearance vector to compare (it was too small or brief)")

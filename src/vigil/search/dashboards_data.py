@@ -111,6 +111,7 @@ def slot_counts(
     stmt = (
         select(Track.class_name, slot, func.count(Track.id))
         .where(Track.camera_id.in_(camera_ids), Track.first_seen >= start, Track.first_seen < end, ~Track.superseded)
+        .where(_no_case_footage())
         .group_by(Track.class_name, slot)
     )
     return {(str(kind), int(n_slot)): int(n) for kind, n_slot, n in db.execute(stmt)}
@@ -174,7 +175,7 @@ def frame_footage(db: Session, *, camera: Camera, start: datetime, end: datetime
         return db.get(Footage, footage_id)
     stmt = (
         select(Footage)
-        .where(Footage.camera_id == camera.id, Footage.start_time < end)
+        .where(Footage.camera_id == camera.id, Footage.start_time < end, Footage.case_id.is_(None))
         .order_by(Footage.start_time.desc(), Footage.id.desc())
         .limit(20)
     )
@@ -185,7 +186,19 @@ def frame_footage(db: Session, *, camera: Camera, start: datetime, end: datetime
 
 
 def _in_range(camera: Camera, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    return [Track.camera_id == camera.id, Track.first_seen >= start, Track.first_seen < end, ~Track.superseded]
+    """The camera's tracks starting in the range; footage held for a case stays with that case, out of the
+    force's footfall figures and pictures."""
+    return [
+        Track.camera_id == camera.id,
+        Track.first_seen >= start,
+        Track.first_seen < end,
+        ~Track.superseded,
+        _no_case_footage(),
+    ]
+
+
+def _no_case_footage() -> ColumnElement[bool]:
+    return Track.footage_id.not_in(select(Footage.id).where(Footage.case_id.is_not(None)))
 
 
 def path_heatmap(db: Session, *, camera: Camera, grid: Grid, start: datetime, end: datetime) -> Heatmap:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from vigil.db.models import Camera, Location, Track
+from vigil.db.models import Camera, Footage, Location, Track
 from vigil.errors import InvalidInput
 from vigil.search.columns import CARRIED_CLASSES, carried_mask, colour_mask
 from vigil.search.query import LineCrossing, TrackQuery
@@ -254,19 +254,29 @@ def _candidates(db: Session, stmt: Select[Any]) -> Iterator[Track]:
         offset += BATCH
 
 
-def find_tracks(db: Session, query: TrackQuery) -> Found:
-    """The page of tracks (``offset``, ``limit``) the query asks for, newest first."""
+def other_cases_footage(case_id: int | None) -> Any:
+    """A condition keeping out tracks of footage held for a case other than ``case_id`` (force footage stays)."""
+    held = select(Footage.id).where(Footage.case_id.is_not(None))
+    if case_id is not None:
+        held = held.where(Footage.case_id != case_id)
+    return Track.footage_id.not_in(held)
+
+
+def find_tracks(db: Session, query: TrackQuery, *, case_id: int | None = None) -> Found:
+    """The page of tracks (``offset``, ``limit``) the query asks for, newest first, leaving out footage held
+    for cases other than ``case_id``."""
     cameras = camera_ids(db, query)
     if cameras == []:
         return Found([], False)
     longest_s = longest_track_s(db) if query.start is not None else 0.0
     if query.zone is None and query.line is None:
-        page = statement(query, cameras, longest_s, ids_only=True).offset(query.offset).limit(query.limit + 1)
+        page = statement(query, cameras, longest_s, ids_only=True).where(other_cases_footage(case_id))
+        page = page.offset(query.offset).limit(query.limit + 1)
         ids = [int(i) for i in db.execute(page).scalars()]
         rows = db.execute(select(Track).where(Track.id.in_(ids[: query.limit])).options(*_CARD)).scalars()
         by_id = {track.id: track for track in rows}
         return Found([by_id[i] for i in ids[: query.limit]], len(ids) > query.limit)
-    stmt = statement(query, cameras, longest_s).options(*_CARD)
+    stmt = statement(query, cameras, longest_s).where(other_cases_footage(case_id)).options(*_CARD)
     kept: list[Track] = []
     for track in _candidates(db, stmt):
         if _exact(track, query):

@@ -21,7 +21,7 @@ from vigil.db.base import utcnow
 from vigil.db.models import Camera, Case, Footage, ReviewMark, Track, User
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
-from vigil.governance.access import authorise, ensure_case
+from vigil.governance.access import authorise, ensure_case, require_held_for
 from vigil.governance.audit import AuditContext
 from vigil.governance.roles import Capability
 
@@ -86,6 +86,15 @@ def mark_track(
     if track is None:
         raise NotFound(f"no track {track_id}")
     case = ensure_case(db, reference=context.case_ref, user=user)
+    held_for = track.footage.case_id
+    require_held_for(
+        db,
+        user=user,
+        context=context,
+        held_for=held_for,
+        subject=f"track {track_id}",
+        action="review.mark",
+    )
     mark = ReviewMark(
         case_id=case.id,
         track_id=track.id,
@@ -171,6 +180,15 @@ def review_track(
     if track is None:
         raise NotFound(f"no track {track_id}")
     case = ensure_case(db, reference=context.case_ref, user=user)
+    held_for = track.footage.case_id
+    require_held_for(
+        db,
+        user=user,
+        context=context,
+        held_for=held_for,
+        subject=f"track {track_id}",
+        action="track.review",
+    )
     marks = marks_of_case(db, case_id=case.id, track_id=track.id)
     audit.record(
         db,

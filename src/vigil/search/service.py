@@ -96,7 +96,7 @@ def run_search(
     zone = zone or ZoneInfo(Settings.model_fields["timezone"].default)
     authorise(db, user=user, capability=Capability.ANALYTICS, action="search.run", context=context, now=now)
     case = ensure_case(db, reference=context.case_ref, user=user)
-    found = find_tracks(db, query)
+    found = find_tracks(db, query, case_id=case.id)
     ids = [track.id for track in found.tracks]
     verdicts = current_verdicts(db, case_id=case.id, track_ids=ids)
     audit.record(

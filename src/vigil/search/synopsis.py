@@ -42,11 +42,12 @@ from vigil.domain.cameras import camera_code as normal_code
 from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import footage_path
 from vigil.governance import audit
-from vigil.governance.access import authorise, current_training
+from vigil.governance.access import authorise, current_training, ensure_case
 from vigil.governance.audit import AuditContext
 from vigil.governance.locations import CameraStatus, camera_statuses
 from vigil.governance.roles import Capability, role_grants_capability
 from vigil.search import synopsis_render as render
+from vigil.search.filters import other_cases_footage
 from vigil.search.synopsis_plan import Plan, SynopsisOptions, Tube, plan_synopsis, target_length
 from vigil.settings import Settings
 
@@ -168,7 +169,8 @@ def prepare_synopsis(
     camera = db.execute(select(Camera).where(Camera.code == normal_code(camera_code))).scalar_one_or_none()
     if camera is None:
         raise NotFound(f"no camera {camera_code!r}")
-    tubes = tubes_of(db, _tracks(db, camera, start, end, track_ids), start, end)
+    case_id = ensure_case(db, reference=context.case_ref, user=user).id
+    tubes = tubes_of(db, _tracks(db, camera, start, end, track_ids, case_id), start, end)
     if not tubes:
         asked = f" among the {len(set(track_ids))} tracks asked for" if track_ids else ""
         raise InvalidInput(f"nothing to show: camera {camera.code} has no tracks{asked} between {start} and {end}")
@@ -230,11 +232,13 @@ def parse_track_ids(value: str | None) -> list[int] | None:
 
 
 def _tracks(
-    db: Session, camera: Camera, start: datetime, end: datetime, track_ids: Sequence[int] | None
+    db: Session, camera: Camera, start: datetime, end: datetime, track_ids: Sequence[int] | None, case_id: int
 ) -> list[Track]:
+    """The camera's tracks in the range, leaving out footage held for a case other than ``case_id``."""
     stmt = (
         select(Track)
         .where(Track.camera_id == camera.id, Track.first_seen < end, Track.last_seen >= start)
+        .where(other_cases_footage(case_id))
         .options(selectinload(Track.footage))
         .order_by(Track.first_seen, Track.id)
     )

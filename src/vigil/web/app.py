@@ -33,6 +33,7 @@ from vigil.web.pages import (
     audit,
     camera_sources,
     cameras,
+    cases,
     dashboards,
     exports,
     faces,
@@ -138,6 +139,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         tokens,
         home,
         working_context,
+        cases,
         users,
         locations,
         camera_sources,  # before cameras: /cameras/sources is not a camera code

@@ -62,6 +62,7 @@ def main_menu(user: User | None, perms: frozenset[str]) -> tuple[MenuArea, ...]:
         MenuArea(
             "Administration",
             links(
+                ("manage_cases" in perms, "/cases", "Cases", "cases"),
                 ("record_training" in perms, "/users", "Users & training", "users"),
                 ("view_cameras" in perms, "/locations", "Locations & PIAs", "locations"),
                 ("view_audit" in perms, "/audit", "Audit log", "audit"),

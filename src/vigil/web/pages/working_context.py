@@ -1,4 +1,7 @@
-"""The working-context form: state the case reference and purpose before searching, viewing or exporting."""
+"""The working-context form: state the case and purpose before searching, viewing or exporting.
+
+Investigating roles choose one of the cases they may work on (a supervisor adds them); administrators and
+auditors type the reference of the oversight task (complaint, review) their audit exports are for."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from vigil.errors import InvalidInput
+from vigil.errors import InvalidInput, NotPermitted
 from vigil.governance.access import make_context
+from vigil.governance.cases import check_stated_case, list_cases_for, works_on_cases
 from vigil.web.auth import CurrentUser, flash, safe_next
 from vigil.web.context import forget_context, remember_context, stated_context
+from vigil.web.deps import DbSession
 from vigil.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -20,17 +25,21 @@ router = APIRouter(include_in_schema=False)
 @router.get("/context")
 def context_page(
     request: Request,
+    db: DbSession,
     user: CurrentUser,
     next_url: Annotated[str, Query(alias="next", max_length=2000)] = "/",
     case: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     current = stated_context(request, case or None)
+    choices = [(c.reference, c.title) for c in list_cases_for(db=db, user=user)] if works_on_cases(user) else None
     return render(
         request,
         "context.html",
         user=user,
         next=safe_next(next_url),
         case_ref=case,
+        cases=choices,
+        not_member=choices is not None and bool(case) and case not in {ref for ref, _ in choices},
         purpose=current.purpose if current else "",
     )
 
@@ -38,6 +47,7 @@ def context_page(
 @router.post("/context")
 def context_state(
     request: Request,
+    db: DbSession,
     user: CurrentUser,
     case_ref: Annotated[str, Form(max_length=200)] = "",
     purpose: Annotated[str, Form(max_length=4000)] = "",
@@ -45,8 +55,9 @@ def context_state(
 ) -> Response:
     try:
         context = make_context(case_ref, purpose)
+        check_stated_case(db=db, user=user, context=context)
         remember_context(request, context)
-    except InvalidInput as exc:
+    except (InvalidInput, NotPermitted) as exc:
         flash(request, exc.message, "error")
         query = urlencode({"next": safe_next(next_url), "case": case_ref.strip()[:64]})
         return RedirectResponse(f"/context?{query}", status_code=303)
