@@ -114,7 +114,7 @@ def test_a_member_of_another_case_cannot_reach_footage_held_for_case_a_through_t
         mark_track(db=db, user=bob, context=B, track_id=case_a["track"], verdict="confirmed", note="")
     assert run_search(db=db, user=bob, context=B, query=TrackQuery()).cards == []  # A's tracks are not found
     with pytest.raises(NotPermitted, match=f"footage {case_a['footage']} is held for a case you are not a member of"):
-        start_analysis(db, user=bob, footage=held, force=True)  # a forced re-run would replace A's tracks
+        start_analysis(db, user=bob, footage=held, force=True, context=B)  # a forced re-run under his own case
     assert db.get(Track, case_a["track"]) is not None
     assert [e.action for e in refusals(db, "bob")] == ["footage.view", "review.mark", "analysis.start"]
     listed = footage_register(db, user=bob).entries
