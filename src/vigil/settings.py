@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_MASK = "********"  # noqa: S105 (the mask shown in place of secrets)
@@ -31,6 +31,27 @@ class WebSettings(Section):
     lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked.")
     login_rate_per_minute: int = Field(20, ge=1, description="Login attempts allowed per client address per minute.")
     max_upload_mb: int = Field(4096, ge=1, description="Largest video file accepted by an upload, in MiB.")
+    threads: int = Field(
+        48, ge=2, le=512, description="Worker threads serving requests (page rendering, database work, files)."
+    )
+    db_slots: int = Field(
+        24,
+        ge=1,
+        le=256,
+        description="Requests using the database at once; more wait their turn (the connection pool holds as many).",
+    )
+    pool_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for a database connection before a request fails."
+    )
+
+    @model_validator(mode="after")
+    def _threads_outnumber_slots(self) -> WebSettings:
+        if self.threads <= self.db_slots:
+            raise ValueError(
+                f"web.threads ({self.threads}) must be larger than web.db_slots ({self.db_slots}): a request "
+                "holding the database must always find a thread to finish on"
+            )
+        return self
 
 
 class RetentionSettings(Section):

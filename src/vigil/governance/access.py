@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
@@ -139,13 +140,22 @@ def require_permission(db: Session, *, user: User, permission: Permission, actio
 
 
 def ensure_case(db: Session, *, reference: str, user: User) -> Case:
-    """The case with this reference, registered on first use (vigil does not hold the force's case list)."""
-    case = db.execute(select(Case).where(Case.reference == reference)).scalar_one_or_none()
-    if case is None:
-        case = Case(reference=reference, opened_by_id=user.id, opened_at=utcnow())
-        db.add(case)
-        db.flush()
-        audit.record(db, actor=user.username, action="case.open", subject_type="case", subject_id=reference)
+    """The case with this reference, registered on first use (vigil does not hold the force's case list).
+
+    Two officers may open a new case at the same moment: the second insert hits the unique reference, its
+    savepoint is rolled back and the case the first one registered is returned (one case, one ``case.open``).
+    """
+    by_reference = select(Case).where(Case.reference == reference)
+    case = db.execute(by_reference).scalar_one_or_none()
+    if case is not None:
+        return case
+    try:
+        with db.begin_nested():
+            case = Case(reference=reference, opened_by_id=user.id, opened_at=utcnow())
+            db.add(case)
+    except IntegrityError:
+        return db.execute(by_reference).scalar_one()
+    audit.record(db, actor=user.username, action="case.open", subject_type="case", subject_id=reference)
     return case
 
 
