@@ -1,0 +1,263 @@
+"""Many users at once: 50 signed-in officers, then 200 anonymous visitors, while an analysis job runs.
+
+    PYTHONPATH=src:. .venv/bin/python bench/load.py [--postgres] [--officers 50] [--visitors 200] [--seconds 60]
+                                                     [--think 1.0] [--idle 15]
+
+Starts the real app (``vigil serve``, uvicorn, one process) on 127.0.0.1 on a temporary data folder (SQLite, or
+with ``--postgres`` a throwaway PostgreSQL server like the tests'), seeds officers trained for analytics, a
+camera with a current PIA and analysed footage with a few hundred tracks, and queues real analysis jobs (the shipped
+detector) on the shared data's videos, which the server starts on launch. Then, each phase bounded in time:
+
+1. idle: nobody browses for ``--idle`` seconds (the analysis speed alone);
+2. officers: ``--officers`` signed-in officers search (audited), open the footage register, a footage's tracks
+   and the home page, each waiting ``--think`` seconds (0.5x-1.5x, random) between pages; target p95 < 500 ms;
+3. public: ``--visitors`` anonymous clients on the public pages (FR transparency, camera registration, login)
+   with the same think time, while one signed-in officer opens pages; target: that officer's p95 < 1 s.
+
+An error is any response other than a page or redirect, or a transport error or timeout (60 s). The analysis
+speed is the frames the jobs record per second (their progress rows). Prints one table; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+from tests.conftest import shared_data_dir
+from tests.support.load import (
+    Client,
+    Tally,
+    World,
+    drive,
+    http_client,
+    officer_pages,
+    public_pages,
+    seed_world,
+    sign_in,
+)
+from tests.support.postgres import throwaway_postgres
+from tests.support.scenes import crossing_scene, write_video
+from tests.support.webapp import free_port
+
+from vigil.analysis.jobs import start_analysis
+from vigil.db.models import AnalysisJob, User
+from vigil.db.session import session_scope
+from vigil.footage.ingest import ingest_footage
+from vigil.settings import Settings
+from vigil.system import open_system, prepare
+
+SHARED = shared_data_dir()  # VIGIL_SHARED_DATA, or the folder beside the repository
+VIDEOS = (
+    "pets09-s2l1/vtest.avi",
+    "intel-sample-videos/person-bicycle-car-detection.mp4",
+    "intel-sample-videos/one-by-one-person-detection.mp4",
+    "intel-sample-videos/car-detection.mp4",
+)
+SECRET = "load-bench-secret-key-0123456789"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    clients: int
+    seconds: float
+    tally: Tally
+    frames_per_s: float
+
+
+def environment(data_dir: Path, database_url: str | None, officers: int) -> dict[str, str]:
+    env = dict(os.environ, VIGIL_DATA_DIR=str(data_dir), VIGIL_SECRET_KEY=SECRET)
+    env["VIGIL_WEB__LOGIN_RATE_PER_MINUTE"] = str(10 * (officers + 1))  # all officers log in from 127.0.0.1
+    if database_url:
+        env["VIGIL_DATABASE_URL"] = database_url
+    return env
+
+
+def prepare_data(settings: Settings, *, officers: int, scratch: Path) -> tuple[World, list[int]]:
+    """Officers, analysed footage and queued analysis jobs in a fresh database (the server is not running yet)."""
+    system = open_system(settings)
+    try:
+        prepare(system)
+        with session_scope(system.sessions) as db:
+            world = seed_world(db, settings, users=officers + 1, synthetic_tracks=400)
+        with session_scope(system.sessions) as db:
+            user = db.execute(select(User).where(User.username == world.usernames[0])).scalar_one()
+            job_ids = []
+            for k, video in enumerate(analysis_videos(scratch)):
+                start = datetime(2024, 6, 1, 9, k, tzinfo=UTC)
+                footage = ingest_footage(
+                    db, settings=settings, user=user, source_path=video, camera_code="PEN-01", start=start
+                ).footage
+                job_ids.append(start_analysis(db, user=user, footage=footage).id)
+        return world, job_ids
+    finally:
+        system.close()
+
+
+def analysis_videos(scratch: Path) -> list[Path]:
+    """The shared data's real videos; without them, a long generated scene (two figures crossing)."""
+    found = [SHARED / name for name in VIDEOS if (SHARED / name).exists()]
+    if found:
+        return found
+    return [write_video(crossing_scene(2400, idle_before=10, idle_after=10), scratch / "crossing.mp4")]
+
+
+@contextlib.contextmanager
+def server(env: dict[str, str], log: Path, port: int) -> Iterator[str]:
+    """``vigil serve`` in its own process group on 127.0.0.1; stopped (and its job worker with it) afterwards."""
+    command = [sys.executable, "-m", "vigil.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base_url, process)
+        yield base_url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def wait_until_up(base_url: str, process: subprocess.Popen[bytes], timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode} (see its log)")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/login", timeout=5).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError("the server did not start in time")
+
+
+class Progress:
+    """Frames the analysis jobs have recorded, read from their rows (the bench's own connection)."""
+
+    def __init__(self, settings: Settings, job_ids: list[int]) -> None:
+        self._system, self._job_ids = open_system(settings), job_ids
+
+    def frames(self) -> int:
+        with self._system.sessions() as db:
+            total = db.scalar(
+                select(func.coalesce(func.sum(AnalysisJob.progress_frames), 0)).where(AnalysisJob.id.in_(self._job_ids))
+            )
+        return int(total or 0)
+
+    def close(self) -> None:
+        self._system.close()
+
+
+async def run_phase(
+    name: str, groups: dict[str, tuple[Tally, list[Client]]], seconds: float, progress: Progress
+) -> list[Phase]:
+    """Run every group's clients together for ``seconds``; one row per group (a group shares one tally)."""
+    before, start = await asyncio.to_thread(progress.frames), time.monotonic()
+    clients = [client for _tally, members in groups.values() for client in members]
+    if clients:
+        await drive(clients, seconds=seconds)
+    else:
+        await asyncio.sleep(seconds)
+    elapsed = time.monotonic() - start
+    fps = (await asyncio.to_thread(progress.frames) - before) / elapsed
+    if not groups:
+        return [Phase(name, 0, elapsed, Tally(), fps)]
+    return [Phase(f"{name}: {label}", len(members), elapsed, tally, fps) for label, (tally, members) in groups.items()]
+
+
+def group(
+    clients: list[httpx.AsyncClient], pages: Callable[[random.Random], str], think_s: float
+) -> tuple[Tally, list[Client]]:
+    tally = Tally()
+    return tally, [Client(http, pages, tally, think_s) for http in clients]
+
+
+async def scenario(base_url: str, world: World, args: argparse.Namespace, progress: Progress) -> list[Phase]:
+    officers = [http_client(base_url) for _ in range(args.officers)]
+    watcher, visitors = http_client(base_url), [http_client(base_url) for _ in range(args.visitors)]
+    try:
+        names = world.usernames
+        await asyncio.gather(*(sign_in(http, name) for http, name in zip([*officers, watcher], names, strict=True)))
+        pages, public = functools.partial(officer_pages, world), functools.partial(public_pages, world)
+        phases = await run_phase("1 analysis alone", {}, args.idle, progress)
+        busy = {"officers": group(officers, pages, args.think)}
+        phases += await run_phase("2 busy", busy, args.seconds, progress)
+        mixed = {"1 officer": group([watcher], pages, args.think), "visitors": group(visitors, public, args.think)}
+        return phases + await run_phase("3 public", mixed, args.seconds, progress)
+    finally:
+        await asyncio.gather(*(http.aclose() for http in [*officers, watcher, *visitors]))
+
+
+def table(phases: list[Phase]) -> str:
+    head = f"{'phase':<34}{'clients':>8}{'requests':>9}{'req/s':>7}{'errors':>7}{'p50 ms':>8}{'p95 ms':>8}"
+    head += f"{'max ms':>8}{'analysis fps':>13}"
+    lines = [head]
+    for p in phases:
+        t = p.tally
+        rate = t.requests / p.seconds if p.seconds else 0.0
+        lines.append(
+            f"{p.name:<34}{p.clients:>8}{t.requests:>9}{rate:>7.1f}{t.errors:>7}{1000 * t.median():>8.0f}"
+            f"{1000 * t.percentile(95):>8.0f}{1000 * max(t.seconds, default=0):>8.0f}{p.frames_per_s:>13.1f}"
+        )
+    outcomes = "; ".join(
+        f"{p.name.strip()}: {dict(sorted(p.tally.outcomes.items()))}" for p in phases if p.tally.requests
+    )
+    return "\n".join([*lines, f"outcomes: {outcomes}"])
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--postgres", action="store_true", help="Use a throwaway PostgreSQL server, not SQLite.")
+    parser.add_argument("--officers", type=int, default=50, help="Signed-in officers in phase 2.")
+    parser.add_argument("--visitors", type=int, default=200, help="Anonymous visitors in phase 3.")
+    parser.add_argument("--seconds", type=float, default=60.0, help="Length of phases 2 and 3.")
+    parser.add_argument("--idle", type=float, default=15.0, help="Length of phase 1 (analysis alone).")
+    parser.add_argument("--keep", type=Path, help="Build the data folder (and server.log) here and keep it.")
+    parser.add_argument("--think", type=float, default=1.0, help="Mean seconds a client reads a page (0: none).")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vigil-load-")))
+        root.mkdir(parents=True, exist_ok=True)
+        database_url = stack.enter_context(throwaway_postgres()) if args.postgres else None
+        env = environment(root / "data", database_url, args.officers)
+        os.environ.update({k: v for k, v in env.items() if k.startswith("VIGIL_")})
+        settings = Settings()
+        world, job_ids = prepare_data(settings, officers=args.officers, scratch=root)
+        base_url = stack.enter_context(server(env, root / "server.log", free_port()))
+        progress = Progress(settings, job_ids)
+        stack.callback(progress.close)
+        load_before = os.getloadavg()[0]
+        phases = asyncio.run(scenario(base_url, world, args, progress))
+        log = (root / "server.log").read_text(errors="replace")
+        print(
+            f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; think time {args.think} s; load average "
+            f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after; nproc {os.cpu_count()}; "
+            f"server incidents (500s) logged: {log.count('unhandled error')}"
+        )
+        print(table(phases))
+
+
+if __name__ == "__main__":
+    main()
