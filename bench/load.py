@@ -273,6 +273,21 @@ def table(phases: list[Phase]) -> str:
     return "\n".join([*lines, f"outcomes: {outcomes}"])
 
 
+def incidents(log: str, most: int = 5) -> list[str]:
+    """The distinct errors behind the server's 500s (each incident's route and its exception's last line)."""
+    found: list[str] = []
+    route = ""
+    for line in log.splitlines():
+        if "unhandled error on" in line:
+            route = line.split("unhandled error on", 1)[1].strip()
+        elif route and line and not line[0].isspace() and ("Error" in line or "Exception" in line):
+            entry = f"{route}: {line[:300]}"
+            if entry not in found:
+                found.append(entry)
+            route = ""
+    return found[:most]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--postgres", action="store_true", help="Use a throwaway PostgreSQL server, not SQLite.")
@@ -307,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
             f"server incidents (500s) logged: {log.count('unhandled error')}"
         )
         print(table(phases))
+        for line in incidents(log):
+            print(f"server error: {line}")
 
 
 if __name__ == "__main__":

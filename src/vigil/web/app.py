@@ -107,6 +107,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         templates=templates,
         login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
         db_slots=anyio.CapacityLimiter(settings.web.db_slots),
+        db_finish=anyio.CapacityLimiter(settings.web.db_slots),
     )
     _add_middleware(app, settings, secret=secret_key(settings))
     install_handlers(app)

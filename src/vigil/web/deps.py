@@ -6,8 +6,9 @@ its own commit.
 
 Requests queue for the database instead of failing: a request takes one of ``settings.web.db_slots``
 slots (waiting without holding a worker thread) before it opens its session, and the connection pool holds a
-connection for every slot, so no request ever waits for a connection while holding a thread. The worker
-threads outnumber the slots, so a request that holds SQLite's write lock always finds a thread to commit.
+connection for every slot, so no request ever waits for a connection while holding a thread. The commit (or
+rollback) at the end runs on a thread of its own (a limiter with one token per slot), never queued behind other
+requests' page work: a request holding SQLite's write lock releases it as soon as its route returns.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from vigil.web.state import web_state
 
@@ -31,10 +32,10 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
             yield db
         except BaseException:
             with anyio.CancelScope(shield=True):  # a client hanging up must not leave the transaction open
-                await run_in_threadpool(_roll_back, db)
+                await anyio.to_thread.run_sync(_roll_back, db, limiter=state.db_finish)
             raise
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_commit, db)
+            await anyio.to_thread.run_sync(_commit, db, limiter=state.db_finish)
 
 
 def _commit(db: Session) -> None:
