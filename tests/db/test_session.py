@@ -127,3 +127,13 @@ def test_two_officers_opening_the_same_new_case_at_once_get_one_case(sessions: s
         assert db.scalar(select(func.count()).select_from(Case)) == 1
         assert db.scalar(select(func.count()).where(AuditEntry.action == "case.open")) == 1
         assert audit.verify(db).ok
+
+
+def test_a_write_abandoned_without_commit_frees_the_lock_for_the_next_writer(sessions: sessionmaker[Session]) -> None:
+    abandoned = sessions()
+    audit.record(abandoned, actor="system", action="test.abandoned")  # holds the write lock
+    abandoned.close()  # no commit: rolled back, the lock is free again
+    with session_scope(sessions) as db:  # same thread: a leaked lock would stall this for 30 s, then fail
+        audit.record(db, actor="system", action="test.next")
+    with sessions() as db:
+        assert [e.action for e in db.execute(select(AuditEntry)).scalars()] == ["test.next"]

@@ -16,6 +16,8 @@ strictly serial with every other writer.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -55,6 +57,8 @@ def make_engine(settings: Settings) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling is switched off: the events below issue BEGIN themselves.
+    writers = threading.Lock()  # this engine's writers queue here, one at a time asks SQLite for its lock
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -77,14 +81,22 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _on_end(connection: Connection) -> None:
-        connection.info.pop(WRITE_LOCKED, None)
+        release_write_lock(connection.info, writers)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:  # returned without commit/rollback (pool reset)
+        release_write_lock(record.info, writers)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _error: Any) -> None:  # a broken connection
+        release_write_lock(record.info, writers)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(
         connection: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
     ) -> None:
         if connection.info.get(WRITE_LOCKED) is False and is_write(statement, context):
-            take_write_lock(connection)
+            take_write_lock(connection, writers)
 
 
 def is_write(statement: str, context: Any) -> bool:
@@ -97,14 +109,29 @@ def is_write(statement: str, context: Any) -> bool:
     return statement.lstrip().upper().startswith(WRITE_KEYWORDS)
 
 
-def take_write_lock(connection: Connection) -> None:
-    """Re-open the connection's read transaction as a write transaction (waits for the lock, busy timeout)."""
+def take_write_lock(connection: Connection, writers: threading.Lock) -> None:
+    """Re-open the connection's read transaction as a write transaction, in turn with this process's writers.
+
+    Waiting writers of this process sleep on ``writers`` and wake the moment it is free; only the one at the front
+    waits in SQLite's busy handler (which polls with growing pauses), against other processes' writers only.
+    """
+    if not writers.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        raise sqlite3.OperationalError("database is locked (other writers of this process for too long)")
     connection.info[WRITE_LOCKED] = True
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
-    if dbapi_connection.in_transaction:
-        dbapi_connection.execute("COMMIT")  # only reads so far: ends the (possibly stale) read snapshot
-    dbapi_connection.execute("BEGIN IMMEDIATE")
+    try:
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute("COMMIT")  # only reads so far: ends the (possibly stale) read snapshot
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        release_write_lock(connection.info, writers)
+        raise
+
+
+def release_write_lock(info: dict[Any, Any], writers: threading.Lock) -> None:
+    if info.pop(WRITE_LOCKED, None) is True:
+        writers.release()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
