@@ -1,8 +1,9 @@
 """Per-request database session: commits when the route succeeds, rolls back when it raises.
 
 Services may commit on their own (audited refusals and failed logins must survive the rollback).
-The session is closed before the response is sent (scope="function"), so a redirect never races
-its own commit.
+A page's work is committed just before its template renders (``commit_before_rendering``), so no lock is held
+while templating. The session is closed before the response is sent (scope="function"), so a redirect never
+races its own commit.
 
 Requests queue for the database instead of failing: a request takes one of ``settings.web.db_slots``
 slots (waiting without holding a worker thread) before it opens its session, and the connection pool holds a
@@ -23,19 +24,35 @@ from sqlalchemy.orm import Session
 
 from vigil.web.state import web_state
 
+UNIT_OF_WORK = "vigil.db"  # the request's session, in the ASGI scope while the request holds it
+
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
     state = web_state(request)
     async with state.db_slots:
         db = state.system.sessions()
+        request.scope[UNIT_OF_WORK] = db
         try:
             yield db
         except BaseException:
+            request.scope.pop(UNIT_OF_WORK, None)
             with anyio.CancelScope(shield=True):  # a client hanging up must not leave the transaction open
                 await anyio.to_thread.run_sync(_roll_back, db, limiter=state.db_finish)
             raise
+        request.scope.pop(UNIT_OF_WORK, None)
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_commit, db, limiter=state.db_finish)
+
+
+def commit_before_rendering(request: Request) -> None:
+    """Commit the request's work when its page is about to be rendered (called by ``render``).
+
+    The route's work is done by then; committing first means SQLite's write lock (or PostgreSQL's row locks) is
+    not held while the template renders. Reads a template makes afterwards run in a new, read-only transaction.
+    """
+    db = request.scope.get(UNIT_OF_WORK)
+    if isinstance(db, Session) and db.in_transaction():
+        db.commit()
 
 
 def _commit(db: Session) -> None:

@@ -17,6 +17,7 @@ from vigil.db.models import User
 from vigil.governance.roles import Permission, role_has_permission
 from vigil.web.auth import csrf_token, pop_flashes
 from vigil.web.context import stated_context
+from vigil.web.deps import commit_before_rendering
 from vigil.web.state import web_state
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -98,6 +99,7 @@ def render(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
+    commit_before_rendering(request)
     state = web_state(request)
     base = {
         "force_name": state.system.settings.force_name,
