@@ -149,15 +149,17 @@ def wait_until_up(base_url: str, process: subprocess.Popen[bytes], timeout_s: fl
 
 
 class Progress:
-    """Frames analysed so far: the highest progress seen on each job row (a re-analysis replaces its job row)."""
+    """Frames analysed so far: the highest progress seen on each job (a re-analysis replaces its job row, and SQLite
+    may give the new row the old id, so a job is its id and creation time)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._system, self._seen = open_system(settings), dict[int, int]()
+        self._system, self._seen = open_system(settings), dict[tuple[int, datetime], int]()
 
     def frames(self) -> int:
         with self._system.sessions() as db:
-            for job_id, done in db.execute(select(AnalysisJob.id, AnalysisJob.progress_frames)):
-                self._seen[job_id] = max(done, self._seen.get(job_id, 0))
+            rows = db.execute(select(AnalysisJob.id, AnalysisJob.created_at, AnalysisJob.progress_frames))
+            for job_id, created, done in rows:
+                self._seen[job_id, created] = max(done, self._seen.get((job_id, created), 0))
         return sum(self._seen.values())
 
     def running(self) -> bool:
