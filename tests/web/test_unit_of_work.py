@@ -22,6 +22,7 @@ from tests.support.webapp import TestClient, log_in, page_csrf, seed
 from vigil.db.models import AuditEntry
 from vigil.db.session import session_scope
 from vigil.governance import audit
+from vigil.settings import SettingsError, load_settings
 from vigil.web.app import create_app
 
 CASE, PURPOSE = "CUM-2026-000912", "burglary at the post office: looking for a person in a blue top"
@@ -70,3 +71,13 @@ def test_an_audited_search_page_renders_after_its_work_is_committed(app: FastAPI
     recorded = seed(app, actions)
     assert recorded[-2:] == ["search.run", "test.during_render"]  # the search was committed before the page
     assert seed(app, audit.verify).ok
+
+
+@pytest.mark.parametrize(("threads", "slots", "ok"), [(8, 8, False), (4, 16, False), (9, 8, True), (48, 24, True)])
+def test_worker_threads_must_outnumber_database_slots(tmp_path: Path, threads: int, slots: int, ok: bool) -> None:
+    web = {"threads": threads, "db_slots": slots}
+    if ok:
+        assert load_settings(data_dir=tmp_path, web=web).web.db_slots == slots
+        return
+    with pytest.raises(SettingsError, match=r"VIGIL_WEB: .*web\.threads .* must be larger than web\.db_slots"):
+        load_settings(data_dir=tmp_path, web=web)
