@@ -12,6 +12,10 @@ writes requests would fail instead of queueing. Re-opening gives SQLite the sema
 READ COMMITTED (vigil's PostgreSQL level): reads before the first write may be a moment old, rows that decide
 a write are read ``FOR UPDATE`` (the audit chain's head), and from the first write on the transaction is
 strictly serial with every other writer.
+
+Within one process, writers wait their turn on a lock of the engine's, and only the first asks SQLite, whose
+busy handler polls with pauses of up to 100 ms: the next writer starts as soon as the last commits, and another
+process's writer (an analysis worker's checkpoint) is not starved by a stream of web requests' appends.
 """
 
 from __future__ import annotations
