@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LIVE_SCHEMES = ("rtsp", "rtsps", "http", "https")
@@ -40,6 +40,19 @@ class WebSettings(Section):
         'As an environment variable: a JSON list, e.g. VIGIL_WEB__TRUSTED_PROXIES=\'["10.0.0.5", "10.1.0.0/16"]\'.',
     )
 
+    threads: int = Field(
+        48, ge=2, le=512, description="Worker threads serving requests (page rendering, database work, files)."
+    )
+    db_slots: int = Field(
+        24,
+        ge=1,
+        le=256,
+        description="Requests using the database at once; more wait their turn (the connection pool holds as many).",
+    )
+    pool_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for a database connection before a request fails."
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -49,6 +62,15 @@ class WebSettings(Section):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
         return tuple(item.strip() for item in value)
+
+    @model_validator(mode="after")
+    def _threads_outnumber_slots(self) -> WebSettings:
+        if self.threads <= self.db_slots:
+            raise ValueError(
+                f"web.threads ({self.threads}) must be larger than web.db_slots ({self.db_slots}): a request "
+                "holding the database must always find a thread to finish on"
+            )
+        return self
 
 
 class AuditSettings(Section):

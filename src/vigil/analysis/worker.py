@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -66,10 +65,12 @@ class JobInterrupted(BaseException):
 
 
 class ProgressWriter:
-    """A runner's ``on_progress``: records the frames read on the job row at most every ``interval_s``.
+    """A runner's ``on_progress``: records the frames read on the job row about every ``interval_s``.
 
     Checkpoints (every ten seconds or so) save the analyser's whole state; this writes one small row update,
-    so a page polling the job sees it advance each second. With ``stop`` set, the job is interrupted.
+    so a page polling the job sees it advance each second. The row is written by a thread of its own: the
+    analysis only notes the count and goes on to the next frame, never waiting for the database (whose write lock
+    a busy web app may hold). With ``stop`` set, the job is interrupted. :meth:`close` writes the last count.
     """
 
     def __init__(
@@ -81,15 +82,37 @@ class ProgressWriter:
         stop: threading.Event | None = None,
     ) -> None:
         self._sessions, self._job_id, self._interval_s, self._stop = sessions, job_id, interval_s, stop
-        self._last = time.monotonic()
+        self._changed = threading.Condition()
+        self._done: int | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._write_loop, name=f"vigil-progress-{job_id}", daemon=True)
+        self._thread.start()
 
     def __call__(self, done: int, total: int) -> None:
         if self._stop is not None and self._stop.is_set():
             raise JobInterrupted(f"analysis job {self._job_id} interrupted by shutdown")
-        now = time.monotonic()
-        if now - self._last < self._interval_s:
-            return
-        self._last = now
+        with self._changed:
+            self._done = done
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._thread.join(timeout=60)
+
+    def _write_loop(self) -> None:
+        written: int | None = None
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._closed, timeout=self._interval_s)
+                done, closed = self._done, self._closed
+            if done is not None and done != written:
+                self._write(done)
+                written = done
+            if closed:
+                return
+
+    def _write(self, done: int) -> None:
         try:
             with self._sessions() as db:
                 db.execute(
@@ -105,7 +128,10 @@ class ProgressWriter:
 def run_job(system: System, job_id: int, *, stop: threading.Event | None = None) -> int:
     """Run one job to the end with live progress; the number of tracks it wrote."""
     writer = ProgressWriter(system.sessions, job_id, stop=stop)
-    return make_runner(system, on_progress=writer).run(job_id).tracks_written
+    try:
+        return make_runner(system, on_progress=writer).run(job_id).tracks_written
+    finally:
+        writer.close()
 
 
 def run_job_in_worker(settings: Settings, job_id: int) -> int:

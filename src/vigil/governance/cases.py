@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
@@ -88,8 +89,11 @@ def open_case_record(*, db: Session, actor: User, reference: str, title: str, su
     case = Case(
         reference=reference, title=title, summary=summary, status="open", opened_by_id=actor.id, opened_at=utcnow()
     )
-    db.add(case)
-    db.flush()
+    try:  # two supervisors opening one reference at once: the second meets the unique reference, not a 500
+        with db.begin_nested():
+            db.add(case)
+    except IntegrityError:
+        raise Conflict(f"case {reference} is already open") from None
     audit.record(
         db,
         actor=actor.username,

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -78,6 +80,8 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Worker threads and database slots are sized together (settings.web): see vigil.web.deps.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web.threads
         jobs = executor if executor is not None else LocalExecutor(settings)
         app.state.web.executor = jobs
         await asyncio.to_thread(sweep_footage_folder, system)  # what a killed upload or copy left behind
@@ -131,6 +135,8 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         system=system,
         templates=templates,
         login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
+        db_slots=anyio.CapacityLimiter(settings.web.db_slots),
+        db_finish=anyio.CapacityLimiter(settings.web.db_slots),
     )
     _add_middleware(app, settings, secret=secret_key(settings))
     install_handlers(app)

@@ -19,6 +19,7 @@ from vigil.db.models import User
 from vigil.governance.roles import Capability, Permission, role_has_permission
 from vigil.web.auth import csrf_token, pop_flashes
 from vigil.web.context import stated_context
+from vigil.web.deps import commit_before_rendering
 from vigil.web.navigation import main_menu
 from vigil.web.state import web_state
 
@@ -130,6 +131,7 @@ def render(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
+    commit_before_rendering(request)
     state = web_state(request)
     settings = state.system.settings
     base = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import anyio
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
@@ -18,6 +19,8 @@ class WebState:
     system: System
     templates: Jinja2Templates
     login_attempts: SlidingWindow
+    db_slots: anyio.CapacityLimiter  # requests using the database at once (see vigil.web.deps)
+    db_finish: anyio.CapacityLimiter  # threads for their commits: as many as slots, so a commit never queues
     executor: JobExecutor | None = None  # runs analysis jobs; set while the app's lifespan runs
     copies: CopyMaker | None = None  # makes playable copies of footage; set while the app's lifespan runs
 
