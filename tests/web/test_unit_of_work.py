@@ -31,7 +31,7 @@ CASE, PURPOSE = "CUM-2026-000912", "burglary at the post office: looking for a p
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[FastAPI]:
     app = create_app(make_settings(tmp_path / "data"))
-    seed(app, lambda db: make_user(db, "ivy", trained_for=("analytics",)))
+    seed(app, lambda db: make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,)))
     yield app
 
 
