@@ -35,6 +35,7 @@ def save_state(analyser: TrackAnalyser) -> bytes:
     arrays: dict[str, npt.NDArray[Any]] = {
         "tracker": np.frombuffer(analyser.tracker.to_bytes(), dtype=np.uint8),
     }
+    arrays["sizing.heights"] = analyser.sizing.state()
     if analyser.motion is not None:
         arrays["motion.background"] = analyser.motion.state_arrays()["background"]
     for track_id, record in analyser.records.items():
@@ -60,6 +61,9 @@ def load_state(analyser: TrackAnalyser, data: bytes) -> None:
     analyser.detector_calls = int(header["detector_calls"])
     analyser.scheduler.last_index, analyser.scheduler.idle_wait = (int(v) for v in header["schedule"])
     analyser.tracker = ByteTracker.from_bytes(arrays.pop("tracker").tobytes())
+    heights = arrays.pop("sizing.heights", None)
+    if heights is not None:
+        analyser.sizing.load(heights)
     background = arrays.pop("motion.background", None)
     if analyser.motion is not None and background is not None:
         analyser.motion.load_state({"background": background})
