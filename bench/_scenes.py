@@ -14,8 +14,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from bench._common import pets, shared_data
+
 from vigil.analysis.decode import frames
 from vigil.domain.detections import Frame
 

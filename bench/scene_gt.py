@@ -112,9 +112,7 @@ def write_mot(rows: list[tuple[int, int, F32]], path: Path) -> None:
 
 def read_mot(path: Path) -> list[tuple[int, int, F32]]:
     data = np.loadtxt(path, delimiter=",", ndmin=2)
-    return [
-        (int(r[0]), int(r[1]), np.array([r[2], r[3], r[2] + r[4], r[3] + r[5]], dtype=np.float32)) for r in data
-    ]
+    return [(int(r[0]), int(r[1]), np.array([r[2], r[3], r[2] + r[4], r[3] + r[5]], dtype=np.float32)) for r in data]
 
 
 def apply_edits(rows: list[tuple[int, int, F32]], edits: dict[str, object]) -> list[tuple[int, int, F32]]:

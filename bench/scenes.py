@@ -43,8 +43,8 @@ def score(gt: F64, hyp: F64, frames: int) -> dict[str, float]:
 def drop_ignored(hyp: F64, scene: Scene) -> F64:
     """Hypotheses mostly (>= half their area) inside an ignore region of the scene (people cut by the frame
     edge, not annotated) are not scored."""
-    path = scene.gt.with_name(scene.gt.name.replace(".gt.txt", ".ignore.txt"))
-    if not path.exists() or not len(hyp):
+    path = scene.gt.with_name(scene.gt.name.removesuffix(".gt.txt") + ".ignore.txt")
+    if not scene.gt.name.endswith(".gt.txt") or not path.exists() or not len(hyp):
         return hyp
     keep = np.ones(len(hyp), dtype=bool)
     for first, last, *box in np.loadtxt(path, delimiter=",", ndmin=2).tolist():
@@ -60,9 +60,7 @@ def drop_ignored(hyp: F64, scene: Scene) -> F64:
 def run_scene(scene: Scene, params: dict[str, object]) -> list[object]:
     pictures = scene.frames()
     first = next(pictures)
-    analyser = build_analyser(
-        Settings(), setup_for(first.width, first.height, scene.fps, scene.frame_count, **params)
-    )
+    analyser = build_analyser(Settings(), setup_for(first.width, first.height, scene.fps, scene.frame_count, **params))
 
     def source():  # type: ignore[no-untyped-def]
         yield first

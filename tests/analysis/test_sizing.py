@@ -30,7 +30,11 @@ class SizeLimitedDetector:
         self.input_scales: list[float] = []
 
     def detect(
-        self, frame: npt.NDArray[np.uint8], *, roi: tuple[int, int, int, int] | None = None, input_size: int | None = None
+        self,
+        frame: npt.NDArray[np.uint8],
+        *,
+        roi: tuple[int, int, int, int] | None = None,
+        input_size: int | None = None,
     ) -> Detections:
         x0, y0, x1, y1 = roi if roi is not None else (0, 0, frame.shape[1], frame.shape[0])
         scale = (input_size or FULL_INPUT) / max(x1 - x0, y1 - y0)
