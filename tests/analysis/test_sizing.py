@@ -87,25 +87,21 @@ def person_tracks(height: int, **params: object) -> tuple[int, SizeLimitedDetect
     return sum(t.summary.class_name == "person" for t in tracks), detector
 
 
-def test_a_small_person_is_found_because_the_frame_is_enlarged_for_them() -> None:
-    # 24 px tall in a 216 px frame: 26 network px at the plain full-frame scale (416 / 384), below what the
-    # detector sees; the prior for an uncalibrated camera (an eighth of the frame height) enlarges to ~30.
-    found, detector = person_tracks(24)
+def test_a_small_person_is_found_because_the_camera_calibration_enlarges_the_frame() -> None:
+    # 20 px tall in a 216 px frame: 22 network px at the plain full-frame scale (416 / 384), below what the
+    # detector sees; with the camera's calibrated small-person height the frame is enlarged to 32 px people.
+    found, detector = person_tracks(20, person_height_px=20)
     assert found == 1
-    assert min(detector.input_scales) > FULL_INPUT / W + 0.1
-    found_plain, _ = person_tracks(24, adaptive_scale=False)
+    assert min(detector.input_scales) == pytest.approx(1.6, abs=0.1)
+    found_plain, plain = person_tracks(20)  # the default: no calibration, no enlargement
     assert found_plain == 0
-
-
-def test_a_calibrated_person_height_finds_people_the_prior_would_miss() -> None:
-    assert person_tracks(16)[0] == 0
-    assert person_tracks(16, person_height_px=16)[0] == 1
+    assert max(plain.input_scales) == pytest.approx(FULL_INPUT / W, abs=0.1)
 
 
 def test_large_people_cost_no_enlargement() -> None:
-    found, detector = person_tracks(90)
+    found, detector = person_tracks(90, person_height_px=90)
     assert found == 1
-    assert detector.input_scales[-1] == pytest.approx(FULL_INPUT / W, abs=0.1)  # once people are measured
+    assert max(detector.input_scales) == pytest.approx(FULL_INPUT / W, abs=0.1)
 
 
 def make_people(heights: list[float], score: float = 0.9) -> Detections:
@@ -118,10 +114,11 @@ def make_people(heights: list[float], score: float = 0.9) -> Detections:
     [
         ([], None, 0.12 * 216),  # nothing seen, not calibrated: the prior
         ([], 20.0, 20.0),  # nothing seen: the calibrated height
-        ([30, 40, 50, 60, 70, 80, 90, 100, 110, 120], 20.0, 39.0),  # enough seen: their 10th percentile
+        ([30, 40, 50, 60, 70, 80, 90, 100, 110, 120], None, 39.0),  # enough seen: their 10th percentile
+        ([30, 40, 50, 60, 70, 80, 90, 100, 110, 120], 20.0, 20.0),  # a calibrated height wins
     ],
 )
-def test_the_small_person_height_comes_from_observations_then_calibration_then_the_prior(
+def test_the_small_person_height_comes_from_calibration_then_observations_then_the_prior(
     heights: list[float], known: float | None, expected_px: float
 ) -> None:
     sizing = PersonScale(frame_height=216, base_scale=1.0, known_px=known)
@@ -134,6 +131,8 @@ def test_the_scale_is_never_below_a_plain_pass_nor_above_the_cap() -> None:
     assert sizing.scale() == 3.0
     sizing = PersonScale(frame_height=1080, base_scale=0.8, known_px=300.0)
     assert sizing.scale() == 0.8
+    sizing = PersonScale(frame_height=360, base_scale=0.867, known_px=33.0)  # 1.12 x: not worth it
+    assert sizing.scale() == 0.867
 
 
 def test_doubtful_detections_and_other_classes_are_not_measured() -> None:

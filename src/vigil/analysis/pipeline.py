@@ -80,7 +80,9 @@ class AnalysisParams(BaseModel):
         None, gt=0, description="Height in pixels of a small (distant) person in this camera, when calibrated."
     )
     adaptive_scale: bool = Field(
-        True, description="Enlarge frames for detection when this camera's people are small (analysis.sizing)."
+        False,
+        description="Learn this footage's small-person height from its detections and enlarge frames for it "
+        "(analysis.sizing; off: only a calibrated person_height_px enlarges).",
     )
 
 
@@ -136,7 +138,6 @@ class TrackAnalyser:
             frame_height=setup.height,
             base_scale=options.input_size / max(setup.width, setup.height, 1),
             known_px=self.params.person_height_px,
-            max_scale=3.0 if self.params.adaptive_scale else 0.0,
         )
         self.records: dict[int, TrackRecord] = {}
         self.track_no = 0
@@ -156,7 +157,8 @@ class TrackAnalyser:
         tracking = bool(self.tracker.live_ids())
         calm = tracking and self.tracker.calm(frame.timestamp)
         if self.scheduler.due(frame.index, motion, live, tracking=tracking, calm=calm):
-            scale = self.sizing.scale() if self.params.adaptive_scale else self.sizing.base_scale
+            enlarge = self.params.adaptive_scale or self.params.person_height_px is not None
+            scale = self.sizing.scale() if enlarge else self.sizing.base_scale
             crops = self.scheduler.crops(frame.width, frame.height, motion, live(), scale)
             found = self._detect(frame, crops)
             tracked = found.with_classes(TRACKED_CLASSES)
