@@ -6,7 +6,10 @@ A. Milan) and two Intel sample videos (CC BY 4.0) with ground truth drafted offl
 Only person tracks are scored (motmetrics, IoU >= 0.5), exported at every frame as ``vigil tracks export
 --format mot`` does. "x RT" = video seconds per wall second including decoding (a loaded machine inflates it).
 
-Usage: ``.venv/bin/python bench/scenes.py [--scenes pets09,street] [--detector centernet] [--param k=v ...]``
+``--calibrate N`` first calibrates each scene's camera sensitivity from N ground-truth frames used as an
+administrator's marks (:mod:`vigil.analysis.sensitivity`, as ``vigil camera sensitivity --from-marks`` does).
+
+Usage: ``.venv/bin/python bench/scenes.py [--scenes pets09,street] [--calibrate 8] [--param key=JSON ...]``
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import F64, _iou_distance, load_gt, mot_rows, run_analyser, setup_for, table
 from bench._scenes import Scene, scenes
 
-from vigil.analysis.pipeline import build_analyser
+from vigil.analysis.pipeline import DEFAULT_INPUT, TRACKED_CLASSES, build_analyser
+from vigil.analysis.sensitivity import calibrate
 from vigil.settings import Settings
+from vigil.vision.detect import build_detector
 
 METRICS = ("mota", "idf1", "recall", "precision", "num_switches", "num_false_positives", "num_misses")
 
@@ -57,7 +62,24 @@ def drop_ignored(hyp: F64, scene: Scene) -> F64:
     return hyp[keep]
 
 
-def run_scene(scene: Scene, params: dict[str, object]) -> list[object]:
+def calibrated(scene: Scene, marked_frames: int, detector: str) -> dict[str, object]:
+    """The camera sensitivity ``vigil camera sensitivity --from-marks`` would store, from ``marked_frames``
+    ground-truth frames spread over the scene (standing in for an administrator's marks)."""
+    gt = load_gt(scene.gt)
+    gt[:, 2:] *= scene.scale
+    with_people = np.unique(gt[:, 0]).astype(int)
+    chosen = with_people[np.linspace(0, len(with_people) - 1, marked_frames).round().astype(int)]
+    marks = {int(f) - 1: gt[gt[:, 0] == f][:, 2:].astype(np.float32) for f in chosen}
+    net = build_detector(detector, threads=Settings().vision.threads, score_threshold=0.05, classes=TRACKED_CLASSES)
+    result = calibrate(frames=scene.frames(), marks=marks, detector=net, input_size=DEFAULT_INPUT[detector])
+    return {"score_threshold": result.score_threshold, "person_height_px": result.person_height_px}
+
+
+def run_scene(scene: Scene, params: dict[str, object], marked_frames: int = 0) -> list[object]:
+    if marked_frames:
+        detector = str(params.get("detector") or Settings().vision.detector)
+        params = {**params, **calibrated(scene, marked_frames, detector)}
+        print(f"{scene.name}: calibrated from {marked_frames} marked frames: {params}", file=sys.stderr)
     pictures = scene.frames()
     first = next(pictures)
     analyser = build_analyser(Settings(), setup_for(first.width, first.height, scene.fps, scene.frame_count, **params))
@@ -93,11 +115,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", default="", help="comma-separated scene names (default: all)")
     parser.add_argument("--param", action="append", default=[], help="analysis param as key=JSON value")
+    parser.add_argument(
+        "--calibrate", type=int, default=0, help="calibrate each scene's sensitivity from N marked (GT) frames"
+    )
     args = parser.parse_args()
     params = {k: json.loads(v) for k, v in (p.split("=", 1) for p in args.param)}
     chosen = [s for s in scenes() if not args.scenes or s.name in args.scenes.split(",")]
-    rows = [run_scene(scene, params) for scene in chosen]
-    print(f"### Scenes (params {params or 'default'}; load average {os.getloadavg()[0]:.1f})\n")
+    rows = [run_scene(scene, params, args.calibrate) for scene in chosen]
+    calibration = f", calibrated from {args.calibrate} marked frames" if args.calibrate else ""
+    print(f"### Scenes (params {params or 'default'}{calibration}; load average {os.getloadavg()[0]:.1f})\n")
     header = ["scene", "size", "GT height p10-p90", "MOTA", "IDF1", "recall", "precision", "ID sw", "FP", "FN"]
     print(table([*header, "detector calls", "x RT"], rows))
 
