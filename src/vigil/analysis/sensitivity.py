@@ -5,7 +5,7 @@ low; mannequins and posters score high), so one threshold does not fit every cam
 :func:`calibrate` runs the configured detector on each whole frame, at the scale analysis would use for people
 of the marked size (:class:`~vigil.analysis.sizing.PersonScale`), with a very low threshold, and picks the
 confident-detection score that best separates the marked people from everything else (highest F1, IoU >= 0.5;
-the higher score on a tie). The small-person height is the marked heights' 10th percentile.
+the middle of the scores that tie, so a few marks do not push it to either edge). The small-person height is the marked heights' 10th percentile.
 
 Marks are text, one person per line: ``frame,left,top,width,height`` (frame numbered from 1, pixels of the
 video), as ``vigil tracks export --format mot`` writes them; every person in a marked frame must be marked.
@@ -98,7 +98,9 @@ def calibrate(*, frames: Iterable[Frame], marks: Mapping[int, F32], detector: De
     if missing:
         raise InvalidInput(f"marked frame {missing[0] + 1} is not in the video")
     trials = tuple(_trial(score, marks, found) for score in THRESHOLDS)
-    best = max(trials, key=lambda t: (round(t.f1, 6), t.score))
+    top = max(round(t.f1, 6) for t in trials)
+    plateau = [t for t in trials if round(t.f1, 6) == top]
+    best = plateau[len(plateau) // 2]  # the middle of equally good scores: the widest margin either way
     people = int(sum(len(b) for b in marks.values()))
     return Sensitivity(best.score, round(small, 1), len(marks), people, trials)
 
