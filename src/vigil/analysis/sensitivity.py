@@ -5,7 +5,8 @@ low; mannequins and posters score high), so one threshold does not fit every cam
 :func:`calibrate` runs the configured detector on each whole frame, at the scale analysis would use for people
 of the marked size (:class:`~vigil.analysis.sizing.PersonScale`), with a very low threshold, and picks the
 confident-detection score that best separates the marked people from everything else (highest F1, IoU >= 0.5;
-the middle of the scores that tie, so a few marks do not push it to either edge). The small-person height is the marked heights' 10th percentile.
+the middle of the scores that tie, so a few marks do not push it to either edge). The small-person height is
+the marked heights' 10th percentile.
 
 Marks are text, one person per line: ``frame,left,top,width,height`` (frame numbered from 1, pixels of the
 video), as ``vigil tracks export --format mot`` writes them; every person in a marked frame must be marked.

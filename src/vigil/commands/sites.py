@@ -110,10 +110,12 @@ def camera_sensitivity(
 ) -> None:
     """Set how readily analysis reports people on this camera, typed or calibrated from a few marked frames.
 
+    Typed options left out keep their value. The values apply to analyses started afterwards.
+
     Every person in a marked frame must be marked; the detector then runs on those frames and the score that best
     separates the marked people from everything else (mannequins, posters, reflections) is kept for the camera.
     """
-    from vigil.governance.locations import set_camera_sensitivity
+    from vigil.governance.locations import get_camera, set_camera_sensitivity
 
     if clear and (score is not None or person_height is not None or from_marks is not None):
         fail("--clear cannot be combined with --score, --person-height or --from-marks")
@@ -127,6 +129,10 @@ def camera_sensitivity(
     elif not clear and score is None and person_height is None:
         fail("give --score and/or --person-height, --from-marks FILE --video FILE, or --clear")
     with system_session() as (_, db):
+        if source == "typed":  # an option left out keeps its value
+            current = get_camera(db, code)
+            score = current.detect_score if score is None else score
+            person_height = current.person_height_px if person_height is None else person_height
         camera = set_camera_sensitivity(
             db,
             actor=acting_user(db, as_user),
