@@ -1,7 +1,7 @@
 """The scenes of the multi-scene benchmark (bench/scenes.py): video, size, frames and ground-truth file.
 
 PETS09-S2L1's ground truth is the shipped one (A. Milan's annotation); the others are drafted by
-``bench/scene_gt.py`` and corrected by eye (see ``bench/data/README.md``). "half" scenes are the same
+``bench/_scene_gt.py`` and corrected by eye (see ``bench/data/README.md``). "half" scenes are the same
 footage downscaled to half width and height (384x216) to mimic a low-resolution CCTV camera with small
 people; their ground truth is the full-size one scaled by 0.5.
 """

@@ -11,9 +11,9 @@ and ``<video>.ignore.txt`` (``first,last,x0,y0,x1,y1``: hypotheses mostly inside
 
 Usage::
 
-    python bench/scene_gt.py VIDEO --frames N --out draft.txt            # detect + link (slow)
-    python bench/scene_gt.py VIDEO --frames N --render DIR --every 25    # contact sheets of the draft
-    python bench/scene_gt.py VIDEO --apply EDITS --draft draft.txt --out bench/data/NAME.gt.txt
+    python bench/_scene_gt.py VIDEO --frames N --out draft.txt            # detect + link (slow)
+    python bench/_scene_gt.py VIDEO --frames N --render DIR --every 25    # contact sheets of the draft
+    python bench/_scene_gt.py VIDEO --apply EDITS --draft draft.txt --out bench/data/NAME.gt.txt
 """
 
 from __future__ import annotations
