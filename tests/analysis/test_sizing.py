@@ -141,3 +141,26 @@ def test_doubtful_detections_and_other_classes_are_not_measured() -> None:
     car = Detections(np.array([[0, 0, 50, 5]], np.float32), np.array([0.9], np.float32), np.array([2], np.int32))
     sizing.observe(car, confident=0.5)
     assert sizing.heights == []
+
+
+def test_person_heights_survive_a_checkpoint_and_older_checkpoints_still_load() -> None:
+    import io
+    import json
+
+    scene = small_walker(40)
+    setup = AnalysisSetup(footage_id=1, width=W, height=H, fps=FPS, frame_count=50, bearing_deg=None, params={})
+    analyser = build_analyser(Settings(), setup, detector=SizeLimitedDetector())
+    for frame in scene[:30]:
+        analyser.process(frame)
+    assert analyser.sizing.heights
+    state = analyser.save_state()
+    with np.load(io.BytesIO(state)) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["header"].tobytes())
+    for option in ("person_height_px", "adaptive_scale"):  # as written before these options existed
+        del header["params"][option]
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    older = io.BytesIO()
+    np.savez(older, **arrays)
+    restored = build_analyser(Settings(), setup, older.getvalue(), detector=SizeLimitedDetector())
+    assert restored.sizing.heights == pytest.approx(analyser.sizing.heights)

@@ -55,7 +55,9 @@ def load_state(analyser: TrackAnalyser, data: bytes) -> None:
     header = json.loads(arrays.pop("header").tobytes().decode())
     if header.get("format") != FORMAT:
         raise ValueError(f"not a saved analysis state (format {header.get('format')!r})")
-    if header["params"] != analyser.params.model_dump(mode="json"):
+    # Validated rather than compared as saved: a checkpoint written before an option existed gets its default.
+    saved = type(analyser.params).model_validate(header["params"])
+    if saved != analyser.params:
         raise ValueError("the saved analysis state was made with different analysis parameters")
     analyser.track_no = int(header["track_no"])
     analyser.detector_calls = int(header["detector_calls"])
