@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import shared_data_dir
 from tests.test_cli import run, vigil  # noqa: F401  (the fixture)
 
 CASE = ("--case", "CUM-2026-9", "--purpose", "testing camera codes typed in any case")
@@ -77,3 +79,44 @@ def test_every_command_finds_a_camera_whatever_case_its_code_is_typed_in(vigil: 
         output = run(vigil, *args, code=code)
         assert "no camera" not in output.lower() and expected in output, (args, output)
     assert "no camera" in run(vigil, "synopsis", "nope-cam", *window, "-o", "o.mp4", *CASE, "--as", "ivy", code=2)
+
+
+def test_camera_sensitivity_typed_cleared_and_refused(vigil: CliRunner) -> None:  # noqa: F811
+    _setup(vigil)
+    out = run(vigil, "camera", "sensitivity", "pets-cam", "--score", "0.35", "--person-height", "40", "--as", "admin")
+    assert "camera PETS-CAM: detection score 0.35, small person 40.0 px" in out
+    refused = run(vigil, "camera", "sensitivity", "PETS-CAM", "--score", "0.9", "--as", "ivy", code=2)
+    assert "error" in refused.lower() and "detection score" not in refused
+    kept = run(vigil, "camera", "sensitivity", "PETS-CAM", "--person-height", "42", "--as", "admin")
+    assert "detection score 0.35, small person 42.0 px" in kept  # ivy's 0.9 took no effect; 0.35 kept
+    assert "between 0.05 and 0.95" in run(
+        vigil, "camera", "sensitivity", "PETS-CAM", "--score", "2", "--as", "admin", code=2
+    )
+    assert "give --score" in run(vigil, "camera", "sensitivity", "PETS-CAM", "--as", "admin", code=2)
+    cleared = run(vigil, "camera", "sensitivity", "PETS-CAM", "--clear", "--as", "admin")
+    assert "detection score None, small person None px" in cleared
+
+
+@pytest.mark.data
+def test_camera_sensitivity_calibrated_from_marked_pets_frames(vigil: CliRunner, tmp_path: Path) -> None:  # noqa: F811
+    pets = shared_data_dir() / "pets09-s2l1"
+    if not pets.exists():
+        pytest.skip("shared data not available")
+    _setup(vigil)
+    rows = [line.split(",") for line in (pets / "gt_mot_full_480x360.txt").read_text().splitlines()]
+    marks = tmp_path / "marks.txt"
+    marks.write_text("\n".join(",".join([r[0], *r[2:6]]) for r in rows if r[0] in ("1", "11", "21")))
+    out = run(
+        vigil, "camera", "sensitivity", "PETS-CAM", "--from-marks", str(marks), "--video", str(pets / "vtest.avi"),
+        "--as", "admin",
+    )  # fmt: skip
+    chosen = next(line for line in out.splitlines() if "chosen" in line)
+    recall = float(chosen.split("recall ")[1].split()[0])
+    assert recall >= 0.8  # the marked people are found at the chosen score
+    assert "camera PETS-CAM: detection score" in out
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1,2,3\n")
+    assert "marks line 1" in run(
+        vigil, "camera", "sensitivity", "PETS-CAM", "--from-marks", str(bad), "--video", str(pets / "vtest.avi"),
+        "--as", "admin", code=2,
+    )  # fmt: skip

@@ -131,3 +131,18 @@ def test_the_camera_zones_reach_the_stored_tracks(db: Session, settings: Setting
     assert stored
     for track in stored:
         assert json.loads(track.zone_dwell)["everywhere"] == pytest.approx(track.dwell_s, abs=0.01)
+
+
+def test_the_camera_sensitivity_reaches_a_fresh_job_and_stays_with_it(
+    db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    video = write_video(crossing_scene(30), tmp_path / "scene.mp4")
+    job = _job(db, settings.data_dir, video, "tuned")
+    job.footage.camera.detect_score, job.footage.camera.person_height_px = 0.62, 30.0
+    job.params = json.dumps({"score_threshold": 0.5})  # the job's own choice wins over the camera's
+    db.commit()
+    _runner(db, settings, frames).run(job.id)
+    db.expire_all()
+    job.footage.camera.detect_score = 0.2  # changed later: the finished job keeps what it ran with
+    db.commit()
+    assert json.loads(db.get(AnalysisJob, job.id).params) == {"score_threshold": 0.5, "person_height_px": 30.0}

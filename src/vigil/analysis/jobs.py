@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from vigil.analysis.liveness import process_identity
 from vigil.analysis.store import store_tracks
 from vigil.db.base import utcnow
-from vigil.db.models import AnalysisJob, Footage, ReviewMark, Track, User
+from vigil.db.models import AnalysisJob, Camera, Footage, ReviewMark, Track, User
 from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.errors import Conflict
@@ -201,6 +201,8 @@ class JobRunner:
 
     def _begin(self, db: Session, job: AnalysisJob) -> tuple[AnalysisSetup, Path, int, bytes | None]:
         footage = job.footage
+        if job.checkpoint_frame == 0:
+            job.params = json.dumps(with_camera_sensitivity(json.loads(job.params), footage.camera))
         setup = AnalysisSetup(
             footage_id=footage.id,
             width=footage.width,
@@ -292,3 +294,14 @@ class JobRunner:
                 details={"job": job_id, "error": job.error},
             )
             db.commit()
+
+
+def with_camera_sensitivity(params: dict[str, object], camera: Camera) -> dict[str, object]:
+    """A fresh job's params with the camera's calibrated sensitivity filled in where the job set none (written
+    back to the job, so a resumed run uses exactly the values it started with)."""
+    merged = dict(params)
+    if camera.detect_score is not None:
+        merged.setdefault("score_threshold", camera.detect_score)
+    if camera.person_height_px is not None:
+        merged.setdefault("person_height_px", camera.person_height_px)
+    return merged

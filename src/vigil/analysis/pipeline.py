@@ -31,6 +31,7 @@ from vigil.analysis.decode import frames
 from vigil.analysis.jobs import AnalysisSetup
 from vigil.analysis.observe import Observer
 from vigil.analysis.schedule import Crop, SchedulePolicy, Scheduler
+from vigil.analysis.sizing import PersonScale
 from vigil.analysis.state import load_state, save_state
 from vigil.analysis.stitch import StitchPolicy, continuation, merged
 from vigil.analysis.summary import Geometry, TrackRecord, summarise, travel
@@ -75,6 +76,14 @@ class AnalysisParams(BaseModel):
         0.5, ge=0, description="Doubtful tracks that never move this many box heights are dropped as scenery."
     )
     attributes: bool = Field(True, description="Sample clothing colours, carried bags and appearance vectors.")
+    person_height_px: float | None = Field(
+        None, gt=0, description="Height in pixels of a small (distant) person in this camera, when calibrated."
+    )
+    adaptive_scale: bool = Field(
+        False,
+        description="Learn this footage's small-person height from its detections and enlarge frames for it "
+        "(analysis.sizing; off: only a calibrated person_height_px enlarges).",
+    )
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,11 @@ class TrackAnalyser:
             max_gap_s=config.lost_buffer_s, gate_base=config.gate_base, gate_speed=config.gate_speed
         )
         self.geometry = Geometry.of(setup.calibration, setup.zones)
+        self.sizing = PersonScale(
+            frame_height=setup.height,
+            base_scale=options.input_size / max(setup.width, setup.height, 1),
+            known_px=self.params.person_height_px,
+        )
         self.records: dict[int, TrackRecord] = {}
         self.track_no = 0
         self.detector_calls = 0
@@ -143,13 +157,15 @@ class TrackAnalyser:
         tracking = bool(self.tracker.live_ids())
         calm = tracking and self.tracker.calm(frame.timestamp)
         if self.scheduler.due(frame.index, motion, live, tracking=tracking, calm=calm):
-            scale = self.options.input_size / max(frame.width, frame.height)
+            enlarge = self.params.adaptive_scale or self.params.person_height_px is not None
+            scale = self.sizing.scale() if enlarge else self.sizing.base_scale
             crops = self.scheduler.crops(frame.width, frame.height, motion, live(), scale)
             found = self._detect(frame, crops)
             tracked = found.with_classes(TRACKED_CLASSES)
             carried = found.with_classes(CARRIED_CLASSES)
             features = self.observer.features(frame.image, tracked)
             result = self.tracker.update(tracked, frame.timestamp, features=features)
+            self.sizing.observe(tracked, confident=self.options.high_score)
             taken = result.track_id[result.track_id >= 0]
             found_new = bool(np.any(~np.isin(taken, live().track_id)))
             self.scheduler.done(frame.index, motion, live(), found_new=found_new)

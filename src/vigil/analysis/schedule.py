@@ -43,7 +43,7 @@ class SchedulePolicy:
     """Detect on crops around motion and tracks; False always detects on the whole frame."""
     min_input: int = 128
     """Smallest network input (long side) for a crop: detectors lose recall on tiny inputs."""
-    object_pixels: float = 96.0
+    object_pixels: float = 128.0
     """Height, in network pixels, a tracked object needs to be detected again reliably."""
     call_overhead: int = 8192
     """Fixed cost of one detector call, in network pixels, when choosing between crops and a full frame."""

@@ -35,6 +35,7 @@ def save_state(analyser: TrackAnalyser) -> bytes:
     arrays: dict[str, npt.NDArray[Any]] = {
         "tracker": np.frombuffer(analyser.tracker.to_bytes(), dtype=np.uint8),
     }
+    arrays["sizing.heights"] = analyser.sizing.state()
     if analyser.motion is not None:
         arrays["motion.background"] = analyser.motion.state_arrays()["background"]
     for track_id, record in analyser.records.items():
@@ -54,12 +55,17 @@ def load_state(analyser: TrackAnalyser, data: bytes) -> None:
     header = json.loads(arrays.pop("header").tobytes().decode())
     if header.get("format") != FORMAT:
         raise ValueError(f"not a saved analysis state (format {header.get('format')!r})")
-    if header["params"] != analyser.params.model_dump(mode="json"):
+    # Validated rather than compared as saved: a checkpoint written before an option existed gets its default.
+    saved = type(analyser.params).model_validate(header["params"])
+    if saved != analyser.params:
         raise ValueError("the saved analysis state was made with different analysis parameters")
     analyser.track_no = int(header["track_no"])
     analyser.detector_calls = int(header["detector_calls"])
     analyser.scheduler.last_index, analyser.scheduler.idle_wait = (int(v) for v in header["schedule"])
     analyser.tracker = ByteTracker.from_bytes(arrays.pop("tracker").tobytes())
+    heights = arrays.pop("sizing.heights", None)
+    if heights is not None:
+        analyser.sizing.load(heights)
     background = arrays.pop("motion.background", None)
     if analyser.motion is not None and background is not None:
         analyser.motion.load_state({"background": background})

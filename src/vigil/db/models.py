@@ -206,6 +206,10 @@ class Camera(Base):
     """JSON ``{"image_to_ground": 3x3 list, "principal_point": [cx, cy]}``; ``None`` when uncalibrated."""
     zones: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     """JSON list of ``{"name": str, "polygon": [[x, y], ...]}`` in source-image pixels."""
+    detect_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """Score of a confident person detection on this camera (calibrated); ``None``: the settings' default."""
+    person_height_px: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """Height in pixels of a small (distant) person in this camera's picture; ``None``: learnt per footage."""
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

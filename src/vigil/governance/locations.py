@@ -399,3 +399,41 @@ def camera_register(db: Session, *, actor: User, today: date, only_lacking_pia: 
     """Every camera with its location's current PIA; ``only_lacking_pia`` keeps those without one."""
     require_permission(db, user=actor, permission=Permission.VIEW_CAMERAS, action="camera.list")
     return camera_statuses(db, today=today, only_lacking_pia=only_lacking_pia)
+
+
+def set_camera_sensitivity(
+    db: Session,
+    *,
+    actor: User,
+    code: str,
+    score_threshold: float | None,
+    person_height_px: float | None,
+    source: str = "typed",
+) -> Camera:
+    """Record (or, with ``None``, clear) a camera's detection sensitivity; audited ``camera.sensitivity``.
+
+    ``score_threshold`` is the score of a confident person detection on this camera, ``person_height_px`` the
+    height of a small person in its picture (analysis enlarges frames for people that small); ``source`` says
+    how they were found ("typed" or "marks: N frames, M people")."""
+    require_permission(db, user=actor, permission=Permission.MANAGE_LOCATIONS, action="camera.sensitivity")
+    if score_threshold is not None and not (math.isfinite(score_threshold) and 0.05 <= score_threshold <= 0.95):
+        raise InvalidInput(f"the detection score must be between 0.05 and 0.95, got {score_threshold}")
+    if person_height_px is not None and not (math.isfinite(person_height_px) and 4 <= person_height_px <= 4000):
+        raise InvalidInput(f"the person height must be between 4 and 4000 pixels, got {person_height_px}")
+    camera = get_camera(db, code)
+    before = {"score": camera.detect_score, "person_height_px": camera.person_height_px}
+    camera.detect_score, camera.person_height_px = score_threshold, person_height_px
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="camera.sensitivity",
+        subject_type="camera",
+        subject_id=camera.code,
+        details={
+            "before": before,
+            "after": {"score": score_threshold, "person_height_px": person_height_px},
+            "source": source,
+        },
+    )
+    return camera
