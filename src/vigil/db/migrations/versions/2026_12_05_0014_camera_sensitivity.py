@@ -1,7 +1,7 @@
 """per-camera detection sensitivity: a confident-detection score and a small person's height in pixels
 
-Revision ID: 0022
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 11:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
