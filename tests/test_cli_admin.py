@@ -26,6 +26,8 @@ def _setup(vigil: CliRunner) -> None:  # noqa: F811
     run(vigil, "camera", "add", "pets-cam", "--location", "Market Square", "--as", "admin")
     dates = ("--completed", str(today - timedelta(days=1)), "--expires", str(today + timedelta(days=300)))
     run(vigil, "training", "add", "ivy", "--capability", "analytics", "--course", "VA", *dates, "--as", "tess")
+    run(vigil, "case", "open", CASE[1], "--title", "Camera codes", "--as", "tess")
+    run(vigil, "case", "add-member", CASE[1], "ivy", "--as", "tess")
 
 
 def test_admin_records_no_training_on_an_account_they_created(vigil: CliRunner) -> None:  # noqa: F811
