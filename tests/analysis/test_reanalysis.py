@@ -64,7 +64,7 @@ def _state(db: Session, footage: Footage) -> tuple[list[tuple[int, int, bool]], 
 
 
 def test_a_forced_reanalysis_keeps_another_cases_confirmed_and_exported_track(db: Session, settings: Settings) -> None:
-    ivy = make_user(db, "ivy", trained_for=("analytics", "export"))
+    ivy = make_user(db, "ivy", trained_for=("analytics", "export"), cases=(CASE_A.case_ref,))
     make_camera(db, "PEN-01", pia_review=date.today() + timedelta(days=200))
     footage = analysed_footage(db, settings, user=ivy)
     first_job = db.execute(select(AnalysisJob.id).where(AnalysisJob.footage_id == footage.id)).scalar_one()
@@ -85,14 +85,14 @@ def test_a_forced_reanalysis_keeps_another_cases_confirmed_and_exported_track(db
     refused = db.execute(select(AuditEntry).where(AuditEntry.actor == "otto")).scalars().all()
     assert [(e.action, e.outcome) for e in refused] == [("analysis.reanalyse", "refused")]
     # Someone without analytics at all is refused even with a case and purpose.
-    ned = make_user(db, "ned")
+    ned = make_user(db, "ned", cases=(CASE_B.case_ref,))
     with pytest.raises(NotPermitted, match="training"):
         start_analysis(db, user=ned, footage=footage, force=True, context=CASE_B)
     db.rollback()
     assert _state(db, footage) == before
 
     # An authorised user re-analyses for case B with a purpose: a new run.
-    sue = make_user(db, "sue", "supervisor", trained_for=("analytics",))
+    sue = make_user(db, "sue", "supervisor", trained_for=("analytics",), cases=(CASE_B.case_ref,))
     job = start_analysis(db, user=sue, footage=footage, force=True, context=CASE_B)
     assert job.id != first_job
     assert _run(db, settings, job.id).status == JobStatus.DONE
@@ -136,7 +136,7 @@ def test_a_forced_reanalysis_keeps_another_cases_confirmed_and_exported_track(db
 
 
 def test_a_reanalysis_waits_for_an_unfinished_run(db: Session, settings: Settings) -> None:
-    sue = make_user(db, "sue", "supervisor", trained_for=("analytics",))
+    sue = make_user(db, "sue", "supervisor", trained_for=("analytics",), cases=(CASE_B.case_ref,))
     make_camera(db, "PEN-01", pia_review=date.today() + timedelta(days=200))
     footage = analysed_footage(db, settings, user=sue)
     db.execute(select(AnalysisJob).where(AnalysisJob.footage_id == footage.id)).scalar_one().status = "running"
@@ -167,6 +167,11 @@ def test_vigil_analyse_force_needs_a_case_and_purpose(tmp_path: Path) -> None:
             return connection.execute("SELECT id, superseded_at FROM analysis_jobs ORDER BY id").fetchall()
 
     assert [job_id for job_id, _ in jobs()] == [1], "the refused re-analysis changed nothing"
+    for step in (
+        ["case", "open", "CUM-2026-000900", "--title", "Detector update"],
+        ["case", "add-member", "CUM-2026-000900", "ivy"],
+    ):
+        assert runner.invoke(app, [*step, "--as", "tess"], env=env).exit_code == 0
     context = ["--case", "CUM-2026-000900", "--purpose", "re-run after the detector update"]
     done = runner.invoke(app, [*args, "--force", *context, "--json"], env=env)
     assert done.exit_code == 0, done.output
@@ -183,8 +188,8 @@ def test_the_web_route_refuses_a_forced_reanalysis_without_case_and_purpose(tmp_
         settings = client.app.state.system.settings  # type: ignore[attr-defined]
 
         def build(db: Session) -> int:
-            ivy = make_user(db, "ivy", trained_for=("analytics", "export"))
-            make_user(db, "otto", "operator", trained_for=("analytics",))
+            ivy = make_user(db, "ivy", trained_for=("analytics", "export"), cases=(CASE_A.case_ref,))
+            make_user(db, "otto", "operator", trained_for=("analytics",), cases=(CASE_B.case_ref,))
             make_camera(db, "PEN-01", pia_review=date.today() + timedelta(days=200))
             footage = analysed_footage(db, settings, user=ivy)
             track = db.execute(select(Track.id).where(Track.footage_id == footage.id)).scalars().first()

@@ -17,7 +17,7 @@ CASE, PURPOSE = "CUM-2026-31", "testing camera codes in any case"
 
 def _world(db: Session) -> None:
     make_user(db, "ada", "admin")
-    make_user(db, "ivy", "investigator", trained_for=("analytics",))
+    make_user(db, "ivy", "investigator", trained_for=("analytics",), cases=(CASE,))
     make_camera(db, "PETS-CAM", pia_review=utcnow().date() + timedelta(days=100))
 
 

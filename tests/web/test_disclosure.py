@@ -60,9 +60,9 @@ def test_the_synopsis_form_lists_cameras_only_to_users_who_may_make_one(tmp_path
 
         def build(db: object) -> None:
             make_camera(db, "SECRET-CAM-7")  # type: ignore[arg-type]
-            make_user(db, "olly", "operator")  # type: ignore[arg-type]  # may view cameras, not analytics
-            make_user(db, "una", "investigator")  # type: ignore[arg-type]  # the role, but no training
-            make_user(db, "ivy", "investigator", trained_for=("analytics",))  # type: ignore[arg-type]
+            make_user(db, "olly", "operator", cases=("C-1",))  # type: ignore[arg-type]  # may view cameras, not analytics
+            make_user(db, "una", "investigator", cases=("C-1",))  # type: ignore[arg-type]  # the role, but no training
+            make_user(db, "ivy", "investigator", trained_for=("analytics",), cases=("C-1",))  # type: ignore[arg-type]
 
         seed(client.app, build)
         for username in ("olly", "una"):

@@ -53,7 +53,7 @@ def test_the_live_page_lists_every_camera_with_its_health_and_the_view_is_audite
     assert page.status_code == 200
     rows = page.text.split('<tr data-camera="')[1:]
     assert [row.split('"', 1)[0] for row in rows] == ["CAM-1", "CAM-2", "CAM-3"]
-    assert "online" in rows[0] and "h264 1920×1080 at 25.0 fps" in rows[0] and "2026-12-05 09:30:05 UTC" in rows[0]
+    assert "online" in rows[0] and "h264 1920×1080 at 25.0 fps" in rows[0] and "2026-12-05 09:30:05 GMT" in rows[0]
     assert "offline" in rows[1] and "connection refused" in rows[1]
     assert "unknown" in rows[2] and "not connected" in rows[2]  # configured, but no worker has reported yet
     assert "hunter2" not in page.text and "viewer" not in page.text  # stream addresses are never shown
