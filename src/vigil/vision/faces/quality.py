@@ -88,16 +88,23 @@ def _ramp(value: float, low: float, high: float) -> float:
 
 
 def _check(
-    reasons: list[str], what: str, value: float, search: float, enrol: float, *, at_most: bool
+    reasons: list[str], what: tuple[str, str], value: float, search: float, enrol: float, *, at_most: bool
 ) -> tuple[bool, bool]:
-    """Append a reason when ``value`` fails a limit; (passes search, passes enrolment)."""
+    """Append a reason, with the measured value and the limit it fails, when ``value`` fails a limit.
+
+    ``what`` is (the measurement's name, its unit), e.g. ("head turn", " deg") gives "head turn 38 deg; limit 25 deg
+    to enrol". Returns (passes search, passes enrolment).
+    """
+    name, unit = what
     ok_search = value <= search if at_most else value >= search
     ok_enrol = value <= enrol if at_most else value >= enrol
-    word = "at most" if at_most else "at least"
+    bound = "at most" if at_most else "at least"
     if not ok_search:
-        reasons.append(f"{what} {value:.0f}: too poor to search with (needs {word} {search:g})")
+        reasons.append(
+            f"{name} {value:.0f}{unit}; limit {bound} {search:g}{unit} to search with ({enrol:g}{unit} to enrol)"
+        )
     elif not ok_enrol:
-        reasons.append(f"{what} {value:.0f}: too poor to enrol (needs {word} {enrol:g})")
+        reasons.append(f"{name} {value:.0f}{unit}; limit {bound} {enrol:g}{unit} to enrol")
     return ok_search, ok_enrol
 
 
@@ -109,10 +116,14 @@ def assess(
     sharp = sharpness(chip_bgr)
     reasons: list[str] = []
     checks = [
-        _check(reasons, "eye distance (px)", eyes, limits.search_min_eyes_px, limits.enrol_min_eyes_px, at_most=False),
-        _check(reasons, "sharpness", sharp, limits.search_min_sharpness, limits.enrol_min_sharpness, at_most=False),
-        _check(reasons, "head turn (deg)", abs(yaw), limits.search_max_yaw, limits.enrol_max_yaw, at_most=True),
-        _check(reasons, "head tilt (deg)", abs(roll), limits.search_max_roll, limits.enrol_max_roll, at_most=True),
+        _check(
+            reasons, ("eye distance", " px"), eyes, limits.search_min_eyes_px, limits.enrol_min_eyes_px, at_most=False
+        ),
+        _check(
+            reasons, ("sharpness", ""), sharp, limits.search_min_sharpness, limits.enrol_min_sharpness, at_most=False
+        ),
+        _check(reasons, ("head turn", " deg"), abs(yaw), limits.search_max_yaw, limits.enrol_max_yaw, at_most=True),
+        _check(reasons, ("head tilt", " deg"), abs(roll), limits.search_max_roll, limits.enrol_max_roll, at_most=True),
     ]
     score = (
         _ramp(eyes, limits.search_min_eyes_px / 2, limits.enrol_min_eyes_px * 1.5)
