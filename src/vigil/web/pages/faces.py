@@ -123,10 +123,13 @@ def _enrol(request: Request, db: DbSession, user: CurrentUser, form: EnrolForm, 
     if form.watchlist.strip():
         add_subjects(db, user=user, watchlist_name=form.watchlist, subject_refs=[form.subject])
     done = enrolled[0]
+    if done.override_reason:
+        flash(request, f"Face quality {done.quality:.2f} (0-1): overridden ({done.overridden_refusal}).", "ok")
+    else:
+        flash(request, f"Face quality {done.quality:.2f} (0-1): fit to enrol.", "ok")
     which = f"Face {done.face_number} of the photo" if done.face_chosen != "only" else "Photo"
     added = f" and added to {form.watchlist.strip()}" if form.watchlist.strip() else ""
-    overridden = f" Quality check overridden: {done.overridden_refusal}." if done.override_reason else ""
-    return f"{which} enrolled for {form.subject.strip()}{added} (quality {done.quality:.2f}).{overridden}"
+    return f"{which} enrolled for {form.subject.strip()}{added}."
 
 
 @dataclass(frozen=True)
