@@ -172,7 +172,9 @@ def standout_face(faces: Sequence[PhotoFace], image_size: tuple[int, int]) -> Ph
     return central if all(central.width_px >= AUTO_CHOICE_RATIO * w for w in others) else None
 
 
-def _chosen(faces: tuple[PhotoFace, ...], photo: Photo, label: str, face: int | None) -> tuple[PhotoFace, str]:
+def _chosen(
+    faces: tuple[PhotoFace, ...], photo: Photo, label: str, face: int | None, use: Use
+) -> tuple[PhotoFace, str]:
     if face is not None:
         if not 1 <= face <= len(faces):
             found = f"{len(faces)} face" + ("s" if len(faces) != 1 else "")
@@ -181,6 +183,8 @@ def _chosen(faces: tuple[PhotoFace, ...], photo: Photo, label: str, face: int | 
     if len(faces) == 1:
         return faces[0], "only"
     standout = standout_face(faces, (photo.image.shape[1], photo.image.shape[0]))
+    if standout is None and use == "search":
+        raise InvalidInput(f"{label}: {len(faces)} faces found and none stands out; crop the photo to one face")
     if standout is None:
         raise SeveralFaces(label, faces)
     return standout, "auto"
@@ -204,7 +208,7 @@ def one_face(
     if len(analysis) == 0:
         raise InvalidInput(f"{label}: no face found (use a clear photo of one person's face)")
     faces = photo_faces(analysis)
-    picked, how = _chosen(faces, photo, label, face)
+    picked, how = _chosen(faces, photo, label, face, use)
     index = picked.row
     quality = picked.quality
     fit = quality.enrollable if use == "enrol" else quality.searchable

@@ -211,7 +211,9 @@ def choose_face_page(
 @router.get("/fr/held/{sha256}.jpg")
 def held_image(request: Request, db: DbSession, user: CurrentUser, sha256: str) -> Response:
     path = held_path(db, settings=web_state(request).system.settings, user=user, sha256=sha256)
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+    with path.open("rb") as head:
+        media_type = "image/png" if head.read(4) == b"\x89PNG" else "image/jpeg"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/fr/subjects/enrol/choose")
