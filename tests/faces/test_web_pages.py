@@ -241,3 +241,29 @@ def test_a_held_photo_is_shown_to_its_uploader_only(tmp_path: Path) -> None:
     assert client.get("/fr/held/../../secret.jpg").status_code == 404
     with client.app.state.system.sessions() as db:  # type: ignore[attr-defined]
         assert db.execute(select(Enrolment)).first() is None, "nothing enrolled for the other user"
+
+
+def test_a_supervisor_override_shows_on_the_subject(tmp_path: Path) -> None:
+    client = app_for(tmp_path)
+    log_in(client, "sue", PASSWORD)
+    page = "/fr/watchlists"
+    post(
+        client,
+        "/fr/subjects",
+        page,
+        reference="MISS-4",
+        category="missing",
+        reason="Missing from home since Friday",
+        authority="Insp. Dale",
+        expires="2099-01-01",
+    )
+    small = cv2.resize(hopper(), None, fx=0.32, fy=0.32, interpolation=cv2.INTER_AREA)
+    files = {"image": ("s.jpg", encode(small), "image/jpeg")}
+    refused = post(client, "/fr/subjects/enrol", page, subject="MISS-4", watchlist="", files=files)
+    assert any("limit at least 30 px to enrol" in n for n in notices(refused)) and "Enrolled face 1" not in refused
+    reason = "The only photo the family holds"
+    shown = post(
+        client, "/fr/subjects/enrol", page, subject="MISS-4", watchlist="", override_reason=reason, files=files
+    )
+    assert "Photo enrolled for MISS-4." in notices(shown)
+    assert "quality check overridden by a supervisor (eye distance 2" in shown and reason in shown
