@@ -123,7 +123,7 @@ class FaceSettings(Section):
         0.2, ge=0, le=1, description="A probe photo's face must score at least this quality (0-1) to be searched."
     )
     enrol_min_quality: float = Field(
-        0.4, ge=0, le=1, description="An enrolment image's face must score at least this quality (0-1)."
+        0.1, ge=0, le=1, description="An enrolment image's face must score at least this quality (0-1)."
     )
     retro_candidates: int = Field(24, ge=1, le=500, description="Most candidates a retrospective search lists.")
     retro_min_score: float = Field(

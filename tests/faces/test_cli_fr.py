@@ -136,3 +136,26 @@ def test_identify_and_calibrate_on_the_shared_faces(vigil: CliRunner) -> None:
     assert calibration["photos"] == 9 and calibration["identities"] == 5 and Path(calibration["path"]).is_file()
     table = run(vigil, "fr", "calibrate", "--mated", str(data / KNN_TRAIN), "--as", "sue")
     assert "N=10,000" in table and "TPIR" in table
+
+
+def test_enrol_lists_the_faces_of_a_group_photo_then_enrols_the_one_chosen(vigil: CliRunner, tmp_path: Path) -> None:
+    supervisor(vigil)
+    pair, tiny = tmp_path / "pair.png", tmp_path / "tiny.png"
+    cv2.imwrite(str(pair), side_by_side(hopper(), hopper()))
+    cv2.imwrite(str(tiny), cv2.resize(hopper(), None, fx=0.32, fy=0.32, interpolation=cv2.INTER_AREA))
+    add_subject(vigil, "WAR-2")
+    run(vigil, "fr", "watchlist", "create", "Station 2 May", "--as", "sue")
+    enrol = ("fr", "enrol", "Station 2 May", "--subject", "WAR-2")
+    listed = run(vigil, *enrol, str(pair), "--as", "sue", code=2)
+    assert "choose one with --face N" in listed and "2 faces found; choose one" in listed
+    assert "face 1: box" in listed and "face 2: box" in listed and "quality" in listed
+    assert "there is no face 3" in run(vigil, *enrol, str(pair), "--face", "3", "--as", "sue", code=2)
+    chosen = json.loads(run(vigil, *enrol, str(pair), "--face", "2", "--as", "sue", "--json"))
+    assert chosen["added"] == 1
+
+    refused = run(vigil, *enrol, str(tiny), "--as", "sue", code=2)
+    assert "too poor to enrol: eye distance 27 px; limit at least 30 px to enrol" in " ".join(refused.split())
+    reason = ("--override-reason", "The only photo held of the suspect")
+    assert json.loads(run(vigil, *enrol, str(tiny), *reason, "--as", "sue", "--json"))["added"] == 1
+    subjects = json.loads(run(vigil, "fr", "subject", "list", "--as", "sue", "--json"))
+    assert [s["enrolled"] for s in subjects if s["reference"] == "WAR-2"] == [2]

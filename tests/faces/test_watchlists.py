@@ -108,7 +108,7 @@ def _blurred(image: Image) -> Image:
 
 def _turned(image: Image) -> Image:
     height, width = image.shape[:2]
-    return cv2.warpAffine(image, cv2.getRotationMatrix2D((width / 2, height / 3), 40, 1.0), (width, height))
+    return cv2.warpAffine(image, cv2.getRotationMatrix2D((width / 2, height / 3), 46, 1.0), (width, height))
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from vigil.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from vigil.faces.images import Photo
+    from vigil.faces.images import Photo, SeveralFaces
     from vigil.settings import Settings
 
 fr_app = typer.Typer(
@@ -169,26 +169,56 @@ def enrol(
     watchlist: Annotated[str, typer.Argument(help="Watchlist to put the subject on.")],
     images: Images,
     subject: Annotated[str, typer.Option(help="Subject reference.")],
+    face: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Which face of the photo to enrol, by the number listed when a photo shows several faces "
+            "(one photo at a time). Without it, a face is taken only when it is the photo's only face or plainly "
+            "stands out (central and much larger than the others).",
+        ),
+    ] = None,
+    override_reason: Annotated[
+        str | None,
+        typer.Option(help="Supervisors only: enrol a face refused for quality, recording this reason (audited)."),
+    ] = None,
     as_user: AsUser = None,
     as_json: JsonOut = False,
 ) -> None:
     """Enrol photos of a subject (one face each, quality-checked) and add them to a watchlist."""
-    from vigil.faces.images import make_recognizer
-    from vigil.faces.watchlists import enrol_to_watchlist
+    from vigil.faces.images import SeveralFaces, make_recognizer
+    from vigil.faces.watchlists import FaceChoice, enrol_to_watchlist
 
     with system_session() as (system, db):
         user = acting_user(db, as_user)
-        entries = enrol_to_watchlist(
-            db,
-            settings=system.settings,
-            user=user,
-            recognizer=make_recognizer(system.settings),
-            watchlist_name=watchlist,
-            subject_ref=subject,
-            photos=_photos(system.settings, images),
-        )
+        try:
+            entries = enrol_to_watchlist(
+                db,
+                settings=system.settings,
+                user=user,
+                recognizer=make_recognizer(system.settings),
+                watchlist_name=watchlist,
+                subject_ref=subject,
+                photos=_photos(system.settings, images),
+                choice=FaceChoice(face, override_reason),
+            )
+        except SeveralFaces as several:
+            _list_faces(several, as_json)
+            raise
         data = {"watchlist": watchlist, "subject": subject, "added": len(entries), "images": len(images)}
     emit(data, as_json, lambda: typer.echo(f"{subject}: {len(images)} image(s) enrolled, {data['added']} added"))
+
+
+def _list_faces(several: SeveralFaces, as_json: bool) -> None:
+    """The faces of a photo to choose from (``--face N``), shown before the error that asks for the choice."""
+    if as_json:
+        return
+    rows = [
+        [str(f.number), ", ".join(f"{v:.0f}" for v in f.box), f"{f.width_px:.0f}", f"{f.quality.score:.2f}"]
+        for f in several.faces
+    ]
+    title = f"Faces in {several.label}: choose one with --face N"
+    table(title, ["face", "box x0, y0, x1, y1", "width px", "quality"], rows)
 
 
 @fr_app.command("identify")

@@ -43,7 +43,12 @@ class Subject(Base):
 
 
 class Enrolment(Base):
-    """One quality-checked image of a subject (exactly one face) and its embedding."""
+    """One quality-checked face of a subject's photo and its embedding.
+
+    ``face_number`` is the face's number in the photo (1 for a photo of one face); ``face_chosen`` says who chose it:
+    ``only`` (one face), ``person`` (the enroller, among several) or ``auto`` (it plainly stood out). A quality
+    refusal a supervisor overrode keeps its reasons (``overridden_refusal``), the stated reason and who overrode it.
+    """
 
     __tablename__ = "fr_enrolments"
 
@@ -56,6 +61,11 @@ class Enrolment(Base):
     model: Mapped[str] = mapped_column(String(32))
     enrolled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    face_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    face_chosen: Mapped[str] = mapped_column(String(8), default="only", server_default="only")
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    overridden_refusal: Mapped[str | None] = mapped_column(Text, nullable=True)
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
     subject: Mapped[Subject] = relationship(back_populates="enrolments")
 

@@ -1,7 +1,8 @@
 """Subjects, enrolled images and watchlists.
 
-A subject is entered on a stated authority with a reason and an expiry date; each enrolled image must hold
-exactly one face good enough to enrol (quality-checked). A watchlist is built from subjects' enrolments (the
+A subject is entered on a stated authority with a reason and an expiry date; from each enrolled photo one face is
+taken (the only one, the one the enroller chose, or the one that plainly stands out), good enough to enrol unless
+a supervisor overrides the quality check with a recorded reason. A watchlist is built from subjects' enrolments (the
 embedding is copied into the entry, a snapshot) and frozen when its deployment starts: after that, nothing is
 added. Subjects past their expiry date cannot be enrolled or added. Every change is audited.
 """
@@ -22,9 +23,9 @@ from vigil.db.models import User
 from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.faces.images import CheckedFace, Photo, jpeg, model_name, one_face, photo_extension, to_bytes, write_file
 from vigil.governance import audit
-from vigil.governance.access import authorise, current_training
+from vigil.governance.access import authorise, current_training, refuse
 from vigil.governance.audit import AuditContext
-from vigil.governance.roles import Capability, role_grants_capability
+from vigil.governance.roles import Capability, Role, role_grants_capability
 from vigil.settings import Settings
 from vigil.vision.faces import FaceRecognizer
 
@@ -148,6 +149,37 @@ def _check_current(subject: Subject, today: date) -> None:
         raise InvalidInput(f"subject {subject.reference} expired on {subject.expires_on.isoformat()}")
 
 
+@dataclass(frozen=True)
+class FaceChoice:
+    """How to take a face from an enrolment photo: which face (its number, for one photo at a time) and a
+    supervisor's reason for overriding a quality refusal (the override is recorded on the enrolment and audited)."""
+
+    face: int | None = None
+    override_reason: str | None = None
+
+
+def _checked_choice(
+    db: Session, user: User, choice: FaceChoice, photos: int, context: AuditContext | None, now: datetime
+) -> FaceChoice:
+    if choice.face is not None and photos != 1:
+        raise InvalidInput("choose a face by its number for one photo at a time")
+    if choice.override_reason is None:
+        return choice
+    reason = " ".join(choice.override_reason.split())
+    if user.role != Role.SUPERVISOR:
+        raise refuse(
+            db,
+            actor=user.username,
+            action="fr.enrol.override",
+            reason="only a supervisor may override a face-quality refusal",
+            context=context,
+            details={"override_reason": reason[:200]},
+        )
+    if not MIN_REASON_CHARS <= len(reason) <= 1000:
+        raise InvalidInput(f"state the reason for overriding the quality check in {MIN_REASON_CHARS}-1000 characters")
+    return FaceChoice(choice.face, reason)
+
+
 def enrol_photos(
     db: Session,
     *,
@@ -156,10 +188,13 @@ def enrol_photos(
     recognizer: FaceRecognizer,
     subject_ref: str,
     photos: Sequence[tuple[str, Photo]],
+    choice: FaceChoice | None = None,
     context: AuditContext | None = None,
     now: datetime | None = None,
 ) -> list[Enrolment]:
-    """Enrol (label, photo) pairs for a subject: each must hold exactly one face fit to enrol.
+    """Enrol (label, photo) pairs for a subject: from each, its one face, the face chosen by number, or the face that
+    plainly stands out (else :class:`~vigil.faces.images.SeveralFaces` lists them to choose from); each must be fit
+    to enrol unless a supervisor overrides the quality refusal with a reason (``choice``).
 
     Every photo is checked before anything is stored, so a refused photo leaves no enrolment behind. A photo
     already enrolled for the subject (same SHA-256) is returned as it is. Audited ``fr.enrol`` per image.
@@ -170,9 +205,17 @@ def enrol_photos(
     _check_current(subject, now.date())
     if not photos:
         raise InvalidInput("give at least one image to enrol")
+    choice = _checked_choice(db, user, choice or FaceChoice(), len(photos), context, now)
+    override = choice.override_reason is not None
     floor = settings.faces.enrol_min_quality
     checked = [
-        (label, photo, one_face(recognizer, photo, label=label, use="enrol", min_quality=floor))
+        (
+            label,
+            photo,
+            one_face(
+                recognizer, photo, label=label, use="enrol", min_quality=floor, face=choice.face, override=override
+            ),
+        )
         for label, photo in photos
     ]
     model = model_name(recognizer)
@@ -182,10 +225,19 @@ def enrol_photos(
         if photo.sha256 in existing:
             result.append(existing[photo.sha256])
             continue
-        enrolment = _store(db, settings, subject, photo, face, model=model, user=user, now=now)
+        overrider = (user, choice.override_reason) if face.overridden else None
+        enrolment = _store(db, settings, subject, photo, face, model=model, user=user, now=now, override=overrider)
         existing[photo.sha256] = enrolment
         result.append(enrolment)
-        details: dict[str, object] = {"image": label, "sha256": photo.sha256, "quality": face.quality.score}
+        details: dict[str, object] = {
+            "image": label,
+            "sha256": photo.sha256,
+            "quality": face.quality.score,
+            "face": face.number,
+            "chosen": face.chosen,
+        }
+        if overrider:
+            details |= {"override_reason": choice.override_reason, "overridden_refusal": list(face.overridden)}
         _audit(db, user, "fr.enrol", capability, context, ("fr_subject", subject.reference), details, now)
     db.refresh(subject)
     return result
@@ -201,6 +253,7 @@ def _store(
     model: str,
     user: User,
     now: datetime,
+    override: tuple[User, str | None] | None = None,
 ) -> Enrolment:
     """Write an enrolled photo and its face crop under ``faces/subjects/<id>/`` and add its row."""
     relative = f"faces/subjects/{subject.id}/{photo.sha256}{photo_extension(photo)}"
@@ -215,6 +268,11 @@ def _store(
         model=model,
         enrolled_by_id=user.id,
         enrolled_at=now,
+        face_number=face.number,
+        face_chosen=face.chosen,
+        override_reason=override[1] if override else None,
+        overridden_refusal="; ".join(face.overridden) if override else None,
+        override_by_id=override[0].id if override else None,
     )
     db.add(enrolment)
     db.flush()
@@ -327,6 +385,7 @@ def enrol_to_watchlist(
     watchlist_name: str,
     subject_ref: str,
     photos: Sequence[tuple[str, Photo]],
+    choice: FaceChoice | None = None,
     context: AuditContext | None = None,
     now: datetime | None = None,
 ) -> list[WatchlistEntry]:
@@ -341,6 +400,7 @@ def enrol_to_watchlist(
         recognizer=recognizer,
         subject_ref=subject_ref,
         photos=photos,
+        choice=choice,
         context=context,
         now=now,
     )

@@ -30,11 +30,11 @@ def test_roll_is_the_angle_of_the_eye_line(roll: float) -> None:
     ("eyes_px", "nose_shift", "roll", "searchable", "enrollable", "reason"),
     [
         (80, 0.0, 0, True, True, None),
-        (12, 0.0, 0, False, False, "eye distance"),
-        (36, 0.0, 0, True, False, "eye distance"),
+        (12, 0.0, 0, False, False, "eye distance 12 px; limit at least 24 px to search with (30 px to enrol)"),
+        (28, 0.0, 0, True, False, "eye distance 28 px; limit at least 30 px to enrol"),
         (80, 0.7, 0, False, False, "head turn"),
-        (80, 0.3, 0, True, False, "head turn"),
-        (80, 0.0, 40, True, False, "head tilt"),
+        (80, 0.45, 0, True, False, "head turn 42 deg; limit at most 40 deg to enrol"),
+        (80, 0.0, 45, True, False, "head tilt 45 deg; limit at most 40 deg to enrol"),
         (80, 0.0, 80, False, False, "head tilt"),
     ],
 )

@@ -63,7 +63,9 @@ class RetinaFaceDetector:
     """RetinaFace MobileNet-0.25 (1.7 MB): boxes, scores and five landmarks; the session loads on first use.
 
     Images are processed at their own resolution up to ``max_side`` pixels on the long side (larger ones are
-    scaled down), so the smallest faces found are about 10-16 px wide at native resolution.
+    scaled down), so the smallest faces found are about 10-16 px wide at native resolution. Images smaller than
+    ``min_side`` are scaled up to it: on 250x250 LFW portraits the landmarks found at 512 px align faces better
+    (TPIR at FPIR 1% up ~1 point, ``bench/faces_lfw.py``).
     """
 
     def __init__(
@@ -74,11 +76,13 @@ class RetinaFaceDetector:
         score_threshold: float = 0.8,
         nms_threshold: float = 0.4,
         max_side: int = 1280,
+        min_side: int = 512,
         model: OnnxModel | None = None,
     ) -> None:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.max_side = max_side
+        self.min_side = min(min_side, max_side)
         self.model = model or OnnxModel(
             model_path(RETINAFACE),
             _INPUT,
@@ -91,7 +95,7 @@ class RetinaFaceDetector:
     def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Faces:
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
             raise ValueError(f"expected a BGR uint8 image (H, W, 3), got {image_bgr.dtype} {image_bgr.shape}")
-        long_side = min(self.max_side, max(image_bgr.shape[:2]))
+        long_side = min(self.max_side, max(self.min_side, *image_bgr.shape[:2]))
         tensor, placement = self.model.prepare(image_bgr, long_side)
         outputs = self.model.run(tensor)
         scores = outputs["conf"][0, :, 1]

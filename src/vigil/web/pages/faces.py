@@ -7,6 +7,8 @@ is built on first use and kept on the app's state (its models load lazily); noth
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
@@ -15,11 +17,13 @@ from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from vigil.errors import InvalidInput, VigilError
-from vigil.faces.images import Photo, decode_photo, make_recognizer
+from vigil.faces.held import held_path, held_photo, hold_photo, release_photo
+from vigil.faces.images import Photo, SeveralFaces, decode_photo, make_recognizer
 from vigil.faces.retrospective import NOT_AN_IDENTIFICATION, decide, moment, search_probe, view_search
 from vigil.faces.views import case_searches, enrolment_crop, register, retro_image
 from vigil.faces.watchlists import (
     CATEGORIES,
+    FaceChoice,
     SubjectForm,
     add_subjects,
     create_subject,
@@ -27,6 +31,7 @@ from vigil.faces.watchlists import (
     enrol_photos,
     freeze_watchlist,
 )
+from vigil.governance.roles import Role
 from vigil.vision.faces import FaceRecognizer
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
@@ -66,7 +71,16 @@ def read_upload(request: Request, upload: UploadFile | None, label: str) -> Phot
 def register_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     view = register(db, user=user)
     db.commit()
-    return render(request, "fr_register.html", user=user, section="faces", view=view, categories=CATEGORIES)
+    supervisor = user.role == Role.SUPERVISOR
+    return render(
+        request,
+        "fr_register.html",
+        user=user,
+        section="faces",
+        view=view,
+        categories=CATEGORIES,
+        supervisor=supervisor,
+    )
 
 
 @router.get("/fr/enrolments/{enrolment_id}/crop.jpg")
@@ -94,6 +108,62 @@ def subject_create(
     return outcome(request, db, act, done=f"Subject {reference.strip()} added.", back=REGISTER)
 
 
+def _enrol(request: Request, db: DbSession, user: CurrentUser, form: EnrolForm, photo: Photo) -> str:
+    """Enrol the photo as the form says (and add to the watchlist); the success message."""
+    settings = web_state(request).system.settings
+    enrolled = enrol_photos(
+        db,
+        settings=settings,
+        user=user,
+        recognizer=recognizer(request),
+        subject_ref=form.subject,
+        photos=[("photo", photo)],
+        choice=FaceChoice(form.face, form.override_reason.strip() or None),
+    )
+    if form.watchlist.strip():
+        add_subjects(db, user=user, watchlist_name=form.watchlist, subject_refs=[form.subject])
+    done = enrolled[0]
+    if done.override_reason:
+        flash(request, f"Face quality {done.quality:.2f} (0-1): overridden ({done.overridden_refusal}).", "ok")
+    else:
+        flash(request, f"Face quality {done.quality:.2f} (0-1): fit to enrol.", "ok")
+    which = f"Face {done.face_number} of the photo" if done.face_chosen != "only" else "Photo"
+    added = f" and added to {form.watchlist.strip()}" if form.watchlist.strip() else ""
+    return f"{which} enrolled for {form.subject.strip()}{added}."
+
+
+@dataclass(frozen=True)
+class EnrolForm:
+    subject: str
+    watchlist: str
+    override_reason: str
+    face: int | None = None
+
+
+def _enrol_outcome(
+    request: Request, db: DbSession, enrol: Callable[[], str], *, retry: str, several: Callable[[], str] | None = None
+) -> Response:
+    """Run an enrolment: on success commit, flash what was enrolled and go to the register; else undo, say why and
+    go to ``retry``. When the photo shows several faces and none stands out, ``several`` holds it and gives the
+    address of the page to choose one on."""
+    try:
+        done = enrol()
+        db.commit()
+    except SeveralFaces:
+        db.rollback()
+        if several is None:
+            raise
+        choose = several()
+        db.commit()
+        return RedirectResponse(choose, status_code=303)
+    except VigilError as exc:
+        db.rollback()  # audited refusals were committed by the service itself
+        flash(request, exc.message, "error")
+        return RedirectResponse(retry, status_code=303)
+    flash(request, done, "ok")
+    return RedirectResponse(REGISTER, status_code=303)
+
+
 @router.post("/fr/subjects/enrol")
 def subject_enrol(
     request: Request,
@@ -101,21 +171,72 @@ def subject_enrol(
     user: CurrentUser,
     subject: Field = "",
     watchlist: Field = "",
+    override_reason: Field = "",
     image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    def act() -> None:
+    try:
         photo = read_upload(request, image, "photo")
-        settings = web_state(request).system.settings
-        found = recognizer(request)
-        enrolled = enrol_photos(
-            db, settings=settings, user=user, recognizer=found, subject_ref=subject, photos=[("photo", photo)]
-        )
-        if watchlist.strip():
-            add_subjects(db, user=user, watchlist_name=watchlist, subject_refs=[subject])
-        flash(request, f"Face quality {enrolled[0].quality:.2f} (0-1): fit to enrol.", "ok")
+    except VigilError as exc:
+        flash(request, exc.message, "error")
+        return RedirectResponse(REGISTER, status_code=303)
 
-    done = f"Photo enrolled for {subject.strip()}" + (f" and added to {watchlist.strip()}." if watchlist else ".")
-    return outcome(request, db, act, done=done, back=REGISTER)
+    def hold() -> str:
+        sha256 = hold_photo(db, settings=web_state(request).system.settings, user=user, photo=photo)
+        query = urlencode({"photo": sha256, "subject": subject.strip(), "watchlist": watchlist.strip()})
+        return f"/fr/subjects/enrol/choose?{query}"
+
+    form = EnrolForm(subject, watchlist, override_reason)
+    return _enrol_outcome(request, db, partial(_enrol, request, db, user, form, photo), retry=REGISTER, several=hold)
+
+
+@router.get("/fr/subjects/enrol/choose")
+def choose_face_page(
+    request: Request, db: DbSession, user: CurrentUser, photo: str = "", subject: str = "", watchlist: str = ""
+) -> Response:
+    settings = web_state(request).system.settings
+    held = held_photo(db, settings=settings, user=user, recognizer=recognizer(request), sha256=photo)
+    db.commit()
+    return render(
+        request,
+        "fr_choose_face.html",
+        user=user,
+        section="faces",
+        held=held,
+        subject=subject[:64],
+        watchlist=watchlist[:200],
+        supervisor=user.role == Role.SUPERVISOR,
+    )
+
+
+@router.get("/fr/held/{sha256}.jpg")
+def held_image(request: Request, db: DbSession, user: CurrentUser, sha256: str) -> Response:
+    path = held_path(db, settings=web_state(request).system.settings, user=user, sha256=sha256)
+    with path.open("rb") as head:
+        media_type = "image/png" if head.read(4) == b"\x89PNG" else "image/jpeg"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/fr/subjects/enrol/choose")
+def subject_enrol_face(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    photo: Field = "",
+    subject: Field = "",
+    watchlist: Field = "",
+    override_reason: Field = "",
+    face: Annotated[int, Form(ge=1, le=1000)] = 1,
+) -> Response:
+    settings = web_state(request).system.settings
+    retry = "/fr/subjects/enrol/choose?" + urlencode({"photo": photo, "subject": subject, "watchlist": watchlist})
+
+    def enrol() -> str:
+        held = held_photo(db, settings=settings, user=user, recognizer=None, sha256=photo)
+        done = _enrol(request, db, user, EnrolForm(subject, watchlist, override_reason, face), held.photo)
+        release_photo(settings=settings, user=user, sha256=photo)
+        return done
+
+    return _enrol_outcome(request, db, enrol, retry=retry)
 
 
 @router.post("/fr/watchlists")

@@ -139,6 +139,15 @@
     }
   });
 
+  // Choosing the face to enrol: each face's button is laid over the photo where the face is (data-box holds
+  // "left top width height" as percentages of the photo). Set through the style object, which the page's
+  // content-security policy allows, unlike style attributes.
+  for (const button of document.querySelectorAll(".face-choice [data-box]")) {
+    const [left, top, width, height] = button.dataset.box.split(" ");
+    Object.assign(button.style, { left: `${left}%`, top: `${top}%`, width: `${width}%`, height: `${height}%` });
+    button.hidden = false;
+  }
+
   // Coming back with the browser's Back button shows the page as it was left: let its buttons work again.
   window.addEventListener("pageshow", (event) => {
     if (!event.persisted) {
