@@ -1,4 +1,10 @@
-"""Describe still images with the pipeline's own detector and attribute code (`vigil describe`)."""
+"""Describe still images with the pipeline's own detector and attribute code (`vigil describe`).
+
+A still is white-balanced on itself (grey world over the whole image, :func:`~vigil.vision.colour.grey_world_gains`)
+before colours are named: a crop cut from one camera carries that camera's cast (sodium light, a green tint).
+A still that is a tight crop of one person (taller than wide) in which the detector finds no person is
+described as one person filling the image, marked ``whole_image`` so the output says so.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,22 @@ import numpy.typing as npt
 
 from vigil.domain.detections import BICYCLE_CLASS_ID, COCO_CLASSES, MOTOR_VEHICLE_CLASS_IDS, PERSON_CLASS_ID, Detections
 from vigil.errors import InvalidInput
-from vigil.vision.attributes import CARRIED_CLASSES, associate_carried, describe_person, describe_vehicle
+from vigil.vision.attributes import (
+    CARRIED_CLASSES,
+    MIN_CARRIED_SCORE,
+    associate_carried,
+    describe_person,
+    describe_vehicle,
+)
+from vigil.vision.colour import STILL_GAIN_LIMIT, FloatArray, grey_world_gains
 from vigil.vision.detect import Detector
 from vigil.vision.image_files import DEFAULT_MAX_PIXELS, decode_image
 
 VEHICLE_CLASSES = frozenset({BICYCLE_CLASS_ID, *MOTOR_VEHICLE_CLASS_IDS})
 SMALL_CROP_PIXELS = 200
+PERSON_CROP_ASPECT = 1.3
+"""A still at least this many times taller than wide, with no person detected, is taken as a crop of one."""
+WHOLE_IMAGE_NOTE = "no person detected: the whole image was described as one person"
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,11 @@ class DescribedObject:
     lower_colours: tuple[str, ...] = ()
     body_colours: tuple[str, ...] = ()
     carried: tuple[str, ...] = field(default=())
+    upper_confidence: tuple[float, ...] = ()
+    """Per upper colour, the share of the upper body's pixels carrying it (0-1)."""
+    lower_confidence: tuple[float, ...] = ()
+    whole_image: bool = False
+    """No person was detected; the whole still was described as one person."""
 
     def as_dict(self) -> dict[str, object]:
         row: dict[str, object] = {
@@ -38,9 +59,13 @@ class DescribedObject:
         if self.class_name == "person":
             row.update(
                 upper_colours=list(self.upper_colours),
+                upper_confidence=[round(v, 2) for v in self.upper_confidence],
                 lower_colours=list(self.lower_colours),
+                lower_confidence=[round(v, 2) for v in self.lower_confidence],
                 carried=list(self.carried),
             )
+            if self.whole_image:
+                row["note"] = WHOLE_IMAGE_NOTE
         elif self.body_colours:
             row["body_colours"] = list(self.body_colours)
         return row
@@ -59,11 +84,15 @@ def read_image(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> npt.NDArr
 def describe_image(image: npt.NDArray[np.uint8], *, detector: Detector) -> list[DescribedObject]:
     """Every detected object with its class, box and, for people and vehicles, colours and carried bags."""
     found = _detect_with_context(image, detector)
+    gains = grey_world_gains(image, limit=STILL_GAIN_LIMIT)
     persons = found[found.class_id == PERSON_CLASS_ID]
     bags = found.with_classes(CARRIED_CLASSES)
-    carried_by = associate_carried(persons, bags)
+    carried_by = associate_carried(persons, bags, min_score=MIN_CARRIED_SCORE)
     carried_rows = {j for rows in carried_by.values() for j in rows}
-    objects = [_person(image, persons, i, bags, carried_by.get(i, [])) for i in range(len(persons))]
+    objects = [_person(image, persons, i, bags, carried_by.get(i, []), gains) for i in range(len(persons))]
+    height, width = image.shape[:2]
+    if not len(persons) and height >= PERSON_CROP_ASPECT * width:
+        objects.append(_whole_image_person(image, gains))
     for i in range(len(found)):
         cls = int(found.class_id[i])
         if cls == PERSON_CLASS_ID:
@@ -91,9 +120,9 @@ def _detect_with_context(image: npt.NDArray[np.uint8], detector: Detector) -> De
 
 
 def _person(
-    image: npt.NDArray[np.uint8], persons: Detections, i: int, bags: Detections, rows: list[int]
+    image: npt.NDArray[np.uint8], persons: Detections, i: int, bags: Detections, rows: list[int], gains: FloatArray
 ) -> DescribedObject:
-    attributes = describe_person(image, persons.xyxy[i])
+    attributes = describe_person(image, persons.xyxy[i], gains=gains)
     return DescribedObject(
         "person",
         _box(persons, i),
@@ -101,6 +130,25 @@ def _person(
         upper_colours=tuple(str(c) for c in attributes.upper),
         lower_colours=tuple(str(c) for c in attributes.lower),
         carried=tuple(sorted({COCO_CLASSES[int(bags.class_id[j])] for j in rows})),
+        upper_confidence=attributes.upper_confidence,
+        lower_confidence=attributes.lower_confidence,
+    )
+
+
+def _whole_image_person(image: npt.NDArray[np.uint8], gains: FloatArray) -> DescribedObject:
+    """The still as one person filling it (score 0: nothing detected), with its colours."""
+    height, width = image.shape[:2]
+    box = (0.0, 0.0, float(width), float(height))
+    attributes = describe_person(image, np.array(box, dtype=np.float32), gains=gains)
+    return DescribedObject(
+        "person",
+        box,
+        0.0,
+        upper_colours=tuple(str(c) for c in attributes.upper),
+        lower_colours=tuple(str(c) for c in attributes.lower),
+        upper_confidence=attributes.upper_confidence,
+        lower_confidence=attributes.lower_confidence,
+        whole_image=True,
     )
 
 

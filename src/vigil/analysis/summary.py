@@ -294,6 +294,15 @@ def _names(votes: Counter[str], samples: int) -> tuple[str, ...]:
     return tuple(name for name, n in ranked[:2] if n * 3 >= max(samples, 1))
 
 
+CARRIED_SHARE = 0.2
+"""A bag is the track's only if it was seen with the person in at least this share of their detected frames."""
+
+
+def carried_names(votes: Counter[str], frames: int) -> tuple[str, ...]:
+    """Objects associated with the person in at least two frames and :data:`CARRIED_SHARE` of ``frames``."""
+    return tuple(sorted(name for name, n in votes.items() if n >= max(2, CARRIED_SHARE * frames)))
+
+
 def summarise(
     track_no: int, record: TrackRecord, *, bearing_deg: float | None, geometry: Geometry | None = None
 ) -> FinishedTrack:
@@ -318,7 +327,7 @@ def summarise(
         upper_colours=_names(record.upper, record.samples),
         lower_colours=_names(record.lower, record.samples),
         body_colours=_names(record.body, record.samples),
-        carried=tuple(sorted(name for name, n in record.carried.items() if n >= 2)),
+        carried=carried_names(record.carried, len(record.times)),
         height_px=round(float(np.median(heights)), 2),
         height_m=height_m,
         speed_px_s=round(motion.speed_px_s, 2),

@@ -170,7 +170,11 @@ def describe(
     images: Annotated[list[Path], typer.Argument(help="Image files (e.g. crops of a person or vehicle).")],
     as_json: JsonOut = False,
 ) -> None:
-    """Detect objects in still images and describe them with the pipeline's attribute code."""
+    """Detect objects in still images and describe them with the pipeline's attribute code.
+
+    Each clothing colour comes with its confidence (the share of that body part's pixels, 0-1). A tall still
+    in which no person is detected is described as one person filling the image, and the output says so.
+    """
     from vigil.analysis.describe import describe_image, read_image
     from vigil.errors import VigilError
     from vigil.vision.detect import build_detector
@@ -210,8 +214,20 @@ def _print_described(results: list[dict[str, Any]]) -> None:
         typer.echo(f"{result['image']}: {len(result['objects'])} object(s)")
         for obj in result["objects"]:
             extra = ", ".join(
-                f"{k.replace('_', ' ')}: {' '.join(v) or '-'}"
+                f"{k.replace('_', ' ')}: {_with_confidence(v, obj.get(k.replace('colours', 'confidence'), []))}"
                 for k, v in obj.items()
-                if isinstance(v, list) and k != "box"
+                if isinstance(v, list) and k != "box" and not k.endswith("confidence")
             )
-            typer.echo(f"  {obj['class']} ({obj['score']:.2f}) at {obj['box']}" + (f"; {extra}" if extra else ""))
+            note = f" ({obj['note']})" if "note" in obj else ""
+            typer.echo(
+                f"  {obj['class']} ({obj['score']:.2f}) at {obj['box']}" + (f"; {extra}" if extra else "") + note
+            )
+
+
+def _with_confidence(names: list[str], confidence: list[float]) -> str:
+    """``red 0.62 black 0.31``: each name with its confidence when there is one; ``-`` for none."""
+    if not names:
+        return "-"
+    if len(confidence) != len(names):
+        return " ".join(names)
+    return " ".join(f"{name} {value:.2f}" for name, value in zip(names, confidence, strict=True))

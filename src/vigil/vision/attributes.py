@@ -26,22 +26,36 @@ from vigil.vision.colour import (
     colour_indices,
     histogram_of_indices,
     names_from_histogram,
+    shares_of,
 )
 from vigil.vision.segment import ColourModelSegmenter, Image, Segmenter, Silhouette, person_parts, vehicle_body
 
 BACKPACK, UMBRELLA, HANDBAG, SUITCASE = 24, 25, 26, 28
 """COCO-80 class ids (``vigil.domain.COCO_CLASSES`` order, person = 0) of the objects people carry."""
 CARRIED_CLASSES = (BACKPACK, UMBRELLA, HANDBAG, SUITCASE)
+MIN_CARRIED_SCORE = 0.5
+"""Association score (placement times overlap) a bag needs before anyone is said to carry it."""
 
 
 @dataclass(frozen=True, eq=False)
 class PersonAttributes:
-    """Clothing colours of one person: names (dominant first) and 11-bin name histograms (palette order)."""
+    """Clothing colours of one person: names (dominant first) and 11-bin name histograms (palette order).
+
+    Each name's confidence is its share of the body part's pixels (``upper_confidence[i]`` for ``upper[i]``).
+    """
 
     upper: tuple[ColourName, ...]
     lower: tuple[ColourName, ...]
     upper_hist: FloatArray
     lower_hist: FloatArray
+
+    @property
+    def upper_confidence(self) -> tuple[float, ...]:
+        return shares_of(self.upper_hist, self.upper)
+
+    @property
+    def lower_confidence(self) -> tuple[float, ...]:
+        return shares_of(self.lower_hist, self.lower)
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,6 +44,9 @@ import numpy.typing as npt
 
 SECOND_NAME_SHARE = 0.25
 """A second colour name is reported only if at least this fraction of the pixels carry it."""
+STILL_GAIN_LIMIT = 3.0
+"""Grey-world gain limit for a still described on its own (``vigil describe``): a crop from a camera with a
+strong cast (PETA's PRID camera is green, a = -15) needs more than a frame's gentle default of 1.5."""
 
 
 class ColourName(StrEnum):
@@ -145,6 +148,11 @@ def names_from_histogram(
     names = [PALETTE[int(order[0])]]
     names.extend(PALETTE[int(i)] for i in order[1:max_names] if hist[i] >= min_share)
     return tuple(names)
+
+
+def shares_of(histogram: FloatArray, names: tuple[ColourName, ...]) -> tuple[float, ...]:
+    """Each name's share of ``histogram`` (its confidence: the fraction of the pixels carrying it)."""
+    return tuple(round(float(histogram[_INDEX[name]]), 4) for name in names)
 
 
 def name_colours(
