@@ -1,8 +1,8 @@
 """enrolment from real photos: which face of the photo was enrolled and how it was chosen, and a supervisor's
 recorded override of a quality refusal (issue 15 item 4)
 
-Revision ID: 0021
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05 11:30:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0011"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
