@@ -201,6 +201,12 @@ def confirm_the_pushed_alert(page: Page, shots: Shots) -> None:
         "() => [...document.querySelectorAll('#fr-alerts img[data-src=crop]')].some(i => i.naturalWidth)",
         timeout=WAIT_MS,
     )
+    page.wait_for_function(  # the figures follow the pushed alerts, all still awaiting an outcome
+        """() => { const n = document.querySelectorAll('#fr-alerts .fr-alert').length;
+        return n > 0 && document.getElementById('fr-alert-count').textContent === String(n)
+          && document.getElementById('fr-pending-count').textContent === String(n); }""",
+        timeout=WAIT_MS,
+    )
     shots.take(page, "operator-alert-pushed")
     alert_id = alert.get_attribute("data-alert")
     alert.get_by_label("Note / outcome").fill(NOTE)
