@@ -35,7 +35,6 @@ from tests.support.webapp import chromium, seed, serve
 from tests.web.test_investigation_browser import (
     CAMERA,
     CASE,
-    PURPOSE,
     Found,
     check_the_bundle_verifies,
     download_the_bundle,
@@ -52,6 +51,7 @@ if TYPE_CHECKING:
 VIDEO = Path("intel-sample-videos") / "person-bicycle-car-detection.mp4"
 ANALYSIS_TIMEOUT_MS = 300_000
 WAIT_MS = 20_000
+PURPOSE = "trace the pedestrian seen near the bank in the 1 July robbery"
 
 
 def case_with_its_investigator(db: Session) -> None:
@@ -65,6 +65,8 @@ def case_with_its_investigator(db: Session) -> None:
 @pytest.mark.browser
 @pytest.mark.data
 def test_investigator_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from playwright.sync_api import expect
+
     video = shared_data_dir() / VIDEO
     if not video.exists():
         pytest.skip(f"{video} is not available")
@@ -88,6 +90,8 @@ def test_investigator_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         assert page.evaluate("() => document.getElementById('review-video').videoWidth") > 0
         shots.take(page, "review-confirmed")
         render_the_synopsis(page, results_url, track_id, found)
+        heading = page.get_by_role("heading", name=re.compile("Video synopsis"))
+        expect(heading).to_contain_text(f"{CAMERA} · 2026-07-01 14:05 BST – 2026-07-01 14:05 BST")  # local, zone shown
         shots.take(page, "synopsis-playing")
         bundle = download_the_bundle(page, tmp_path, track_id)
         shots.take(page, "export-created")
