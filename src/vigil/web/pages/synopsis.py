@@ -221,9 +221,9 @@ def synopsis_map(request: Request, db: DbSession, user: CurrentUser, context: Wo
 
 
 def local_span(span: tuple[str, str], zone: ZoneInfo) -> str:
-    """The range of a synopsis as local times for its page."""
+    """The range of a synopsis as local times for its page, each with its zone (GMT / BST)."""
     try:
         first, last = (datetime.fromisoformat(v).replace(tzinfo=UTC).astimezone(zone) for v in span)
     except ValueError:
         return ""
-    return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}"
+    return f"{first:%Y-%m-%d %H:%M %Z} – {last:%Y-%m-%d %H:%M %Z}"  # local force time, zone shown

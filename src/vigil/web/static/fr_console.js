@@ -6,6 +6,7 @@
   if (!list || !template || list.dataset.live !== "1" || !window.EventSource) return;
   const source = new EventSource(list.dataset.events);
   const count = document.getElementById("fr-alert-count");
+  const pending = document.getElementById("fr-pending-count");
   source.addEventListener("alert", function (message) {
     const alert = JSON.parse(message.data);
     if (list.querySelector('[data-alert="' + alert.id + '"]')) return;
@@ -22,6 +23,7 @@
     const none = document.getElementById("fr-none");
     if (none) none.remove();
     if (count) count.textContent = String(Number(count.textContent) + 1);
+    if (pending) pending.textContent = String(Number(pending.textContent) + 1); // a new alert awaits its outcome
   });
   source.addEventListener("stream", function (message) {
     const stream = JSON.parse(message.data);
