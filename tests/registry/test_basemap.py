@@ -52,7 +52,7 @@ def test_with_no_tile_server_the_maps_draw_land_and_places_and_a_click_places_th
         app = create_app(settings)
 
         def people(db: Session) -> None:
-            make_user(db, "olly", trained_for=("registry", "requests"))
+            make_user(db, "olly", trained_for=("registry", "requests"), cases=("CUM-2026-000417",))
             active_owner(db, settings, mailbox)
 
         seed(app, people)
@@ -75,7 +75,7 @@ def test_with_no_tile_server_the_maps_draw_land_and_places_and_a_click_places_th
             page.get_by_label("Password", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
             page.goto(base + "/registry?case=CUM-2026-000417")
-            page.get_by_label("Case reference").fill("CUM-2026-000417")
+            page.get_by_label("Case reference").select_option("CUM-2026-000417")
             page.get_by_label("Purpose").fill("find cameras near the robbery on Market Square")
             page.get_by_role("button", name="Continue").click()
             officer = page.locator("#registry-map")

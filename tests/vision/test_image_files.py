@@ -135,7 +135,12 @@ def _peak_rss_mib() -> float:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     app = create_app(make_settings(tmp_path / "data"))
-    seed(app, lambda db: make_user(db, "sue", "supervisor", trained_for=("live_fr", "retrospective_fr", "analytics")))
+    seed(
+        app,
+        lambda db: make_user(
+            db, "sue", "supervisor", trained_for=("live_fr", "retrospective_fr", "analytics"), cases=(CASE,)
+        ),
+    )
     with TestClient(app) as test_client:
         assert log_in(test_client, "sue", PASSWORD) == "/"
         yield test_client

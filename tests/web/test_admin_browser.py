@@ -126,7 +126,7 @@ def test_zones_and_a_line_drawn_on_the_camera_picture_are_stored_and_searched(tm
 
     def setup(db: Session) -> None:
         make_user(db, "ada", "admin")
-        ivy = make_user(db, "ivy", "investigator", trained_for=("analytics",))
+        ivy = make_user(db, "ivy", "investigator", trained_for=("analytics",), cases=("CUM-2026-77",))
         camera = make_camera(db, "PEN-01", pia_review=utcnow().date() + timedelta(days=100))
         video = write_video(crossing_scene(20), tmp_path / "still-source.mp4")
         make_footage(db, camera=camera, user=ivy, video=video, data_dir=settings.data_dir, frame_count=20)

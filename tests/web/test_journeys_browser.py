@@ -44,7 +44,7 @@ def log_in(page: Page, base: str, username: str) -> None:
 
 
 def state_case(page: Page) -> None:
-    page.get_by_label("Case reference").fill(CASE)
+    page.get_by_label("Case reference").select_option(CASE)
     page.get_by_label("Purpose").fill(PURPOSE)
     page.get_by_role("button", name="Continue").click()
 
@@ -62,7 +62,7 @@ def test_the_verdict_buttons_on_search_results_record_the_clicked_verdict(tmp_pa
     with serve(app) as base, chromium() as browser:
 
         def world(db: Session) -> None:
-            make_user(db, "ivy", trained_for=("analytics",))
+            make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
             analysed_footage(db, app.state.system.settings)
 
         seed(app, world)
@@ -181,7 +181,7 @@ def test_tracks_link_to_their_review_with_one_track_number_and_pictures_at_a_use
     with serve(app) as base, chromium() as browser:
 
         def world(db: Session) -> int:
-            make_user(db, "ivy", trained_for=("analytics",))
+            make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
             analysed_footage(db, app.state.system.settings)
             later = analysed_footage(
                 db, app.state.system.settings, start=SCENE_START + timedelta(hours=1), scene_frames=64
@@ -303,7 +303,7 @@ def test_a_face_search_verdict_is_never_preset_the_person_must_choose(tmp_path: 
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         log_in(page, base, "sue")
         page.goto(f"{base}/fr/retro?case={FACE_CASE}")
-        page.get_by_label("Case reference").fill(FACE_CASE)
+        page.get_by_label("Case reference").select_option(FACE_CASE)
         page.get_by_label("Purpose").fill(FACE_PURPOSE)
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Probe photo (one face)").set_input_files(str(probe))

@@ -54,7 +54,7 @@ def log_in_and_state_the_case(page: Page, base: str, path: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.goto(base + path)
-    page.get_by_label("Case reference").fill(CASE)
+    page.get_by_label("Case reference").select_option(CASE)
     page.get_by_label("Purpose").fill(PURPOSE)
     with page.expect_response(lambda r: r.url.split("?")[0].endswith(path.split("?")[0])) as landing:
         page.get_by_role("button", name="Continue").click()
@@ -74,7 +74,7 @@ def test_avi_footage_plays_on_the_review_and_video_pages_after_its_copy_is_prepa
     app = create_app(make_settings(data_dir))
 
     def people(db: Session) -> None:
-        make_user(db, "ivy", trained_for=("analytics",))
+        make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
         make_camera(db, "PEN-01", pia_review=utcnow().date() + timedelta(days=200))
 
     seed(app, people)
