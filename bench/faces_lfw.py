@@ -88,6 +88,11 @@ def _supervisor(db: object) -> User:
             )
         )
     db.flush()
+    # The supervisor opens the benchmark's case and joins it, as a force would before identifying anyone.
+    from vigil.governance.cases import add_member, open_case_record
+
+    open_case_record(db=db, actor=user, reference="BENCH-LFW", title="Open-set identification benchmark")
+    add_member(db=db, actor=user, reference="BENCH-LFW", username=user.username)
     return user
 
 
