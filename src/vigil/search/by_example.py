@@ -179,7 +179,9 @@ def photo_example(
     """The people and vehicles in a photo (largest first), the one used (``pick``, default the largest) and its
     appearance vector, computed as the pipeline does (segmented silhouette for a person)."""
     objects = sorted(
-        (o for o in describe_image(image, detector=detector) if o.class_name in EXAMPLE_CLASSES),
+        # A still nothing was detected in is described as one whole-image person (for `vigil describe`); a search
+        # needs an object the detector actually found, or a blank or unrelated photo would rank every track.
+        (o for o in describe_image(image, detector=detector) if o.class_name in EXAMPLE_CLASSES and not o.whole_image),
         key=lambda o: -_area(o),
     )
     if not objects:
