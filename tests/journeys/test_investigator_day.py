@@ -87,7 +87,8 @@ def test_investigator_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         found = what_was_found(app)
         results_url, track_id = search_by_description(page, found, shots)
         review_and_confirm(page, track_id, found.moments[track_id])
-        assert page.evaluate("() => document.getElementById('review-video').videoWidth") > 0
+        # after the verdict the review page reloads: its video shows the picture again (frames decoded, not grey)
+        page.wait_for_function("() => document.getElementById('review-video').videoWidth > 0", timeout=30_000)
         shots.take(page, "review-confirmed")
         render_the_synopsis(page, results_url, track_id, found)
         heading = page.get_by_role("heading", name=re.compile("Video synopsis"))
