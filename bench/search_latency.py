@@ -29,9 +29,9 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from vigil.analysis.columns import CARRIED_CLASSES, carried_mask, colour_mask
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine
-from vigil.search.columns import CARRIED_CLASSES, carried_mask, colour_mask
 from vigil.search.filters import find_tracks
 from vigil.search.query import COMPASS, MapArea, TrackQuery
 from vigil.settings import Settings

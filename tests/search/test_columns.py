@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from tests.conftest import make_settings
+from vigil.analysis.columns import carried_mask, colour_mask, local_minute
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine
-from vigil.search.columns import carried_mask, colour_mask, local_minute
 from vigil.vision.colour import PALETTE
 
 

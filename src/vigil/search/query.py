@@ -20,11 +20,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vigil.analysis.columns import CARRIED_CLASSES
 from vigil.analysis.pipeline import TRACKED_CLASSES
 from vigil.analysis.summary import COMPASS, IMAGE_DIRECTIONS
 from vigil.domain.cameras import camera_code
 from vigil.domain.detections import COCO_CLASSES
-from vigil.search.columns import CARRIED_CLASSES
 from vigil.vision.colour import PALETTE, ColourName
 
 SEARCHABLE_CLASSES: tuple[str, ...] = tuple(COCO_CLASSES[i] for i in TRACKED_CLASSES)
