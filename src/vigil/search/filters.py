@@ -25,8 +25,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from vigil.analysis.columns import CARRIED_CLASSES, carried_mask, colour_mask
+from vigil.analysis.columns import carried_mask, colour_mask
 from vigil.db.models import Camera, Footage, Location, Track
+from vigil.domain.vocabulary import CARRIED_CLASSES
 from vigil.errors import InvalidInput
 from vigil.search.query import LineCrossing, TrackQuery
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from vigil.analysis.columns import CARRIED_CLASSES
+from vigil.domain.vocabulary import CARRIED_CLASSES
 from vigil.errors import VigilError
 from vigil.governance.audit import AuditContext
 from vigil.search.cards import ResultCard
