@@ -43,4 +43,4 @@ bench: $(TEST_STAMP)
 	for script in bench/*.py; do case $$script in bench/_*) ;; *) $(BIN)/python $$script;; esac; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
