@@ -28,6 +28,7 @@ run: $(RUN_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy src/vigil
@@ -42,4 +43,4 @@ bench: $(TEST_STAMP)
 	for script in bench/*.py; do case $$script in bench/_*) ;; *) $(BIN)/python $$script;; esac; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

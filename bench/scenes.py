@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import F64, _iou_distance, load_gt, mot_rows, run_analyser, setup_for, table
 from bench._scenes import Scene, scenes
 
-from vigil.analysis.pipeline import DEFAULT_INPUT, TRACKED_CLASSES, build_analyser
+from vigil.analysis.pipeline import DEFAULT_INPUT, build_analyser
 from vigil.analysis.sensitivity import calibrate
+from vigil.domain.vocabulary import TRACKED_CLASSES
 from vigil.settings import Settings
 from vigil.vision.detect import build_detector
 

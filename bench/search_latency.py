@@ -29,13 +29,13 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from vigil.analysis.columns import carried_mask, colour_mask
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine
-from vigil.search.columns import CARRIED_CLASSES, carried_mask, colour_mask
+from vigil.domain.vocabulary import CARRIED_CLASSES, COMPASS, PALETTE
 from vigil.search.filters import find_tracks
-from vigil.search.query import COMPASS, MapArea, TrackQuery
+from vigil.search.query import MapArea, TrackQuery
 from vigil.settings import Settings
-from vigil.vision.colour import PALETTE
 
 ZONE = ZoneInfo("Europe/London")
 END = datetime(2026, 11, 22, tzinfo=UTC)

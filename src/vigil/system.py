@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine, make_session_factory, session_scope
+from vigil.faces.live import LiveAlertRule
+from vigil.faces.retention import RetroSearchRule
+from vigil.governance.retention import ApiTokenRule, FootageRule, LoginSessionRule, RetentionRule
 from vigil.governance.users import bootstrap_admin
 from vigil.live.sources import CameraSources, SourceResolver
 from vigil.live.supervisor import LiveSupervisor
+from vigil.search.export_retention import ExportRule
 from vigil.settings import Settings
 
 
@@ -52,16 +53,14 @@ def prepare(system: System) -> str | None:
         return bootstrap_admin(db)
 
 
-def secret_key(settings: Settings) -> str:
-    """The configured session-signing key, or one generated once into the data folder (mode 0600)."""
-    if settings.secret_key is not None and settings.secret_key.get_secret_value():
-        return settings.secret_key.get_secret_value()
-    path: Path = settings.data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+def default_rules(settings: Settings) -> list[RetentionRule]:
+    """Every retention rule, assembled here because some belong to capabilities above governance."""
+    policy = settings.retention
+    return [
+        FootageRule(data_dir=settings.data_dir, days=policy.footage_days),
+        ApiTokenRule(days_after=policy.api_token_days_after_expiry),
+        LoginSessionRule(days_after=policy.login_session_days),
+        LiveAlertRule(data_dir=settings.data_dir, hours=policy.live_fr_alert_hours),
+        ExportRule(data_dir=settings.data_dir, days=policy.footage_days),
+        RetroSearchRule(data_dir=settings.data_dir, days=policy.footage_days),
+    ]

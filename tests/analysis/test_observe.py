@@ -12,8 +12,8 @@ import pytest
 from vigil.analysis.observe import Observer, scaled_view
 from vigil.analysis.summary import carried_names, summarise
 from vigil.domain.detections import PERSON_CLASS_ID, Detections, Frame
-from vigil.vision.attributes import BACKPACK, person_attributes
-from vigil.vision.colour import ColourName
+from vigil.domain.vocabulary import BACKPACK, ColourName
+from vigil.vision.attributes import person_attributes
 from vigil.vision.segment import ColourModelSegmenter
 
 F32 = npt.NDArray[np.float32]

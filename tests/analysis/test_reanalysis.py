@@ -23,13 +23,13 @@ from vigil.cli import app
 from vigil.db.models import AnalysisJob, AuditEntry, Footage, ReviewMark, Track, User
 from vigil.errors import Conflict, NotPermitted
 from vigil.governance.audit import AuditContext
+from vigil.governance.keys import secret_key
 from vigil.search.export import create_export, export_candidates
 from vigil.search.export_verify import verify_bundle
 from vigil.search.query import TrackQuery
 from vigil.search.review import mark_track
 from vigil.search.service import run_search
 from vigil.settings import Settings
-from vigil.system import secret_key
 
 CASE_A = AuditContext(case_ref="CUM-2026-000777", purpose="identify the suspect of the market square assault")
 CASE_B = AuditContext(case_ref="CUM-2026-000900", purpose="re-run analysis after the detector update for case B")

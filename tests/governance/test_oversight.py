@@ -16,11 +16,12 @@ from vigil.governance.access import make_context, open_case
 from vigil.governance.audit import AuditContext
 from vigil.governance.audit_review import AuditFilter, browse_audit, export_audit, verify_chain
 from vigil.governance.locations import camera_register, location_register
-from vigil.governance.retention import default_rules, retention_status, run_retention_now
+from vigil.governance.retention import retention_status, run_retention_now
 from vigil.governance.roles import Capability
 from vigil.governance.training import training_roster
 from vigil.governance.users import login_for_token
 from vigil.settings import Settings
+from vigil.system import default_rules
 
 
 def test_browse_pages_newest_first_and_filters(db: Session) -> None:

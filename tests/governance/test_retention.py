@@ -11,8 +11,9 @@ from tests.support.builders import make_camera, make_user
 from vigil.db.base import utcnow
 from vigil.db.models import ApiToken, AuditEntry, Case, CustodyEvent, Footage
 from vigil.governance import audit
-from vigil.governance.retention import default_rules, run_retention
+from vigil.governance.retention import run_retention
 from vigil.settings import Settings
+from vigil.system import default_rules
 
 
 def _footage(db: Session, settings: Settings, name: str, *, age_days: float, case: Case | None = None) -> Footage:

@@ -12,9 +12,10 @@ from tests.governance.test_retention import _footage
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveGap, LiveSegment
 from vigil.db.models import Footage
-from vigil.governance.retention import default_rules, run_retention
+from vigil.governance.retention import run_retention
 from vigil.live.store import close_gap, open_gap
 from vigil.settings import Settings
+from vigil.system import default_rules
 
 
 def test_retention_deletes_expired_segments_with_their_footage(db: Session, settings: Settings) -> None:

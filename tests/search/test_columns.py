@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from tests.conftest import make_settings
+from vigil.analysis.columns import carried_mask, colour_mask, local_minute
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine
-from vigil.search.columns import carried_mask, colour_mask, local_minute
-from vigil.vision.colour import PALETTE
+from vigil.domain.vocabulary import PALETTE
 
 
 def test_masks_follow_the_palette_and_carried_order() -> None:

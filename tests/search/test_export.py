@@ -23,7 +23,8 @@ from vigil.db.models import AuditEntry, Case, EvidenceExport, Footage, Track, Us
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.footage.custody import add_custody_event, footage_path
 from vigil.governance.audit import AuditContext
-from vigil.governance.retention import default_rules, run_retention
+from vigil.governance.keys import secret_key
+from vigil.governance.retention import run_retention
 from vigil.search.export import create_export, download_export, export_candidates
 from vigil.search.export_clips import BOX_COLOUR
 from vigil.search.export_manifest import MANIFEST_DIGEST, MANIFEST_HMAC, MANIFEST_JSON
@@ -31,7 +32,7 @@ from vigil.search.export_retention import ExportRule
 from vigil.search.export_verify import compare_with_chain, verify_bundle
 from vigil.search.review import mark_track
 from vigil.settings import Settings
-from vigil.system import secret_key
+from vigil.system import default_rules
 
 CASE = AuditContext(case_ref="CUM-2026-000777", purpose="identify the suspect of the market square assault")
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from tests.support.analysed import analysed_footage, make_footage, make_track
 from tests.support.builders import make_camera, make_user
+from vigil.analysis.columns import backfill_search_columns, fill_search_columns
 from vigil.db.models import Camera, Footage, Track, User
 from vigil.errors import InvalidInput
-from vigil.search.columns import backfill_search_columns, fill_search_columns
 from vigil.search.filters import crosses, driver, find_tracks
 from vigil.search.query import LineCrossing, MapArea, TrackQuery
 from vigil.settings import Settings

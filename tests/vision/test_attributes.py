@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import shared_data_dir
 from vigil.domain.detections import COCO_CLASSES, Detections
+from vigil.domain.vocabulary import ColourName
 from vigil.vision.attributes import (
     BACKPACK,
     HANDBAG,
@@ -29,7 +30,7 @@ from vigil.vision.attributes import (
     describe_vehicle,
     measure,
 )
-from vigil.vision.colour import ColourName, name_colours
+from vigil.vision.colour import name_colours
 from vigil.vision.segment import (
     ColourModelSegmenter,
     GrabCutSegmenter,

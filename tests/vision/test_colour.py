@@ -7,9 +7,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from vigil.domain.vocabulary import PALETTE, ColourName
 from vigil.vision.colour import (
-    PALETTE,
-    ColourName,
     apply_gains,
     colour_histogram,
     grey_world_gains,

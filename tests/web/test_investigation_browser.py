@@ -33,8 +33,8 @@ from vigil.cli import app as vigil_cli
 from vigil.db.base import utcnow
 from vigil.db.models import Track
 from vigil.footage.ingest import ingest_footage
+from vigil.governance.keys import secret_key
 from vigil.search.export_verify import verify_bundle
-from vigil.system import secret_key
 from vigil.web.app import create_app
 
 if TYPE_CHECKING:

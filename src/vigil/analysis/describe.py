@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.domain.detections import BICYCLE_CLASS_ID, COCO_CLASSES, MOTOR_VEHICLE_CLASS_IDS, PERSON_CLASS_ID, Detections
+from vigil.domain.vocabulary import CARRIED_CLASS_IDS
 from vigil.errors import InvalidInput
 from vigil.vision.attributes import (
-    CARRIED_CLASSES,
     MIN_CARRIED_SCORE,
     associate_carried,
     describe_person,
@@ -86,7 +86,7 @@ def describe_image(image: npt.NDArray[np.uint8], *, detector: Detector) -> list[
     found = _detect_with_context(image, detector)
     gains = grey_world_gains(image, limit=STILL_GAIN_LIMIT)
     persons = found[found.class_id == PERSON_CLASS_ID]
-    bags = found.with_classes(CARRIED_CLASSES)
+    bags = found.with_classes(CARRIED_CLASS_IDS)
     carried_by = associate_carried(persons, bags, min_score=MIN_CARRIED_SCORE)
     carried_rows = {j for rows in carried_by.values() for j in rows}
     objects = [_person(image, persons, i, bags, carried_by.get(i, []), gains) for i in range(len(persons))]
@@ -97,7 +97,7 @@ def describe_image(image: npt.NDArray[np.uint8], *, detector: Detector) -> list[
         cls = int(found.class_id[i])
         if cls == PERSON_CLASS_ID:
             continue
-        if cls in CARRIED_CLASSES and _bag_row(bags, found, i) in carried_rows:
+        if cls in CARRIED_CLASS_IDS and _bag_row(bags, found, i) in carried_rows:
             continue  # reported with the person carrying it
         body = describe_vehicle(image, found.xyxy[i]).body if cls in VEHICLE_CLASSES else ()
         objects.append(

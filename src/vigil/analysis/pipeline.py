@@ -37,6 +37,7 @@ from vigil.analysis.stitch import StitchPolicy, continuation, merged
 from vigil.analysis.summary import Geometry, TrackRecord, summarise, travel
 from vigil.domain.detections import MOTOR_VEHICLE_CLASS_IDS, Detections, Frame
 from vigil.domain.tracks import FinishedTrack
+from vigil.domain.vocabulary import CARRIED_CLASS_IDS, TRACKED_CLASSES
 from vigil.settings import Settings
 from vigil.vision.detect import Detector, build_detector, matrix_nms
 from vigil.vision.motion import MotionDetector
@@ -44,10 +45,6 @@ from vigil.vision.track import ByteTracker, EndedTrack, TrackerConfig
 
 __all__ = ["AnalysisParams", "Options", "TrackAnalyser", "build_analyser", "frames", "resolve"]
 
-TRACKED_CLASSES = (0, 1, 2, 3, 5, 7, 14, 15, 16, 17, 18, 19)
-"""person, bicycle, car, motorcycle, bus, truck, bird, cat, dog, horse, sheep, cow."""
-CARRIED_CLASSES = (24, 25, 26, 28)
-"""backpack, umbrella, handbag, suitcase."""
 DEFAULT_INPUT = {"nanodet": 416, "centernet": 416}
 """Long side of a full-frame detector input, by detector (crops keep the same pixels per object)."""
 SCORE_CALIBRATION = {"centernet": 0.75}
@@ -162,7 +159,7 @@ class TrackAnalyser:
             crops = self.scheduler.crops(frame.width, frame.height, motion, live(), scale)
             found = self._detect(frame, crops)
             tracked = found.with_classes(TRACKED_CLASSES)
-            carried = found.with_classes(CARRIED_CLASSES)
+            carried = found.with_classes(CARRIED_CLASS_IDS)
             features = self.observer.features(frame.image, tracked)
             result = self.tracker.update(tracked, frame.timestamp, features=features)
             self.sizing.observe(tracked, confident=self.options.high_score)
@@ -255,7 +252,7 @@ def build_analyser(
             threads=settings.vision.threads,
             providers=settings.vision.providers,
             score_threshold=options.low_score,
-            classes=TRACKED_CLASSES + CARRIED_CLASSES,
+            classes=TRACKED_CLASSES + CARRIED_CLASS_IDS,
         )
     analyser = TrackAnalyser(setup, options, detector)
     if state is not None:

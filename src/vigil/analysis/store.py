@@ -16,9 +16,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from vigil.analysis.columns import fill_search_columns
 from vigil.db.models import Footage, Observation, Track
 from vigil.domain.tracks import FinishedTrack
-from vigil.search.columns import fill_search_columns
 from vigil.settings import Settings
 
 

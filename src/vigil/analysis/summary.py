@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from vigil.domain.detections import COCO_CLASSES
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
+from vigil.domain.vocabulary import COMPASS, IMAGE_DIRECTIONS
 from vigil.vision.attributes import GroundPlane, measure
 
 F32 = npt.NDArray[np.float32]
@@ -27,9 +28,6 @@ F64 = npt.NDArray[np.float64]
 
 Zone = tuple[str, tuple[tuple[float, float], ...]]
 """A named polygon in source-image pixels."""
-
-COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-IMAGE_DIRECTIONS = ("up", "up-right", "right", "down-right", "down", "down-left", "left", "up-left")
 
 
 @dataclass

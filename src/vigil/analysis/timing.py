@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.analysis.columns import local_minute
 from vigil.db.base import utcnow
 from vigil.db.models import Footage, Track, User
 from vigil.errors import InvalidInput, NotFound
@@ -20,7 +21,6 @@ from vigil.governance import audit
 from vigil.governance.access import authorise
 from vigil.governance.audit import AuditContext
 from vigil.governance.roles import Capability
-from vigil.search.columns import local_minute
 from vigil.settings import Settings
 
 ACTION = "footage.correct_time"

@@ -25,15 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigil.analysis.jobs import JobRunner, JobStatus
 from vigil.analysis.liveness import owner_is_alive
 from vigil.db.base import utcnow
+from vigil.db.database import Backend, open_database
 from vigil.db.models import AnalysisJob
 from vigil.settings import Settings
-from vigil.system import System, open_system
 
 log = logging.getLogger(__name__)
 
 
 def make_runner(
-    system: System, *, on_progress: Callable[[int, int], None] | None = None, checkpoint_seconds: float | None = None
+    system: Backend, *, on_progress: Callable[[int, int], None] | None = None, checkpoint_seconds: float | None = None
 ) -> JobRunner:
     """A runner using the configured detector and the threaded PyAV frame source."""
     from vigil.analysis.decode import frames
@@ -125,7 +125,7 @@ class ProgressWriter:
             log.warning("analysis job %s: progress not recorded (%s)", self._job_id, exc.orig)
 
 
-def run_job(system: System, job_id: int, *, stop: threading.Event | None = None) -> int:
+def run_job(system: Backend, job_id: int, *, stop: threading.Event | None = None) -> int:
     """Run one job to the end with live progress; the number of tracks it wrote."""
     writer = ProgressWriter(system.sessions, job_id, stop=stop)
     try:
@@ -136,11 +136,11 @@ def run_job(system: System, job_id: int, *, stop: threading.Event | None = None)
 
 def run_job_in_worker(settings: Settings, job_id: int) -> int:
     """Entry point of a worker process: its own engine and sessions, closed when the job ends."""
-    system = open_system(settings)
+    database = open_database(settings)
     try:
-        return run_job(system, job_id)
+        return run_job(database, job_id)
     finally:
-        system.close()
+        database.close()
 
 
 class LocalExecutor:
@@ -170,7 +170,7 @@ class ThreadExecutor:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self._system = open_system(settings)
+        self._database = open_database(settings)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-analysis")
         self._running: dict[int, Future[int]] = {}
         self._stop = threading.Event()
@@ -178,14 +178,14 @@ class ThreadExecutor:
     def submit(self, job_id: int) -> None:
         if job_id in self._running and not self._running[job_id].done():
             return
-        future = self._pool.submit(run_job, self._system, job_id, stop=self._stop)
+        future = self._pool.submit(run_job, self._database, job_id, stop=self._stop)
         future.add_done_callback(partial(_log_outcome, job_id))
         self._running[job_id] = future
 
     def shutdown(self) -> None:
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._system.close()
+        self._database.close()
 
 
 def _log_outcome(job_id: int, future: Future[int]) -> None:

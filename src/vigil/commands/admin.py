@@ -261,7 +261,8 @@ def retention_run(
     as_json: JsonOut = False,
 ) -> None:
     """Apply the retention policies now (the scheduler also runs them hourly)."""
-    from vigil.governance.retention import default_rules, run_retention_now
+    from vigil.governance.retention import run_retention_now
+    from vigil.system import default_rules
 
     with system_session() as (system, db):
         report = run_retention_now(

@@ -63,8 +63,8 @@ def export_verify(
     """Check a bundle: every file's SHA-256, nothing added or missing, the manifest's digest and HMAC, the audit
     entries' hash links. Exit 0 when intact, 1 with each problem otherwise. The HMAC (proof the bundle was made
     by this system) is checked when this system's secret is at hand."""
+    from vigil.governance.keys import secret_key
     from vigil.search.export_verify import verify_bundle
-    from vigil.system import secret_key
 
     config = settings()
     has_secret = (config.secret_key is not None and bool(config.secret_key.get_secret_value())) or (

@@ -148,8 +148,9 @@ def camera_sensitivity(
 
 def _calibrated(marks_file: Path, video: Path) -> tuple[float, float, str]:
     """Run the calibration (before any database transaction: it decodes and detects) and print its table."""
-    from vigil.analysis.pipeline import DEFAULT_INPUT, TRACKED_CLASSES, frames
+    from vigil.analysis.pipeline import DEFAULT_INPUT, frames
     from vigil.analysis.sensitivity import calibrate, parse_marks
+    from vigil.domain.vocabulary import TRACKED_CLASSES
     from vigil.errors import VigilError
     from vigil.vision.detect import build_detector
 

@@ -379,7 +379,7 @@ class Track(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     thumbnail_path: Mapped[str | None] = mapped_column(String(300), nullable=True)
     appearance: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
-    # Search columns derived from the attributes above when the track is stored (vigil.search.columns):
+    # Search columns derived from the attributes above when the track is stored (vigil.analysis.columns):
     # bit i of a colour mask is PALETTE[i]; bit i of carried_mask is CARRIED_CLASSES[i]; start_minute is the
     # minute of the day of first_seen in the force's time zone (for "between 2pm and 3pm on any day").
     upper_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -24,7 +24,6 @@ from vigil.governance import audit
 from vigil.governance.access import require_permission
 from vigil.governance.audit import SYSTEM_ACTOR
 from vigil.governance.roles import Permission
-from vigil.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -101,22 +100,6 @@ class LoginSessionRule:
 
     def delete_rows(self, db: Session, due: DueItems) -> None:
         db.execute(delete(LoginSession).where(LoginSession.id.in_(due.row_ids)))
-
-
-def default_rules(settings: Settings) -> list[RetentionRule]:
-    from vigil.faces.live import LiveAlertRule  # the face tables' rule (imported here: it builds on this module)
-    from vigil.faces.retention import RetroSearchRule  # face searches follow their case (same reason)
-    from vigil.search.export_retention import ExportRule  # bundles follow their case (same reason)
-
-    policy = settings.retention
-    return [
-        FootageRule(data_dir=settings.data_dir, days=policy.footage_days),
-        ApiTokenRule(days_after=policy.api_token_days_after_expiry),
-        LoginSessionRule(days_after=policy.login_session_days),
-        LiveAlertRule(data_dir=settings.data_dir, hours=policy.live_fr_alert_hours),
-        ExportRule(data_dir=settings.data_dir, days=policy.footage_days),
-        RetroSearchRule(data_dir=settings.data_dir, days=policy.footage_days),
-    ]
 
 
 @dataclass(frozen=True)

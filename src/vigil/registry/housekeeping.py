@@ -8,13 +8,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
+from vigil.db.database import Backend
 from vigil.db.session import session_scope
 from vigil.governance.outbox import Delivery, deliver
 from vigil.registry.owners import purge_unverified
 from vigil.registry.requests import remind_and_expire
 from vigil.registry.uploads import abandon_stale_uploads
 from vigil.settings import Settings
-from vigil.system import System
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def registry_housekeeping(db: Session, *, settings: Settings, now: datetime | No
     )
 
 
-def run_scheduled_housekeeping(system: System) -> RegistryHousekeeping:
+def run_scheduled_housekeeping(system: Backend) -> RegistryHousekeeping:
     """One scheduled run in its own session (called in a worker thread by the web app's scheduler), then the
     emails it queued (reminders) are sent, after its commit."""
     with session_scope(system.sessions) as db:
@@ -45,7 +45,7 @@ def run_scheduled_housekeeping(system: System) -> RegistryHousekeeping:
     return done
 
 
-def send_queued_mail(system: System) -> Delivery:
+def send_queued_mail(system: Backend) -> Delivery:
     """Send the outbox's due emails (its own session; each outcome committed on its own)."""
     with session_scope(system.sessions) as db:
         return deliver(db, mail=system.settings.mail, sender_name=system.settings.force_name)

@@ -29,12 +29,12 @@ from vigil.footage.storage import STORED_MODE
 from vigil.governance import audit
 from vigil.governance.access import authorise, ensure_case
 from vigil.governance.audit import GENESIS_HASH, AuditContext, Outcome
+from vigil.governance.keys import secret_key
 from vigil.governance.roles import Capability
 from vigil.search.export_bundle import BundleContent, BundleHeader, ExportedTrack, file_sha256, write_bundle
 from vigil.search.export_clips import ClipError
 from vigil.search.review import confirmed_tracks, marks_of_case
 from vigil.settings import Settings
-from vigil.system import secret_key
 
 EXPORTS_FOLDER = "exports"
 PARTIAL_SUFFIX = ".partial"

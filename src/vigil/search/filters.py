@@ -2,7 +2,7 @@
 
 Every filter but two is an indexed or cheap column predicate: cameras and area (camera ids), time range
 (``first_seen``/``last_seen``), time of day (``start_minute``), class, colours and carried objects (bit masks,
-see :mod:`vigil.search.columns`), heading, speed, height and time in view. A time range finds the tracks in
+see :mod:`vigil.analysis.columns`), heading, speed, height and time in view. A time range finds the tracks in
 view at any moment of it; so that the ``first_seen`` index bounds the scan, tracks are looked for from the
 range's start less the longest track's duration (``max(dwell_s)``, itself read from an index).
 
@@ -25,9 +25,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from vigil.analysis.columns import carried_mask, colour_mask
 from vigil.db.models import Camera, Footage, Location, Track
+from vigil.domain.vocabulary import CARRIED_CLASSES
 from vigil.errors import InvalidInput
-from vigil.search.columns import CARRIED_CLASSES, carried_mask, colour_mask
 from vigil.search.query import LineCrossing, TrackQuery
 
 BATCH = 500

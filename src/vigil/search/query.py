@@ -20,12 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vigil.analysis.pipeline import TRACKED_CLASSES
-from vigil.analysis.summary import COMPASS, IMAGE_DIRECTIONS
 from vigil.domain.cameras import camera_code
 from vigil.domain.detections import COCO_CLASSES
-from vigil.search.columns import CARRIED_CLASSES
-from vigil.vision.colour import PALETTE, ColourName
+from vigil.domain.vocabulary import CARRIED_CLASSES, COMPASS, IMAGE_DIRECTIONS, PALETTE, TRACKED_CLASSES, ColourName
 
 SEARCHABLE_CLASSES: tuple[str, ...] = tuple(COCO_CLASSES[i] for i in TRACKED_CLASSES)
 """The classes analysis follows as tracks (people, vehicles, a few animals)."""

@@ -17,7 +17,7 @@ Decisions on the borderline words (documented here because people disagree on th
 
 from __future__ import annotations
 
-from vigil.vision.colour import ColourName as C
+from vigil.domain.vocabulary import ColourName as C
 
 
 def words(text: str) -> frozenset[str]:

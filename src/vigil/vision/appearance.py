@@ -30,7 +30,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vigil.vision.colour import PALETTE, FloatArray, colour_indices_of_lab
+from vigil.domain.vocabulary import PALETTE
+from vigil.vision.colour import FloatArray, colour_indices_of_lab
 from vigil.vision.segment import BoolMask, Image, band_rows, crop_box, row_extent, shape_prior
 
 APPEARANCE_LENGTH = 128

@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.domain.detections import Detections
+from vigil.domain.vocabulary import BACKPACK, CARRIED_CLASS_IDS, HANDBAG, SUITCASE, UMBRELLA, ColourName
 from vigil.vision.colour import (
-    ColourName,
     FloatArray,
     colour_histogram,
     colour_indices,
@@ -30,9 +30,6 @@ from vigil.vision.colour import (
 )
 from vigil.vision.segment import ColourModelSegmenter, Image, Segmenter, Silhouette, person_parts, vehicle_body
 
-BACKPACK, UMBRELLA, HANDBAG, SUITCASE = 24, 25, 26, 28
-"""COCO-80 class ids (``vigil.domain.COCO_CLASSES`` order, person = 0) of the objects people carry."""
-CARRIED_CLASSES = (BACKPACK, UMBRELLA, HANDBAG, SUITCASE)
 MIN_CARRIED_SCORE = 0.5
 """Association score (placement times overlap) a bag needs before anyone is said to carry it."""
 
@@ -141,19 +138,19 @@ def associate_carried(
 ) -> dict[int, list[int]]:
     """Which rows of ``objects`` each row of ``persons`` carries: ``{person_index: [object_index, ...]}``.
 
-    Only backpacks, umbrellas, handbags and suitcases (:data:`CARRIED_CLASSES`) are considered. An object
-    scores against each person as (the fraction of its box inside the person's box widened by its class's
-    allowance: beside for a wheeled suitcase or a bag at the hip, above for an umbrella) times (how plausible
-    its height is for that class: a backpack's centre at 12-65 % of the person's height, a handbag's at 20-80 %,
-    a suitcase's at 45-100 %, an umbrella's from 40 % above the head to 40 % down, falling linearly to zero over
-    a further 15 % of the height). It goes to the best person if that score is at least ``min_score`` and beats
-    the runner-up by ``margin``; otherwise (nobody, or two people equally likely) it stays unassigned. Every
-    person index is a key; the lists are in ascending object order.
+    Only backpacks, umbrellas, handbags and suitcases (:data:`~vigil.domain.vocabulary.CARRIED_CLASS_IDS`) are
+    considered. An object scores against each person as (the fraction of its box inside the person's box widened by
+    its class's allowance: beside for a wheeled suitcase or a bag at the hip, above for an umbrella) times (how
+    plausible its height is for that class: a backpack's centre at 12-65 % of the person's height, a handbag's at
+    20-80 %, a suitcase's at 45-100 %, an umbrella's from 40 % above the head to 40 % down, falling linearly to zero
+    over a further 15 % of the height). It goes to the best person if that score is at least ``min_score`` and beats
+    the runner-up by ``margin``; otherwise (nobody, or two people equally likely) it stays unassigned. Every person
+    index is a key; the lists are in ascending object order.
     """
     result: dict[int, list[int]] = {i: [] for i in range(len(persons))}
     if not len(persons):
         return result
-    for j in np.flatnonzero(np.isin(objects.class_id, CARRIED_CLASSES)).tolist():
+    for j in np.flatnonzero(np.isin(objects.class_id, CARRIED_CLASS_IDS)).tolist():
         scores = _carry_scores(persons.xyxy, objects.xyxy[j], _CARRY_RULES[int(objects.class_id[j])])
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])

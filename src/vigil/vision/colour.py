@@ -36,11 +36,11 @@ Decisions on the borderline colours (kept out of the tests where people disagree
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from vigil.domain.vocabulary import PALETTE, ColourName
 
 SECOND_NAME_SHARE = 0.25
 """A second colour name is reported only if at least this fraction of the pixels carry it."""
@@ -48,25 +48,6 @@ STILL_GAIN_LIMIT = 3.0
 """Grey-world gain limit for a still described on its own (``vigil describe``): a crop from a camera with a
 strong cast (PETA's PRID camera is green, a = -15) needs more than a frame's gentle default of 1.5."""
 
-
-class ColourName(StrEnum):
-    """The fixed palette of 11 colour names. The member order is the column order of every histogram."""
-
-    BLACK = "black"
-    BLUE = "blue"
-    BROWN = "brown"
-    GREEN = "green"
-    GREY = "grey"
-    ORANGE = "orange"
-    PINK = "pink"
-    PURPLE = "purple"
-    RED = "red"
-    WHITE = "white"
-    YELLOW = "yellow"
-
-
-PALETTE: tuple[ColourName, ...] = tuple(ColourName)
-"""The 11 names in histogram column order."""
 
 _INDEX = {name: i for i, name in enumerate(PALETTE)}
 _HUE_EDGES = (5.0, 48.0, 80.0, 112.0, 190.0, 311.0, 340.0)

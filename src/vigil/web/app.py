@@ -20,8 +20,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
 from vigil.faces.live_runtime import LiveRuntime
 from vigil.footage.playable import CopyMaker
+from vigil.governance.keys import secret_key
 from vigil.settings import Settings
-from vigil.system import System, open_system, prepare, secret_key
+from vigil.system import System, open_system, prepare
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers

@@ -14,9 +14,9 @@ import logging
 from vigil.db.session import session_scope
 from vigil.footage.custody import sweep_stale_files
 from vigil.governance.audit_anchor import AnchorError, checkpoint_now
-from vigil.governance.retention import RetentionReport, default_rules, run_retention
+from vigil.governance.retention import RetentionReport, run_retention
 from vigil.registry.housekeeping import run_scheduled_housekeeping
-from vigil.system import System
+from vigil.system import System, default_rules
 
 log = logging.getLogger("vigil.retention")
 anchor_log = logging.getLogger("vigil.audit")

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Body, Query, Request
 
 from vigil.db.models import AuditEntry
 from vigil.governance.audit_review import MAX_PAGE, AuditFilter, browse_audit, verify_chain
-from vigil.governance.retention import default_rules, retention_status, run_retention_now
+from vigil.governance.retention import retention_status, run_retention_now
+from vigil.system import default_rules
 from vigil.web.api.access import ERRORS, ApiUser
 from vigil.web.api.schemas import (
     AuditEntryReply,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import Response
@@ -22,6 +22,23 @@ router = APIRouter(include_in_schema=False)
 
 Field = Annotated[str, Form(max_length=4000)]
 LocationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class _SiteFields(TypedDict):
+    name: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+
+
+def _site(name: str, address: str, latitude: str, longitude: str) -> _SiteFields:
+    """A location form's fields, checked (the add and edit forms share them)."""
+    return _SiteFields(
+        name=text(name, label="Name", max_chars=200),
+        address=text(address, label="Address", max_chars=400),
+        latitude=optional_float(latitude, label="Latitude"),
+        longitude=optional_float(longitude, label="Longitude"),
+    )
 
 
 def location_id_of(value: str) -> int:
@@ -52,14 +69,7 @@ def location_add(
     longitude: Field = "",
 ) -> Response:
     def act() -> None:
-        add_location(
-            db,
-            actor=user,
-            name=text(name, label="Name", max_chars=200),
-            address=text(address, label="Address", max_chars=400),
-            latitude=optional_float(latitude, label="Latitude"),
-            longitude=optional_float(longitude, label="Longitude"),
-        )
+        add_location(db, actor=user, **_site(name, address, latitude, longitude))
 
     return outcome(request, db, act, done=f"Location {name.strip()} added.", back="/locations")
 
@@ -126,15 +136,7 @@ def location_edit(
     longitude: Field = "",
 ) -> Response:
     def act() -> None:
-        edit_location(
-            db,
-            actor=user,
-            location_id=location_id,
-            name=text(name, label="Name", max_chars=200),
-            address=text(address, label="Address", max_chars=400),
-            latitude=optional_float(latitude, label="Latitude"),
-            longitude=optional_float(longitude, label="Longitude"),
-        )
+        edit_location(db, actor=user, location_id=location_id, **_site(name, address, latitude, longitude))
 
     return outcome(request, db, act, done=f"Location {name.strip()} updated.", back="/locations")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from vigil.governance.retention import default_rules, retention_status, run_retention_now
+from vigil.governance.retention import retention_status, run_retention_now
 from vigil.settings import RetentionSettings
+from vigil.system import default_rules
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
 from vigil.web.rendering import render

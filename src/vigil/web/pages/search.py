@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from vigil.domain.vocabulary import CARRIED_CLASSES
 from vigil.errors import VigilError
 from vigil.governance.audit import AuditContext
 from vigil.search.cards import ResultCard
-from vigil.search.columns import CARRIED_CLASSES
 from vigil.search.form import LISTS, fields_of, query_from_fields, query_string
 from vigil.search.query import COLOURS, HEADINGS, SEARCHABLE_CLASSES, TrackQuery
 from vigil.search.service import (

@@ -1,10 +1,11 @@
 """The search columns of a track, derived from its attributes when it is stored.
 
-Attribute names are kept as comma-separated text (``"red,blue"``) for people to read; searching them with
-``LIKE`` would be slow and ambiguous, so each track also carries integer bit masks: bit ``i`` of a colour mask
-is :data:`~vigil.vision.colour.PALETTE` ``[i]``, bit ``i`` of the carried mask is :data:`CARRIED_CLASSES`
-``[i]``. ``start_minute`` is the minute of the day (0-1439) at which the track was first seen, in the force's
-time zone (so "between 2pm and 3pm" means local time on every day, across clock changes).
+Attribute names are kept as comma-separated text (``"red,blue"``) for people to read; searching them with ``LIKE``
+would be slow and ambiguous, so each track also carries integer bit masks: bit ``i`` of a colour mask is
+:data:`~vigil.domain.vocabulary.PALETTE` ``[i]``, bit ``i`` of the carried mask is
+:data:`~vigil.domain.vocabulary.CARRIED_CLASSES` ``[i]``. ``start_minute`` is the minute of the day (0-1439) at
+which the track was first seen, in the force's time zone (so "between 2pm and 3pm" means local time on every day,
+across clock changes).
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vigil.db.models import Track
-from vigil.vision.colour import PALETTE
-
-CARRIED_CLASSES: tuple[str, ...] = ("backpack", "umbrella", "handbag", "suitcase")
-"""The objects analysis associates with the person carrying them (COCO names), in carried-mask bit order."""
+from vigil.domain.vocabulary import CARRIED_CLASSES, PALETTE
 
 _COLOUR_BIT = {name.value: 1 << i for i, name in enumerate(PALETTE)}
 _CARRIED_BIT = {name: 1 << i for i, name in enumerate(CARRIED_CLASSES)}
