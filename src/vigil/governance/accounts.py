@@ -25,7 +25,7 @@ def reset_password(db: Session, *, actor: User, username: str) -> str:
     user = get_user(db, username)
     if user.id == actor.id:
         raise InvalidInput("change your own password on the Password page, not by a reset")
-    password = generate_password()
+    password = generate_password(username=user.username)
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.password_changed_at = utcnow()

@@ -51,8 +51,16 @@ def check_password_policy(password: str, *, username: str) -> None:
         raise InvalidInput("password is too repetitive")
 
 
-def generate_password() -> str:
-    return secrets.token_urlsafe(15)
+def generate_password(*, username: str) -> str:
+    """A random one-time password that passes :func:`check_password_policy` for ``username`` (a random string
+    can contain a short username, which the policy would then refuse at the first login's change)."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        try:
+            check_password_policy(password, username=username)
+        except InvalidInput:
+            continue
+        return password
 
 
 def get_user(db: Session, username: str) -> User:
@@ -106,7 +114,7 @@ def create_user(db: Session, *, actor: User, username: str, display_name: str, r
     account's training must be recorded by someone other than its creator (see ``record_training``).
     """
     require_permission(db, user=actor, permission=Permission.MANAGE_USERS, action="user.create")
-    password = generate_password()
+    password = generate_password(username=username)
     user = _new_user(db, username=username, display_name=display_name, role=role, password=password, created_by=actor)
     audit.record(
         db,
@@ -123,7 +131,7 @@ def bootstrap_admin(db: Session) -> str | None:
     """Create the first administrator when there are no users; return its one-time password."""
     if db.execute(select(func.count(User.id))).scalar_one():
         return None
-    password = generate_password()
+    password = generate_password(username=FIRST_ADMIN)
     _new_user(
         db,
         username=FIRST_ADMIN,
