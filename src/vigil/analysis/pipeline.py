@@ -36,6 +36,7 @@ from vigil.analysis.state import load_state, save_state
 from vigil.analysis.stitch import StitchPolicy, continuation, merged
 from vigil.analysis.summary import Geometry, TrackRecord, summarise, travel
 from vigil.domain.detections import MOTOR_VEHICLE_CLASS_IDS, Detections, Frame
+from vigil.domain.scene import SceneState
 from vigil.domain.tracks import FinishedTrack
 from vigil.domain.vocabulary import CARRIED_CLASS_IDS, TRACKED_CLASSES
 from vigil.settings import Settings
@@ -139,6 +140,8 @@ class TrackAnalyser:
         self.records: dict[int, TrackRecord] = {}
         self.track_no = 0
         self.detector_calls = 0
+        self.carried = Detections.empty()
+        self.last_frame: tuple[int, float] = (-1, 0.0)
 
     # -- Analyser ---------------------------------------------------------------------------------------------
 
@@ -169,7 +172,21 @@ class TrackAnalyser:
             if not tracking and not found_new and self.motion is not None and motion is not None:
                 self.motion.absorb(motion.regions, frame.width, frame.height)  # nothing there: stop asking
             self.observer.record(frame, result, carried, features, self.records, confident=self.options.high_score)
+            self.carried = carried
+        self.last_frame = (frame.index, frame.timestamp)
         return self._ended(self.tracker.pop_ended())
+
+    def scene(self) -> SceneState:
+        """The confirmed live tracks and loose carried objects after the last processed frame (for live rules)."""
+        index, t = self.last_frame
+        return SceneState(
+            t=t,
+            frame_index=index,
+            width=self.setup.width,
+            height=self.setup.height,
+            tracks=self.tracker.predict(t, confirmed_only=True),
+            carried=self.carried,
+        )
 
     def finish(self) -> list[FinishedTrack]:
         return self._ended(self.tracker.end_all(), stitch=False)

@@ -209,18 +209,24 @@ class ByteTracker:
         self._birth(detections, feats, assigned, t)
         return detections.with_track_ids(assigned)
 
-    def predict(self, t: float, *, include_lost: bool = False) -> Detections:
-        """Where the live tracks are expected at time ``t`` (score 0, ``track_id`` set)."""
-        keep = [i for i, tr in enumerate(self._tracks) if include_lost or tr.state != LOST]
+    def predict(self, t: float, *, include_lost: bool = False, confirmed_only: bool = False) -> Detections:
+        """Where the live tracks are expected at time ``t`` (``track_id`` set; score 0, or 1 with
+        ``confirmed_only`` for a track matched to a detection at ``t`` itself)."""
+        keep = [
+            i
+            for i, tr in enumerate(self._tracks)
+            if (include_lost or tr.state != LOST) and (tr.confirmed or not confirmed_only)
+        ]
         if not keep:
             return Detections.empty()
         tracks = [self._tracks[i] for i in keep]
         mean = np.stack([tr.mean for tr in tracks])
         gap = np.clip(np.array([t - tr.t for tr in tracks]), 0.0, self.config.max_coast_s)
         mean = kalman.predict_mean(mean, gap)
+        seen = [confirmed_only and tr.t == t for tr in tracks]
         return Detections(
             xyxy=kalman.cxcywh_to_xyxy(mean[:, :4]).astype(np.float32),
-            score=np.zeros(len(keep), dtype=np.float32),
+            score=np.array(seen, dtype=np.float32),
             class_id=np.array([tr.class_id for tr in tracks], dtype=np.int32),
             track_id=np.array([tr.track_id for tr in tracks], dtype=np.int64),
         )
