@@ -38,7 +38,7 @@ class SharedCamera(Base):
     terms: Mapped[str] = mapped_column(String(16))  # ask | emergency
     off_from: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "HH:MM" local: sharing off from...
     off_until: Mapped[str | None] = mapped_column(String(5), nullable=True)  # ...until (may pass midnight)
-    max_view_minutes: Mapped[int] = mapped_column(Integer)
+    max_view_minutes: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), index=True)  # sharing | paused
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -65,7 +65,7 @@ class SharedView(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # awaiting | open | ended | declined | expired
     approval_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    minutes: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[float] = mapped_column(Float)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -83,15 +83,15 @@ def request_view(
     user: User,
     context: AuditContext,
     camera_id: int,
-    minutes: int | None = None,
+    minutes: float | None = None,
     now: datetime | None = None,
 ) -> Requested:
     """Ask the owner (one-time approval link) or, on emergency terms, open the view at once and tell the owner."""
     now = now or utcnow()
     authorise(db, user=user, capability=Capability.REGISTRY, action="registry.live.view", context=context, now=now)
     camera = _usable_camera(db, settings=settings, user=user, context=context, camera_id=camera_id, now=now)
-    if minutes is not None and not 1 <= minutes <= camera.max_view_minutes:
-        raise InvalidInput(f"the owner allows views of 1 to {camera.max_view_minutes} minutes")
+    if minutes is not None and not (0 < minutes <= camera.max_view_minutes):
+        raise InvalidInput(f"the owner allows views of at most {camera.max_view_minutes:g} minutes")
     case = ensure_case(db, reference=context.case_ref, user=user)
     emergency = camera.terms == EMERGENCY
     token = "" if emergency else new_token()
@@ -135,7 +135,7 @@ def _owner_email(settings: Settings, camera: SharedCamera, view: SharedView, tok
     case = view.case.reference if view.case else ""
     what = (
         f"Case reference: {case}\nPurpose: {view.purpose}\nViewer's role: {view.role}\n"
-        f"Longest view: {view.minutes} minutes\n"
+        f"Longest view: {view.minutes:g} minutes\n"
     )
     manage = link(link_base(settings), "/register/manage")
     if not token:

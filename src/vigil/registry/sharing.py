@@ -58,7 +58,9 @@ class SiteInput(BaseModel):
     terms: Literal["ask", "emergency"] = Field(description="'ask' me each time, or 'emergency' access.")
     off_from: str = Field("", max_length=5, description="Sharing is off from this time (HH:MM), optional.")
     off_until: str = Field("", max_length=5, description="...until this time (HH:MM).")
-    max_view_minutes: int = Field(30, ge=1, le=240, description="The longest one view may last, in minutes.")
+    max_view_minutes: float = Field(
+        30, ge=0.1, le=240, allow_inf_nan=False, description="The longest one view may last, in minutes."
+    )
     cameras: list[StreamInput] = Field(min_length=1, max_length=MAX_SITE_CAMERAS, description="The cameras.")
 
     @field_validator("off_from", "off_until")

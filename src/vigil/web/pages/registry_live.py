@@ -63,7 +63,7 @@ def view_start(
     settings = web_state(request).system.settings
     back = f"/registry/live/{camera_id}?" + urlencode({"case": context.case_ref})
     try:
-        wanted = int(minutes) if minutes.strip() else None
+        wanted = float(minutes) if minutes.strip() else None
         requested = request_view(db, settings=settings, user=user, context=context, camera_id=camera_id, minutes=wanted)
     except ValueError:
         flash(request, "give the view's length as a number of minutes", "error")

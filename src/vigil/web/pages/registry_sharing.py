@@ -144,7 +144,7 @@ def approval_answer(
         raise InvalidInput("choose approve or refuse")
     view = answer_view(db, token=token, approve=answer == "approve")
     if answer == "approve":
-        text = f"The officer may now view '{view.camera_label}' live for up to {view.minutes} minutes."
+        text = f"The officer may now view '{view.camera_label}' live for up to {view.minutes:g} minutes."
     else:
         text = f"The officer will not see '{view.camera_label}'."
     return _message(request, "Thank you: your answer is saved", text)
