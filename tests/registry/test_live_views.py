@@ -7,6 +7,7 @@ during a view stops it within 5 s; an emergency view ends at its limit; the owne
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,7 +162,9 @@ def test_an_emergency_view_ends_at_its_limit_and_the_owner_log_lists_every_view(
     wait_for(lambda: process.poll() is not None, timeout=5, what="its reader to stop")
     assert officer.get(picture_url).status_code == 409
     assert views(app)[0].end_reason == "the view reached its time limit"
-    assert [e.details for e in audited(app, "registry.live.end")][0].count("time limit") == 1
+    ended = json.loads(audited(app, "registry.live.end")[0].details)  # who, role, case, start and end
+    assert ended["viewer"] == "olly" and ended["role"] == "investigator" and ended["case"] == CONTEXT.case_ref
+    assert ended["started"] < ended["ended"] and ended["reason"] == "the view reached its time limit"
 
     second = ask_to_view(officer, till)  # closed by the officer at once
     csrf = page_csrf(officer, f"/registry/live/views/{second}?case={CONTEXT.case_ref}")
