@@ -24,25 +24,17 @@ from tests.registry.live_support import (
     cameras,
     officer_client,
     owner_client,
-    owner_clip,
     share,
     share_form,
     views,
 )
 from tests.registry.smtp import Mailbox, body_of
 from tests.registry.test_requests import CONTEXT
-from tests.support.rtsp import RtspServer, rtsp_server, wait_for
+from tests.support.rtsp import RtspServer, wait_for
 from tests.support.webapp import page_csrf, serve
 from vigil.web.app import create_app
 
 JPEG = b"\xff\xd8"
-
-
-@pytest.fixture(scope="module")
-def camera_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
-    clip = owner_clip(tmp_path_factory.mktemp("owner-camera"))
-    with rtsp_server({"shop": clip, "till": clip}) as server:
-        yield server
 
 
 @pytest.fixture
