@@ -19,10 +19,11 @@ from tests.support.rtsp import RtspServer
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, User
 from vigil.db.outbox_models import OutboxMessage
+from vigil.db.registry_models import FootageRequest
 from vigil.db.share_models import SharedCamera, SharedView
 from vigil.errors import InvalidInput, NotFound, NotPermitted, VigilError
 from vigil.governance.audit import AuditContext
-from vigil.registry.live_views import answer_view, end_view, officer_view, request_view
+from vigil.registry.live_views import answer_view, end_view, officer_view, request_recording, request_view
 from vigil.registry.sharing import change_sharing, parse_site, share_site
 from vigil.registry.streams import probe_stream
 from vigil.settings import Settings
@@ -170,3 +171,22 @@ def test_a_paused_camera_or_one_in_its_off_hours_cannot_be_viewed(
     with pytest.raises(VigilError, match="does not share this camera between"):
         request_view(db, settings=live_settings, user=user, context=CASE, camera_id=camera.id)
     assert count(db, SharedView) == 0
+
+
+def test_a_recording_of_a_view_comes_only_as_a_footage_request_for_its_period(
+    db: Session, live_settings: Settings, mailbox: Mailbox, camera_server: RtspServer
+) -> None:
+    camera, _ = share_camera(db, live_settings, mailbox, camera_server, terms="emergency")
+    olly = make_user(db, "olly", trained_for=("registry", "requests"), cases=(CASE.case_ref,))
+    rita = officer(db, "rita", cases=(CASE.case_ref,))  # registry training only
+    view = request_view(db, settings=live_settings, user=olly, context=CASE, camera_id=camera.id).view
+    closed = end_view(db, user=olly, context=CASE, view_id=view.id, reason="the officer closed the view")
+    with pytest.raises(NotPermitted):
+        request_recording(db, settings=live_settings, user=rita, context=CASE, view_id=view.id)
+    db.rollback()
+    assert count(db, FootageRequest) == 0
+    sent = request_recording(db, settings=live_settings, user=olly, context=CASE, view_id=view.id)
+    assert sent.request.owner_id == camera.owner_id and sent.request.case.reference == CASE.case_ref
+    assert sent.request.window_start == closed.started_at
+    assert closed.ended_at is not None and sent.request.window_end >= closed.ended_at
+    assert "live view of your camera 'shop'" in sent.request.message

@@ -30,6 +30,7 @@ from vigil.governance.outbox import enqueue
 from vigil.governance.roles import Capability
 from vigil.registry.links import link, link_base, new_token, token_hash, well_formed
 from vigil.registry.owners import ACTIVE
+from vigil.registry.requests import Sent, send_requests
 from vigil.registry.sharing import (
     AWAITING,
     DECLINED,
@@ -314,3 +315,31 @@ def live_ids(db: Session, *, settings: Settings, view_ids: list[int], now: datet
     now = now or utcnow()
     stmt = select(SharedView).where(SharedView.id.in_(view_ids)).options(selectinload(SharedView.camera))
     return {v.id for v in db.execute(stmt).scalars() if is_live(v, settings=settings, now=now)}
+
+
+def request_recording(
+    db: Session, *, settings: Settings, user: User, context: AuditContext, view_id: int, now: datetime | None = None
+) -> Sent:
+    """Ask the owner for a recording of a view's period: a footage request (``requests`` capability) whose upload
+    arrives as case evidence like any other; vigil itself never records a shared camera."""
+    now = now or utcnow()
+    view = officer_view(db, user=user, context=context, view_id=view_id, action="requests.send")
+    if view.started_at is None:
+        raise InvalidInput("this view never opened, so there is no period to ask a recording of")
+    end = view.ended_at or min(now, view.ends_at or now)
+    message = (
+        f"During an officer's live view of your camera '{view.camera_label}' (your approval or emergency access), "
+        "something was seen that may be evidence. If your camera recorded this period, please upload it."
+    )
+    [sent] = send_requests(
+        db,
+        settings=settings,
+        user=user,
+        context=context,
+        owner_ids=[view.owner_id],
+        window_start=view.started_at,
+        window_end=max(end, view.started_at + timedelta(seconds=1)),
+        message=message,
+        now=now,
+    )
+    return sent

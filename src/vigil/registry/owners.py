@@ -326,6 +326,8 @@ def erase(db: Session, *, owner: RegistryOwner, now: datetime) -> None:
 
 def _forget_streams(db: Session, *, owner: RegistryOwner, now: datetime) -> None:
     """Leaving deletes the shared cameras' stream details; their open views end (readers stop within seconds)."""
+    view_ids = db.execute(select(SharedView.id).where(SharedView.owner_id == owner.id)).scalars().all()
+    withdraw(db, subject_type="shared_view", subject_ids=list(view_ids), reason="the registration was deleted")
     db.execute(
         update(SharedView)
         .where(SharedView.owner_id == owner.id, SharedView.status.in_(("awaiting", "open")))

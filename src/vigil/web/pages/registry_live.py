@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from vigil.db.base import utcnow
 from vigil.db.share_models import SharedCamera
 from vigil.errors import NotFound, VigilError
-from vigil.registry.live_views import end_view, is_live, officer_view, request_view, stream_of
+from vigil.registry.live_views import end_view, is_live, officer_view, request_recording, request_view, stream_of
 from vigil.registry.sharing import SHARING
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
@@ -151,3 +151,25 @@ def view_end(request: Request, db: DbSession, user: CurrentUser, context: Workin
         pool.stop([view_id])
     flash(request, "View closed.", "ok")
     return RedirectResponse(_view_url(view_id, context.case_ref), status_code=303)
+
+
+@router.post("/registry/live/views/{view_id}/recording")
+def view_recording(
+    request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, view_id: Id
+) -> Response:
+    """Ask the owner for a recording of the view's period (a footage request with its own upload link)."""
+    settings = web_state(request).system.settings
+    try:
+        sent = request_recording(db, settings=settings, user=user, context=context, view_id=view_id)
+    except VigilError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+        return RedirectResponse(_view_url(view_id, context.case_ref), status_code=303)
+    delivery = deliver_now(request, db, [sent.message_id])
+    note = f"Footage request {sent.request.id} sent to the owner for this view's period."
+    flash(
+        request,
+        note if delivery.all_sent else f"{note} {queued_notice(delivery)}",
+        "ok" if delivery.all_sent else "warn",
+    )
+    return RedirectResponse("/registry/requests?" + urlencode({"case": context.case_ref}), status_code=303)
