@@ -60,9 +60,19 @@ class ViewerPool:
             process.stdin.write(url.encode() + b"\n")
             process.stdin.close()
             self._readers[view_id] = Reader(process, picture)
+        self.start()
+
+    def start(self) -> None:
+        """Start the watcher (the web app's lifespan does, so due views end even when nobody is watching)."""
+        with self._lock:
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="vigil-view-watcher", daemon=True)
                 self._watcher.start()
+
+    def is_running(self, view_id: int) -> bool:
+        with self._lock:
+            reader = self._readers.get(view_id)
+            return reader is not None and reader.process.poll() is None
 
     def picture(self, view_id: int) -> bytes | None:
         """The latest picture of a running view's reader (None before the first one arrives)."""

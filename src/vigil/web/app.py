@@ -95,6 +95,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         await asyncio.to_thread(copies.resume)  # copies a restart left queued or half-made
         viewers = ViewerPool(settings=settings, sessions=system.sessions)
         app.state.web.viewers = viewers
+        viewers.start()
         await asyncio.to_thread(write_audit_checkpoint, system)  # creates the signing key on first start
         scrubber = TokenScrubber()
         install_scrubber(scrubber)  # after uvicorn has configured its loggers

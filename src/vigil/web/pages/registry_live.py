@@ -128,9 +128,12 @@ def view_picture(request: Request, db: DbSession, user: CurrentUser, context: Wo
             pool.stop([view_id])
         return JSONResponse(_state(view.status, False, view.ends_at, view.end_reason), status_code=409)
     assert view.ends_at is not None
-    url, seconds = stream_of(db, settings=settings, view=view), (view.ends_at - now).total_seconds()
-    db.commit()  # no transaction stays open while the reader starts or the picture is read
-    pool.ensure(view_id, url=url, seconds=seconds)
+    if pool.is_running(view_id):
+        db.commit()  # no transaction stays open while the picture is read
+    else:
+        url, seconds = stream_of(db, settings=settings, view=view), (view.ends_at - now).total_seconds()
+        db.commit()  # ...or while the reader starts
+        pool.ensure(view_id, url=url, seconds=seconds)
     picture = pool.picture(view_id)
     if picture is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
