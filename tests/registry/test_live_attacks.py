@@ -23,7 +23,14 @@ from vigil.db.registry_models import FootageRequest
 from vigil.db.share_models import SharedCamera, SharedView
 from vigil.errors import InvalidInput, NotFound, NotPermitted, VigilError
 from vigil.governance.audit import AuditContext
-from vigil.registry.live_views import answer_view, end_view, officer_view, request_recording, request_view
+from vigil.registry.live_views import (
+    answer_view,
+    end_view,
+    officer_view,
+    request_recording,
+    request_view,
+    shared_camera,
+)
 from vigil.registry.sharing import change_sharing, parse_site, share_site
 from vigil.registry.streams import probe_stream
 from vigil.settings import Settings
@@ -89,6 +96,9 @@ def test_an_officer_without_training_or_the_case_cannot_view_and_nothing_is_aske
     db.rollback()
     assert count(db, SharedView) == 0 and count(db, OutboxMessage) == mails
     assert [reason in str(r["reason"]) for r in refusals(db, "registry.live.view")] == [True]
+    with pytest.raises(NotPermitted, match=reason):  # nor see the camera's page
+        shared_camera(db, settings=live_settings, user=user, context=context, camera_id=camera.id)
+    assert len(refusals(db, "registry.live.camera")) == 1
 
 
 def test_a_view_is_reached_only_by_its_officer_for_its_case_and_crafted_ids_are_refused(

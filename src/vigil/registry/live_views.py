@@ -77,6 +77,18 @@ def _usable_camera(
     return camera
 
 
+def shared_camera(
+    db: Session, *, settings: Settings, user: User, context: AuditContext, camera_id: int, now: datetime | None = None
+) -> SharedCamera:
+    """A shared camera's page (registry capability, training, case and purpose, as the map)."""
+    now = now or utcnow()
+    authorise(db, user=user, capability=Capability.REGISTRY, action="registry.live.camera", context=context, now=now)
+    camera = db.get(SharedCamera, camera_id)
+    if camera is None or camera.owner.status != ACTIVE:
+        raise NotFound(f"there is no shared camera {camera_id}")
+    return camera
+
+
 def request_view(
     db: Session,
     *,

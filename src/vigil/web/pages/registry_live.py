@@ -15,9 +15,16 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.db.share_models import SharedCamera
-from vigil.errors import NotFound, VigilError
-from vigil.registry.live_views import end_view, is_live, officer_view, request_recording, request_view, stream_of
+from vigil.errors import VigilError
+from vigil.registry.live_views import (
+    end_view,
+    is_live,
+    officer_view,
+    request_recording,
+    request_view,
+    shared_camera,
+    stream_of,
+)
 from vigil.registry.sharing import SHARING
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
@@ -37,9 +44,8 @@ def _view_url(view_id: int, case_ref: str) -> str:
 
 @router.get("/registry/live/{camera_id}")
 def camera_page(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, camera_id: Id) -> Response:
-    camera = db.get(SharedCamera, camera_id)
-    if camera is None or camera.owner.status != "active":
-        raise NotFound(f"there is no shared camera {camera_id}")
+    settings = web_state(request).system.settings
+    camera = shared_camera(db, settings=settings, user=user, context=context, camera_id=camera_id)
     return render(
         request,
         "registry_live_camera.html",

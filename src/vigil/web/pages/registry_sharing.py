@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Form, Path, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from vigil.db.share_models import SharedCamera
 from vigil.errors import InvalidInput, VigilError
 from vigil.registry.live_views import answer_view, view_for_approval
 from vigil.registry.sharing import change_sharing, owner_cameras, parse_site, share_site, view_log
@@ -78,15 +80,19 @@ async def sharing_add(request: Request, db: DbSession) -> Response:
     settings = web_state(request).system.settings
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     timeout = settings.registry.live_connect_timeout_seconds
-    try:
+
+    def test_and_share() -> list[SharedCamera]:  # streams are opened: seconds each, so off the event loop
         data = parse_site(site_data(form), settings=settings)
-        shared = share_site(
+        return share_site(
             db,
             settings=settings,
             token=token,
             data=data,
             probe=lambda url, masked: probe_stream(url, masked=masked, timeout_s=timeout),
         )
+
+    try:
+        shared = await anyio.to_thread.run_sync(test_and_share)
     except InvalidInput as exc:
         db.rollback()
         form.pop("csrf_token", None)
