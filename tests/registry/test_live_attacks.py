@@ -200,3 +200,15 @@ def test_a_recording_of_a_view_comes_only_as_a_footage_request_for_its_period(
     assert sent.request.window_start == closed.started_at
     assert closed.ended_at is not None and sent.request.window_end >= closed.ended_at
     assert "live view of your camera 'shop'" in sent.request.message
+
+
+def test_an_officer_cannot_flood_an_owner_with_requests_for_one_camera(
+    db: Session, live_settings: Settings, mailbox: Mailbox, camera_server: RtspServer
+) -> None:
+    camera, _ = share_camera(db, live_settings, mailbox, camera_server)
+    user = officer(db, cases=(CASE.case_ref,))
+    request_view(db, settings=live_settings, user=user, context=CASE, camera_id=camera.id)
+    mails = count(db, OutboxMessage)
+    with pytest.raises(InvalidInput, match="already have a view of this camera"):
+        request_view(db, settings=live_settings, user=user, context=CASE, camera_id=camera.id)
+    assert count(db, SharedView) == 1 and count(db, OutboxMessage) == mails

@@ -106,6 +106,7 @@ def request_view(
     if minutes is not None and not (0 < minutes <= camera.max_view_minutes):
         raise InvalidInput(f"the owner allows views of at most {camera.max_view_minutes:g} minutes")
     case = ensure_case(db, reference=context.case_ref, user=user)
+    _one_at_a_time(db, user=user, camera=camera)
     emergency = camera.terms == EMERGENCY
     token = "" if emergency else new_token()
     view = SharedView(
@@ -141,6 +142,15 @@ def request_view(
         now=now,
     )
     return Requested(view, message.id, token)
+
+
+def _one_at_a_time(db: Session, *, user: User, camera: SharedCamera) -> None:
+    """One open or awaiting view per officer and camera: no flood of approval emails or notices to an owner."""
+    stmt = select(SharedView.id).where(
+        SharedView.camera_id == camera.id, SharedView.user_id == user.id, SharedView.status.in_((AWAITING, OPEN))
+    )
+    if db.execute(stmt.limit(1)).first() is not None:
+        raise InvalidInput("you already have a view of this camera open or waiting for the owner: use that one")
 
 
 def _owner_email(settings: Settings, camera: SharedCamera, view: SharedView, token: str) -> Email:
