@@ -210,6 +210,40 @@ class RegistrySettings(Section):
         description="Location that owner-submitted footage is held under (analysed on the owner's consent under the "
         "requesting case: this location needs no PIA).",
     )
+    live_view_minutes: int = Field(
+        30, ge=1, le=240, description="Integrated cameras: the longest view an owner may allow, and the default."
+    )
+    live_approval_minutes: float = Field(
+        60, gt=0, le=1440, description="Integrated cameras: an owner's one-time view approval link works this long."
+    )
+    live_frames_per_second: float = Field(
+        2, gt=0, le=10, description="Integrated cameras: pictures a second an open view decodes and shows."
+    )
+    live_connect_timeout_seconds: float = Field(
+        10, gt=0, le=60, description="Integrated cameras: how long testing or opening an owner's stream may take."
+    )
+    live_idle_seconds: float = Field(
+        20, gt=0, le=600, description="Integrated cameras: a view's reader stops when the officer's page stops asking."
+    )
+    allow_local_streams: bool = Field(
+        False,
+        description="Let an owner's stream be on this server or a loopback address, or inside the force's networks "
+        "(tests and demonstrations only).",
+    )
+    force_networks: tuple[str, ...] = Field(
+        ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"),
+        description="Networks of the force (CIDR): an owner's stream address may not point inside them.",
+    )
+
+    @field_validator("force_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network such as 10.0.0.0/8") from None
+        return value
 
 
 class LiveCameraSettings(Section):

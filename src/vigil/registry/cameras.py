@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from vigil.db.base import utcnow
 from vigil.db.models import Location, User
 from vigil.db.registry_models import RegisteredCamera, RegistryOwner
+from vigil.db.share_models import SharedCamera
 from vigil.errors import InvalidInput
 from vigil.governance import audit
 from vigil.governance.access import authorise, require_permission
@@ -62,6 +63,7 @@ def map_markers(db: Session, *, user: User, context: AuditContext, now: datetime
         }
         for cam in db.execute(stmt).scalars()
     ]
+    markers += integrated_markers(db)
     for status in camera_statuses(db, today=now.date()):
         site = status.camera.location
         if site.latitude is None or site.longitude is None:
@@ -88,6 +90,25 @@ def map_markers(db: Session, *, user: User, context: AuditContext, now: datetime
         now=now,
     )
     return markers
+
+
+def integrated_markers(db: Session) -> list[dict[str, Any]]:
+    """Owners' cameras integrated for live view (a live badge on the map; paused ones show as paused)."""
+    stmt = select(SharedCamera).join(RegistryOwner).where(RegistryOwner.status == ACTIVE).order_by(SharedCamera.id)
+    return [
+        {
+            "source": "integrated",
+            "id": cam.id,
+            "kind": "live view",
+            "label": cam.label + (f" ({cam.site})" if cam.site else ""),
+            "lat": cam.latitude,
+            "lon": cam.longitude,
+            "facing": None,
+            "live": cam.status == "sharing",
+            "terms": cam.terms,
+        }
+        for cam in db.execute(stmt).scalars()
+    ]
 
 
 def _number(value: object, label: str, row: int) -> float:

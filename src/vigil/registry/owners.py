@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from vigil.db.base import utcnow
 from vigil.db.registry_models import FootageRequest, RegisteredCamera, RegistryOwner
+from vigil.db.share_models import SharedCamera, SharedView
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.audit import PUBLIC_ACTOR
@@ -319,7 +320,20 @@ def erase(db: Session, *, owner: RegistryOwner, now: datetime) -> None:
         .where(FootageRequest.owner_id == owner.id, FootageRequest.revoked_at.is_(None))
         .values(revoked_at=now, status="revoked")
     )
+    _forget_streams(db, owner=owner, now=now)
     db.flush()
+
+
+def _forget_streams(db: Session, *, owner: RegistryOwner, now: datetime) -> None:
+    """Leaving deletes the shared cameras' stream details; their open views end (readers stop within seconds)."""
+    view_ids = db.execute(select(SharedView.id).where(SharedView.owner_id == owner.id)).scalars().all()
+    withdraw(db, subject_type="shared_view", subject_ids=list(view_ids), reason="the registration was deleted")
+    db.execute(
+        update(SharedView)
+        .where(SharedView.owner_id == owner.id, SharedView.status.in_(("awaiting", "open")))
+        .values(status="ended", ended_at=now, end_reason="the owner left the registry", approval_token_hash=None)
+    )
+    db.execute(delete(SharedCamera).where(SharedCamera.owner_id == owner.id))
 
 
 def purge_unverified(db: Session, *, now: datetime | None = None) -> int:

@@ -21,6 +21,7 @@ from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
 from vigil.faces.live_runtime import LiveRuntime
 from vigil.footage.playable import CopyMaker
 from vigil.governance.keys import secret_key
+from vigil.registry.viewer_pool import ViewerPool
 from vigil.settings import Settings
 from vigil.system import System, open_system, prepare
 from vigil.web.api import api_router
@@ -46,8 +47,10 @@ from vigil.web.pages import (
     live_cameras,
     live_fr,
     locations,
+    registry_live,
     registry_officer,
     registry_public,
+    registry_sharing,
     registry_upload,
     retention,
     review,
@@ -90,6 +93,9 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         copies = CopyMaker(system.sessions, settings.data_dir)
         app.state.web.copies = copies
         await asyncio.to_thread(copies.resume)  # copies a restart left queued or half-made
+        viewers = ViewerPool(settings=settings, sessions=system.sessions)
+        app.state.web.viewers = viewers
+        viewers.start()
         await asyncio.to_thread(write_audit_checkpoint, system)  # creates the signing key on first start
         scrubber = TokenScrubber()
         install_scrubber(scrubber)  # after uvicorn has configured its loggers
@@ -111,6 +117,8 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             app.state.web.executor = app.state.web.copies = None
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(copies.shutdown)
+            app.state.web.viewers = None
+            await asyncio.to_thread(viewers.close)
             await asyncio.to_thread(app.state.live.stop_all)
             await asyncio.to_thread(system.live.stop)
             await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
@@ -163,8 +171,10 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         dashboards,
         synopsis,
         registry_public,
+        registry_sharing,
         registry_upload,
         registry_officer,
+        registry_live,
         search,
         review,
     ):

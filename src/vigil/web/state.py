@@ -10,6 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from vigil.analysis.worker import JobExecutor
 from vigil.footage.playable import CopyMaker
+from vigil.registry.viewer_pool import ViewerPool
 from vigil.system import System
 from vigil.web.ratelimit import SlidingWindow
 
@@ -23,6 +24,7 @@ class WebState:
     db_finish: anyio.CapacityLimiter  # threads for their commits: as many as slots, so a commit never queues
     executor: JobExecutor | None = None  # runs analysis jobs; set while the app's lifespan runs
     copies: CopyMaker | None = None  # makes playable copies of footage; set while the app's lifespan runs
+    viewers: ViewerPool | None = None  # readers of integrated cameras' open views; set while the lifespan runs
 
 
 def web_state(connection: HTTPConnection) -> WebState:

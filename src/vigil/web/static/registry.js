@@ -72,11 +72,17 @@
     if (marker.source === "registered") {
       return "#1d70b8";
     }
+    if (marker.source === "integrated") {
+      return "#912b88";
+    }
     return marker.pia ? "#00703c" : "#d4351c";
   }
 
   function markerText(marker) {
     const facing = marker.facing === null ? "facing unknown" : `faces ${Math.round(marker.facing)}°`;
+    if (marker.source === "integrated") {
+      return `${marker.live ? "LIVE " : "paused "}${marker.label}: owner's camera shared for live view`;
+    }
     const extra = marker.source === "force" ? (marker.pia ? `PIA ${marker.pia}` : "no current PIA") : `keeps ${marker.retention_days} days`;
     return `${marker.label} (${marker.kind}), ${facing}, ${extra}`;
   }
@@ -177,7 +183,29 @@
       cluster.addLayer(point);
     }
     map.addLayer(cluster);
+    listIntegrated(markers.filter((marker) => marker.source === "integrated"), element.dataset.markers);
     element.dataset.loaded = String(markers.length);
+  }
+
+  // Owners' cameras shared for live view, listed under the map with a live badge and a link to view.
+  function listIntegrated(cameras, markersUrl) {
+    const list = document.getElementById("integrated-cameras");
+    if (!list) {
+      return;
+    }
+    const query = markersUrl.split("?")[1] || "";
+    for (const camera of cameras) {
+      const item = document.createElement("li");
+      const badge = document.createElement("span");
+      badge.className = camera.live ? "badge badge-live" : "badge";
+      badge.textContent = camera.live ? "live" : "paused";
+      const link = document.createElement("a");
+      link.href = `/registry/live/${camera.id}?${query}`;
+      link.textContent = `View ${camera.label}`;
+      item.append(badge, " ", link, camera.terms === "emergency" ? " (emergency access)" : " (owner asked each time)");
+      list.append(item);
+    }
+    list.closest("section").hidden = cameras.length === 0;
   }
 
   function picker(element) {
