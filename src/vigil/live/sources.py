@@ -1,6 +1,7 @@
 """Where a camera's stream comes from: a small typed seam. Sources are listed in settings
 (``VIGIL_LIVE__CAMERAS``) or registered on force cameras by an administrator (URL and credentials encrypted at rest,
-see :mod:`vigil.governance.camera_sources`); :class:`CameraSources` gives both, settings first."""
+see :mod:`vigil.governance.camera_sources`); :class:`CameraSources` gives both, settings first, each with its
+recording policy (continuous, motion or off)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from vigil.settings import SECRET_MASK, Settings
 
 log = logging.getLogger("vigil.live")
 
-RecordingPolicy = Literal["continuous", "off"]
+RecordingPolicy = Literal["continuous", "motion", "off"]
+RECORDING_POLICIES: tuple[RecordingPolicy, ...] = ("continuous", "motion", "off")
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ class SettingsSources:
 
 @dataclass(frozen=True)
 class CameraSources:
-    """The streams in ``settings.live.cameras`` and then every force camera's registered source (recorded
-    continuously). A registered source is unsealed and checked again each time; one that no longer passes (a
+    """The streams in ``settings.live.cameras`` and then every force camera's registered source (recorded as its
+    source's policy says). A registered source is unsealed and checked again each time; one that no longer passes (a
     changed key or policy) is left out with a warning that names the camera, never its address."""
 
     settings: Settings
@@ -75,7 +77,8 @@ class CameraSources:
                 except VigilError as error:
                     log.warning("camera %s: its registered source is not used: %s", code, error)
                     continue
-                listed.append(StreamSource(camera_code=code, url=checked.url))
+                recording = registered.recording if registered.recording in RECORDING_POLICIES else "continuous"
+                listed.append(StreamSource(camera_code=code, url=checked.url, recording=recording))
         return listed
 
 

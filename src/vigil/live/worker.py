@@ -26,6 +26,7 @@ from vigil.errors import VigilError
 from vigil.footage.storage import sha256_of
 from vigil.governance.users import get_user
 from vigil.live.health import HealthMeter
+from vigil.live.motion import NO_MOTION, MotionGate
 from vigil.live.segments import Recorder, RecordingFailed, StreamClock, clear_partials
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
@@ -49,6 +50,8 @@ class CameraWorker:
         self.meter = HealthMeter()
         self.recording_error = ""
         self.segments = 0
+        self.motion = MotionGate(keep=self._ingest, drop=self._drop) if source.recording == "motion" else None
+        """Recording policy 'motion': sees the decoded frames (an observer) and decides which segments to keep."""
 
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self, stop: Stop) -> None:
@@ -67,7 +70,7 @@ class CameraWorker:
             state = "error" if self.recording_error else "offline"
             self._health(state=state, reason=self.recording_error or reason)
             with session_scope(self.sessions) as db:
-                if self.source.recording == "continuous":
+                if self.source.recording != "off":
                     open_gap(db, camera_code=self.code, reason=self.recording_error or reason)
             self.restart_reason = reason
             stop.wait(backoff)
@@ -89,6 +92,7 @@ class CameraWorker:
                 self._stream(container, container.streams.video[0], recorder, stop)
             if recorder is not None:
                 recorder.close()
+                self._settle_motion()
             return "the stream ended"
         except RecordingFailed as exc:
             self.recording_error = f"recording stopped: {exc}"
@@ -97,6 +101,7 @@ class CameraWorker:
             if recorder is not None:
                 try:
                     recorder.close()  # what arrived before the failure is a whole, playable segment
+                    self._settle_motion()
                 except RecordingFailed as failed:
                     self.recording_error = f"recording stopped: {failed}"
             return describe_failure(exc, self.source, timeout=timeout)
@@ -105,10 +110,16 @@ class CameraWorker:
                 recorder.abandon()
 
     def _recorder(self) -> Recorder | None:
-        if self.source.recording != "continuous":
+        if self.source.recording == "off":
             return None
         seconds = self.settings.live.segment_seconds
-        return Recorder(folder=self.folder, camera_code=self.code, seconds=seconds, on_segment=self._ingest)
+        sink = self.motion.offer if self.motion is not None else self._ingest
+        return Recorder(folder=self.folder, camera_code=self.code, seconds=seconds, on_segment=sink)
+
+    def _settle_motion(self) -> None:
+        """The connection ended: a motion camera's last held segment is decided now (nothing follows it)."""
+        if self.motion is not None:
+            self.motion.flush()
 
     def _stream(self, container: InputContainer, stream: VideoStream, recorder: Recorder | None, stop: Stop) -> None:
         tb = stream.time_base
@@ -157,6 +168,12 @@ class CameraWorker:
         segment.path.unlink(missing_ok=True)
         self.segments += 1
         self._health(segments=self.segments)
+
+    def _drop(self, segment: RecordedSegment) -> None:
+        """A motion camera's segment in which nothing moved (nor just before or after): deleted, and a gap."""
+        segment.path.unlink(missing_ok=True)
+        with session_scope(self.sessions) as db:
+            open_gap(db, camera_code=self.code, reason=NO_MOTION, at=segment.started_at)
 
     def _ingest_spooled(self) -> None:
         """Ingest finished segments a stopped worker left unsent (each once: a stored one is just deleted)."""
