@@ -41,6 +41,19 @@ class ViewSession:
     """The purpose, and the case reference ('' when the view is for no particular case)."""
 
 
+def check_watcher(db: Session, *, user: User, now: datetime) -> None:
+    """Refuse (audited) a user who may not watch live: the analytics capability with current training."""
+    authorise(
+        db,
+        user=user,
+        capability=Capability.ANALYTICS,
+        action="live.wall",
+        context=None,
+        context_required=False,
+        now=now,
+    )
+
+
 def start_view(
     db: Session, *, user: User, purpose: str, case_ref: str, hours: float, cameras: Sequence[str], now: datetime
 ) -> ViewSession:

@@ -45,6 +45,7 @@ from vigil.web.pages import (
     home,
     live_cameras,
     live_fr,
+    live_wall,
     locations,
     registry_officer,
     registry_public,
@@ -156,6 +157,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         footage,
         tracks,
         live_fr,
+        live_wall,  # before live_cameras: /live/wall is not a camera page
         live_cameras,
         faces,
         fr_calibration,
