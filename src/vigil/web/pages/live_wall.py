@@ -31,7 +31,7 @@ from vigil.live.viewing import (
     wall_picture,
 )
 from vigil.web.auth import CurrentUser, flash
-from vigil.web.context import WorkingContext
+from vigil.web.context import WorkingContext, remember_context
 from vigil.web.deps import DbSession
 from vigil.web.rendering import render
 from vigil.web.state import web_state
@@ -79,6 +79,8 @@ def wall_start(
         flash(request, exc.message, "error")
         return RedirectResponse("/live/wall", status_code=303)
     request.session[VIEW_KEY] = session.view.id
+    if session.context.case_ref:  # the purpose stated for the case also opens its bookmarks and recordings
+        remember_context(request, session.context)
     return RedirectResponse("/live/wall", status_code=303)
 
 
