@@ -27,7 +27,7 @@ from vigil.footage.storage import sha256_of
 from vigil.governance.users import get_user
 from vigil.live.health import HealthMeter
 from vigil.live.motion import NO_MOTION, MotionGate
-from vigil.live.segments import Recorder, RecordingFailed, StreamClock, clear_partials
+from vigil.live.segments import FormatWatch, Recorder, RecordingFailed, StreamClock, clear_partials
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
 from vigil.settings import Settings
@@ -127,6 +127,7 @@ class CameraWorker:
             raise StreamEnded("the stream has no time base")
         clock = StreamClock(tb)
         self.meter.connected(stream)
+        formats = FormatWatch(stream.codec_context.name)
         last_report = 0.0
         for packet in container.demux(stream):
             if stop.is_set():
@@ -140,7 +141,13 @@ class CameraWorker:
             self.meter.frame(
                 at=clock.at(packet.pts), now=now, pts_seconds=float(packet.pts * tb), corrupt=packet.is_corrupt
             )
+            picture = formats.keyframe(bytes(packet)) if packet.is_keyframe else None
+            if picture is not None:  # e.g. a new resolution: a new segment, and the wall shows the new size
+                self.meter.width, self.meter.height = picture.width, picture.height
+                self._health(**self._connected_state(), **self.meter.facts())
             if recorder is not None and not self.recording_error:
+                if picture is not None:
+                    recorder.new_format(picture, pts=packet.pts)
                 recorder.packet(packet, stream=stream, pts=packet.pts, clock=clock)
             if time.monotonic() - last_report >= self.settings.live.health_every_seconds:
                 last_report = time.monotonic()
