@@ -5,17 +5,22 @@ live supervisor's sources."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.conftest import make_settings
+from tests.live.test_recording import check_chain, health_of, segments_of, wait_segments
+from tests.support.rtsp import rtsp_server, wait_for
 from vigil.cli import app
-from vigil.db.models import AuditEntry
+from vigil.db.models import AuditEntry, Footage
 from vigil.db.session import session_scope
 from vigil.live.sources import CameraSources
-from vigil.system import open_system
+from vigil.live.store import list_gaps
+from vigil.system import System, open_system
 
 URL = "rtsp://viewer:hunter2@10.0.4.21:554/stream1"
 
@@ -53,3 +58,43 @@ def test_the_recording_policy_is_set_changed_audited_and_reaches_the_supervisors
         system.close()
     assert entries[0][0] == "camera.source.set" and entries[0][1]["recording"] == "motion"
     assert ("camera.source.recording", {"from": "motion", "to": "off"}) in entries
+
+
+@pytest.mark.data
+def test_a_motion_camera_whose_frames_are_not_analysed_keeps_every_segment(
+    pets_clip: Path, live_system: Callable[..., System]
+) -> None:
+    """Until decoded frames reach the motion gate, nothing is known to be still: every segment is kept as footage."""
+    with rtsp_server({"pets": pets_clip}) as server:
+        system = live_system({"CAM-MO": {"url": server.url("pets"), "recording": "motion"}})
+        system.live.start()
+        wait_segments(system, "CAM-MO", 2, timeout=60)
+        assert health_of(system, "CAM-MO").recording == "motion"  # type: ignore[union-attr]
+        system.live.stop()
+    check_chain(system, "CAM-MO")
+
+
+@pytest.mark.data
+def test_a_spool_that_cannot_be_written_stops_recording_with_a_clear_error_and_no_crash(
+    pets_clip: Path, live_system: Callable[..., System], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_bytes(b"a file where the spool folder should be")  # every write below it fails (even for root)
+    with rtsp_server({"pets": pets_clip}) as server:
+        system = live_system({"CAM-RO": server.url("pets")}, spool_dir=str(blocked))
+        system.live.start()
+        wait_for(
+            lambda: (row := health_of(system, "CAM-RO")) is not None and row.state == "error" and row.fps > 0,
+            timeout=60,
+            what="an error state while the stream is still read",
+        )
+        row = health_of(system, "CAM-RO")
+        assert row is not None and row.reason.startswith("recording stopped: the spool folder cannot be written")
+        pid = system.live.workers()["CAM-RO"]
+        assert row.restarts == 0 and pid is not None  # no crash loop
+        system.live.stop()
+    assert segments_of(system, "CAM-RO") == []
+    with session_scope(system.sessions) as db:
+        assert not db.execute(select(Footage)).first()
+        gaps = list_gaps(db, "CAM-RO")
+    assert len(gaps) == 1 and "cannot be written" in gaps[0].reason

@@ -55,9 +55,16 @@ class CameraWorker:
 
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self, stop: Stop) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        clear_partials(self.folder)
-        self._ingest_spooled()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            clear_partials(self.folder)
+        except OSError as exc:  # the spool cannot be written: stay connected (health, wall) but record nothing
+            self.recording_error = f"recording stopped: the spool folder cannot be written ({exc.strerror or exc})"
+        if not self.recording_error:
+            self._ingest_spooled()
+        elif self.source.recording != "off":
+            with session_scope(self.sessions) as db:
+                open_gap(db, camera_code=self.code, reason=self.recording_error)
         backoff = self.settings.live.backoff_initial_seconds
         self._health(state="connecting", reason="")
         while not stop.is_set():  # while it reconnects, an offline camera stays 'offline since' its failure
