@@ -92,3 +92,11 @@ def mask_url(url: str) -> str:
     if parts.username is None and parts.password is None:
         return url
     return parts._replace(netloc=f"{SECRET_MASK}@{host}{port}").geturl()
+
+
+def camera_codes(settings: Settings, db: Session) -> list[str]:
+    """The codes of the live cameras, settings first, without unsealing or checking any source (cheap enough for
+    the camera wall's every picture request; the supervisor's :class:`CameraSources` checks each source)."""
+    codes = [camera.code for camera in settings.live.cameras]
+    codes += [s.camera.code for s in registered_sources(db) if s.camera.code not in codes]
+    return codes

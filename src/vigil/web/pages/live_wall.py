@@ -18,6 +18,7 @@ from vigil.db.base import utcnow
 from vigil.db.live_models import LiveHealth
 from vigil.db.models import User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
+from vigil.live.sources import camera_codes
 from vigil.live.viewing import (
     ViewSession,
     add_bookmark,
@@ -43,8 +44,8 @@ CameraCode = Annotated[str, Path(max_length=64)]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _cameras(request: Request) -> list[str]:
-    return [source.camera_code for source in web_state(request).system.live.resolver.sources()]
+def _cameras(request: Request, db: Session) -> list[str]:
+    return camera_codes(web_state(request).system.settings, db)
 
 
 def _view(request: Request, db: Session, user: User) -> ViewSession:
@@ -58,7 +59,7 @@ def _view(request: Request, db: Session, user: User) -> ViewSession:
 def wall_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     check_watcher(db, user=user, now=utcnow())
     session = current_view(db, user=user, view_id=request.session.get(VIEW_KEY), now=utcnow())
-    codes = _cameras(request)
+    codes = _cameras(request, db)
     cameras = wall_health(db, codes) if session is not None else []
     return render(request, "live_wall.html", user=user, section="live_wall", session=session, cameras=cameras)
 
@@ -73,8 +74,15 @@ def wall_start(
 ) -> Response:
     settings = web_state(request).system.settings
     try:
-        session = start_view(db, user=user, purpose=purpose, case_ref=case_ref, hours=settings.live.view_hours,
-                             cameras=_cameras(request), now=utcnow())  # fmt: skip
+        session = start_view(
+            db,
+            user=user,
+            purpose=purpose,
+            case_ref=case_ref,
+            hours=settings.live.view_hours,
+            cameras=_cameras(request, db),
+            now=utcnow(),
+        )
     except InvalidInput as exc:
         flash(request, exc.message, "error")
         return RedirectResponse("/live/wall", status_code=303)
@@ -94,7 +102,7 @@ def wall_end(request: Request, user: CurrentUser) -> Response:
 @router.get("/live/wall/health")
 def wall_health_json(request: Request, db: DbSession, user: CurrentUser) -> Response:
     _view(request, db, user)
-    rows = wall_health(db, _cameras(request))
+    rows = wall_health(db, _cameras(request, db))
     return JSONResponse([_health(row) for row in rows], headers=NO_STORE)
 
 
@@ -113,8 +121,15 @@ def _health(row: LiveHealth) -> dict[str, object]:
 def wall_picture_file(request: Request, db: DbSession, user: CurrentUser, camera_code: CameraCode) -> Response:
     session = _view(request, db, user)
     spool = web_state(request).system.settings.live_spool_dir
-    path = wall_picture(db, user=user, session=session, camera_code=camera_code, known=set(_cameras(request)),
-                        spool_dir=spool, now=utcnow())  # fmt: skip
+    path = wall_picture(
+        db,
+        user=user,
+        session=session,
+        camera_code=camera_code,
+        known=set(_cameras(request, db)),
+        spool_dir=spool,
+        now=utcnow(),
+    )
     if path is None:
         raise NotFound("no picture from this camera yet")
     return FileResponse(path, media_type="image/jpeg", headers=NO_STORE)
@@ -123,7 +138,7 @@ def wall_picture_file(request: Request, db: DbSession, user: CurrentUser, camera
 @router.post("/live/wall/cameras/{camera_code}/open")
 def wall_open(request: Request, db: DbSession, user: CurrentUser, camera_code: CameraCode) -> Response:
     session = _view(request, db, user)
-    open_camera(db, user=user, session=session, camera_code=camera_code, known=set(_cameras(request)), now=utcnow())
+    open_camera(db, user=user, session=session, camera_code=camera_code, known=set(_cameras(request, db)), now=utcnow())
     return JSONResponse({"camera": camera_code, "purpose": session.context.purpose}, headers=NO_STORE)
 
 
@@ -139,8 +154,17 @@ def wall_bookmark(
 ) -> Response:
     session = _view(request, db, user)
     moment = _moment(at)
-    bookmark = add_bookmark(db, user=user, session=session, camera_code=camera_code, at=moment, note=note,
-                            case_ref=case_ref, known=set(_cameras(request)), now=utcnow())  # fmt: skip
+    bookmark = add_bookmark(
+        db,
+        user=user,
+        session=session,
+        camera_code=camera_code,
+        at=moment,
+        note=note,
+        case_ref=case_ref,
+        known=set(_cameras(request, db)),
+        now=utcnow(),
+    )
     case = case_ref.strip() or session.context.case_ref
     link = f"/live/bookmarks/{bookmark.id}?{urlencode({'case': case})}"
     return JSONResponse({"id": bookmark.id, "at": bookmark.at.isoformat(), "link": link}, headers=NO_STORE)
