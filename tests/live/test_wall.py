@@ -113,3 +113,16 @@ def test_a_segment_whose_frames_were_never_seen_is_kept_so_missing_analysis_neve
         gate.offer(_segment(index, start))
     gate.flush()
     assert len(kept) == 3
+
+
+def test_a_motion_cameras_worker_hands_frames_to_the_wall_and_the_motion_gate(tmp_path: Path) -> None:
+    from vigil.live.sources import StreamSource
+    from vigil.live.worker import CameraWorker
+
+    settings = make_settings(tmp_path / "data")
+    for recording, count in (("motion", 2), ("continuous", 1)):
+        source = StreamSource(camera_code="CAM-M", url="rtsp://10.0.0.5/s", recording=recording)  # type: ignore[arg-type]
+        worker = CameraWorker(settings=settings, sessions=None, source=source)  # type: ignore[arg-type]
+        observers = worker.observers()
+        assert len(observers) == count and isinstance(observers[0], WallPicture)
+        assert (worker.motion in observers) == (recording == "motion")

@@ -27,6 +27,7 @@ from vigil.footage.storage import sha256_of
 from vigil.governance.users import get_user
 from vigil.live.health import HealthMeter
 from vigil.live.motion import NO_MOTION, MotionGate
+from vigil.live.observers import FrameObserver, build_observers
 from vigil.live.segments import FormatWatch, Recorder, RecordingFailed, StreamClock, clear_partials
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
@@ -122,6 +123,12 @@ class CameraWorker:
         seconds = self.settings.live.segment_seconds
         sink = self.motion.offer if self.motion is not None else self._ingest
         return Recorder(folder=self.folder, camera_code=self.code, seconds=seconds, on_segment=sink)
+
+    def observers(self) -> list[FrameObserver]:
+        """What the decoded frames are handed to: the camera's observers (the wall picture, ...) and, for the
+        'motion' recording policy, the motion gate that decides which segments are kept."""
+        built = build_observers(settings=self.settings, sessions=self.sessions, camera_code=self.code)
+        return [*built, self.motion] if self.motion is not None else built
 
     def _settle_motion(self) -> None:
         """The connection ended: a motion camera's last held segment is decided now (nothing follows it)."""
