@@ -44,6 +44,8 @@ def test_the_recording_policy_is_set_changed_audited_and_reaches_the_supervisors
     listed = json.loads(run("camera", "source", "list", "--as", "admin", "--json"))
     assert [(s["camera"], s["recording"]) for s in listed] == [("PEN-01", "motion")]  # the refusal changed nothing
     assert "recording off" in run("camera", "source", "recording", "PEN-01", "off", "--as", "admin")
+    again = run("camera", "source", "set", "PEN-01", "--stdin", "--as", "admin", stdin=URL)  # a new address only
+    assert "recording off" in again  # keeps the policy
 
     settings = make_settings(tmp_path / "data")  # the source key is the one the CLI made in the data folder
     system = open_system(settings)
@@ -98,3 +100,23 @@ def test_a_spool_that_cannot_be_written_stops_recording_with_a_clear_error_and_n
         assert not db.execute(select(Footage)).first()
         gaps = list_gaps(db, "CAM-RO")
     assert len(gaps) == 1 and "cannot be written" in gaps[0].reason
+
+
+def test_the_sources_page_sets_the_recording_policy_with_the_source(tmp_path: Path) -> None:
+    from tests.support.builders import PASSWORD, make_camera, make_user
+    from tests.support.webapp import csrf_of, log_in, seed
+    from tests.web.conftest import client_for
+    from vigil.db.models import CameraSource
+
+    client = client_for(tmp_path)
+    seed(client.app, lambda db: (make_user(db, "sam", "supervisor"), make_camera(db, "PEN-01")))  # type: ignore[arg-type]
+    log_in(client, "sam", PASSWORD)
+    page = client.get("/cameras/sources")
+    assert 'name="recording"' in page.text
+    form = {"camera": "PEN-01", "url": "rtsp://10.0.4.21/s1", "recording": "motion", "csrf_token": csrf_of(page.text)}
+    done = client.post("/cameras/sources", data=form)
+    assert done.status_code == 200 and "<td>motion</td>" in done.text
+    bad = client.post("/cameras/sources", data={**form, "recording": "always"})
+    assert "a recording policy is one of" in bad.text
+    policies = seed(client.app, lambda db: [s.recording for s in db.execute(select(CameraSource)).scalars()])  # type: ignore[arg-type]
+    assert policies == ["motion"]

@@ -36,7 +36,9 @@ def read_url(from_stdin: bool) -> str:
 def source_set(
     code: Annotated[str, typer.Argument(help="Code of the force camera.")],
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the URL from standard input (one line).")] = False,
-    recording: Annotated[str, typer.Option("--recording", help=RECORDING_HELP)] = "continuous",
+    recording: Annotated[
+        str | None, typer.Option("--recording", help=RECORDING_HELP + " Default: keep the camera's current policy.")
+    ] = None,
     as_user: AsUser = None,
 ) -> None:
     """Give a force camera its live source (asks for the URL without echoing it), replacing any earlier one."""

@@ -225,22 +225,22 @@ def set_source(
     camera_code: str,
     url: str,
     policy: SourcePolicy,
-    recording: str = "continuous",
+    recording: str | None = None,
     now: datetime | None = None,
 ) -> CameraSource:
     """Give a force camera its live source and recording policy (administrators and supervisors), replacing any
-    earlier one."""
+    earlier source; without ``recording`` an earlier source's policy is kept (a new one records continuously)."""
     now = now or utcnow()
     require_permission(db, user=user, permission=Permission.MANAGE_LOCATIONS, action="camera.source.set")
     camera = get_camera(db, camera_code)
-    recording = check_recording(recording)
+    wanted = check_recording(recording) if recording is not None else None
     checked = check_source(url, policy=policy)
     source = db.execute(select(CameraSource).where(CameraSource.camera_id == camera.id)).scalar_one_or_none()
     if source is None:
-        source = CameraSource(camera_id=camera.id)
+        source = CameraSource(camera_id=camera.id, recording="continuous")
         db.add(source)
     source.kind, source.masked, source.sealed = checked.kind, checked.masked, seal(checked.url, policy.key)
-    source.set_by_id, source.set_at, source.recording = user.id, now, recording
+    source.set_by_id, source.set_at, source.recording = user.id, now, wanted or source.recording
     db.flush()
     audit.record(
         db,
@@ -248,7 +248,7 @@ def set_source(
         action="camera.source.set",
         subject_type="camera",
         subject_id=camera.code,
-        details={"source": checked.masked, "kind": checked.kind, "recording": recording},
+        details={"source": checked.masked, "kind": checked.kind, "recording": source.recording},
         now=now,
     )
     return source
