@@ -18,7 +18,7 @@ from vigil.db.models import AuditEntry, Footage, User
 from vigil.errors import InvalidInput, NotPermitted
 from vigil.governance.audit import AuditContext
 from vigil.governance.retention import run_retention
-from vigil.live.viewing import ViewSession, add_bookmark, open_bookmark, start_view
+from vigil.live.viewing import ViewSession, add_bookmark, current_view, open_bookmark, start_view
 from vigil.settings import Settings
 from vigil.system import default_rules
 
@@ -191,3 +191,14 @@ def test_bad_view_or_bookmark_input_is_refused_with_a_clear_message_and_nothing_
             now=now,
         )
     assert db.execute(select(func.count()).select_from(LiveBookmark)).scalar_one() == 0
+
+
+def test_a_view_session_is_only_its_owners_and_ends_when_it_expires(db: Session, settings: Settings) -> None:
+    olive = make_user(db, "olive", "operator", trained_for=("analytics",))
+    ian = make_user(db, "ian", "investigator", trained_for=("analytics",))
+    now = utcnow()
+    view = _watch(db, olive, now=now).view
+    assert current_view(db, user=olive, view_id=view.id, now=now + timedelta(hours=7)) is not None
+    assert current_view(db, user=olive, view_id=view.id, now=now + timedelta(hours=8)) is None  # expired
+    assert current_view(db, user=ian, view_id=view.id, now=now) is None  # someone else's
+    assert current_view(db, user=olive, view_id=str(view.id), now=now) is None  # only the id the server stored
