@@ -251,8 +251,10 @@ class LiveCameraSettings(Section):
     url: SecretStr = Field(
         description="Stream address: rtsp://, rtsps://, http:// or https:// (may hold credentials; never shown)."
     )
-    recording: Literal["continuous", "off"] = Field(
-        "continuous", description="Recording policy: 'continuous' (every segment kept as footage) or 'off'."
+    recording: Literal["continuous", "motion", "off"] = Field(
+        "continuous",
+        description="Recording policy: 'continuous' (every segment kept as footage), 'motion' (only segments in "
+        "which something moved, with one segment before and after) or 'off'.",
     )
 
     @field_validator("code")
@@ -298,6 +300,15 @@ class LiveSettings(Section):
     )
     health_every_seconds: float = Field(
         2, ge=0.5, le=60, description="How often a camera worker writes its health to the database."
+    )
+    wall_picture_seconds: float = Field(
+        0.5, ge=0.2, le=10, description="How often a camera's latest picture for the camera wall is written (at most)."
+    )
+    view_hours: float = Field(
+        8,
+        gt=0,
+        le=24,
+        description="How long a camera-wall view session (its stated purpose) lasts before it is asked again.",
     )
 
 

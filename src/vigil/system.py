@@ -15,6 +15,7 @@ from vigil.governance.retention import ApiTokenRule, FootageRule, LoginSessionRu
 from vigil.governance.users import bootstrap_admin
 from vigil.live.sources import CameraSources, SourceResolver
 from vigil.live.supervisor import LiveSupervisor
+from vigil.live.viewing import bookmarked_footage
 from vigil.search.export_retention import ExportRule
 from vigil.settings import Settings
 
@@ -57,7 +58,7 @@ def default_rules(settings: Settings) -> list[RetentionRule]:
     """Every retention rule, assembled here because some belong to capabilities above governance."""
     policy = settings.retention
     return [
-        FootageRule(data_dir=settings.data_dir, days=policy.footage_days),
+        FootageRule(data_dir=settings.data_dir, days=policy.footage_days, holds=(bookmarked_footage,)),
         ApiTokenRule(days_after=policy.api_token_days_after_expiry),
         LoginSessionRule(days_after=policy.login_session_days),
         LiveAlertRule(data_dir=settings.data_dir, hours=policy.live_fr_alert_hours),

@@ -30,7 +30,7 @@ def test_stream_addresses_are_shown_without_credentials(url: str, shown: str) ->
     ("env", "value", "error"),
     [
         ("VIGIL_LIVE__CAMERAS", '[{"code": "C1", "url": "file:///etc/passwd"}]', "must start with one of rtsp://"),
-        ("VIGIL_LIVE__CAMERAS", '[{"code": "C1", "url": "rtsp://h/s", "recording": "motion"}]', "continuous"),
+        ("VIGIL_LIVE__CAMERAS", '[{"code": "C1", "url": "rtsp://h/s", "recording": "sometimes"}]', "motion' or 'off"),
         ("VIGIL_LIVE__CAMERAS", '[{"code": "C1"}]', "VIGIL_LIVE__CAMERAS__0__URL"),
         ("VIGIL_LIVE__SEGMENT_SECONDS", "601", "VIGIL_LIVE__SEGMENT_SECONDS"),
         ("VIGIL_LIVE__SEGMENT_SECONDS", "1", "VIGIL_LIVE__SEGMENT_SECONDS"),

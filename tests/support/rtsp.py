@@ -38,14 +38,20 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def rtsp_server(
-    streams: dict[str, Path], *, stall: dict[str, float] | None = None, garbage: tuple[str, ...] = ()
+    streams: dict[str, Path],
+    *,
+    stall: dict[str, float] | None = None,
+    garbage: tuple[str, ...] = (),
+    switch: dict[str, Path] | None = None,
 ) -> Iterator[RtspServer]:
-    """Serve each ``name -> H.264 file`` at rtsp://127.0.0.1:PORT/name, looped in real time, until the block ends."""
+    """Serve each ``name -> H.264 file`` at rtsp://127.0.0.1:PORT/name, looped in real time, until the block ends;
+    a stream in ``switch`` plays its file once and then the other file (e.g. another resolution), looped."""
     port = free_port()
     command = [sys.executable, "-m", "tests.support.rtsp_server", "--port", str(port)]
     command += [arg for name, path in streams.items() for arg in ("--stream", f"{name}={path}")]
     command += [arg for name, seconds in (stall or {}).items() for arg in ("--stall", f"{name}={seconds}")]
     command += [arg for name in garbage for arg in ("--garbage", name)]
+    command += [arg for name, path in (switch or {}).items() for arg in ("--switch", f"{name}={path}")]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE)
     try:
         assert process.stdout is not None
@@ -61,8 +67,11 @@ def rtsp_server(
             process.wait()
 
 
-def camera_clip(source: Path, dest: Path, *, gop: int = 10, max_frames: int | None = None) -> Path:
-    """Re-encode ``source`` as H.264 (yuv420p) with a keyframe every ``gop`` frames, once per destination."""
+def camera_clip(
+    source: Path, dest: Path, *, gop: int = 10, max_frames: int | None = None, size: tuple[int, int] | None = None
+) -> Path:
+    """Re-encode ``source`` as H.264 (yuv420p) with a keyframe every ``gop`` frames (scaled to ``size``, width and
+    height, if given), once per destination."""
     if dest.exists():
         return dest
     partial = dest.with_suffix(".partial.mp4")
@@ -70,13 +79,14 @@ def camera_clip(source: Path, dest: Path, *, gop: int = 10, max_frames: int | No
         video = src.streams.video[0]
         rate = video.average_rate or 10
         stream = out.add_stream("libx264", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = video.width, video.height, "yuv420p"
+        width, height = size or (video.width, video.height)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop
         stream.options = {"preset": "veryfast", "bf": "0", "sc_threshold": "0", "keyint_min": str(gop)}
         for index, frame in enumerate(src.decode(video)):
             if max_frames is not None and index >= max_frames:
                 break
-            picture = frame.reformat(format="yuv420p")
+            picture = frame.reformat(width=width, height=height, format="yuv420p")
             picture.pts = None  # numbered afresh by the encoder at the stream's rate
             for packet in stream.encode(picture):
                 out.mux(packet)

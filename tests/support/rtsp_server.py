@@ -112,8 +112,11 @@ def load_clip(path: Path) -> Clip:
 class Stream:
     """One client's RTP stream: packetises the clip's access units and paces them in real time."""
 
-    def __init__(self, client: RtspClient, clip: Clip, *, stall_after: float | None, garbage: bool) -> None:
+    def __init__(
+        self, client: RtspClient, clip: Clip, *, stall_after: float | None, garbage: bool, then: Clip | None = None
+    ) -> None:
         self.client, self.clip, self.stall_after, self.garbage = client, clip, stall_after, garbage
+        self.then = then  # played (looped) after the first pass of ``clip``: e.g. a camera changing resolution
         self.seq, self.ssrc = 0, int.from_bytes(os.urandom(4), "big")
         self.stopped = threading.Event()
 
@@ -123,23 +126,24 @@ class Stream:
             while not self.stopped.wait(0.05):
                 self.client.send(os.urandom(1500))
             return
-        loop = 0
+        loop, offset = 0, 0.0
         while not self.stopped.is_set():
-            for unit in self.clip.units:
-                at = loop * self.clip.length + unit.at
+            clip = self.then if self.then is not None and loop > 0 else self.clip
+            for unit in clip.units:
+                at = offset + unit.at
                 if self.stall_after is not None and at >= self.stall_after:
                     self.stopped.wait()
                     return
                 delay = start + at - time.monotonic()
                 if delay > 0 and self.stopped.wait(delay):
                     return
-                self._send_unit(unit, round(at * CLOCK) & 0xFFFFFFFF)
-            loop += 1
+                self._send_unit(clip, unit, round(at * CLOCK) & 0xFFFFFFFF)
+            loop, offset = loop + 1, offset + clip.length
 
-    def _send_unit(self, unit: AccessUnit, timestamp: int) -> None:
+    def _send_unit(self, clip: Clip, unit: AccessUnit, timestamp: int) -> None:
         nals = [n for n in unit.nals if n[0] & 0x1F not in (7, 8, 9)]
         if unit.keyframe:
-            nals = [self.clip.sps, self.clip.pps, *nals]
+            nals = [clip.sps, clip.pps, *nals]
         for index, nal in enumerate(nals):
             last = index == len(nals) - 1
             if len(nal) <= MAX_PAYLOAD:
@@ -221,7 +225,11 @@ class RtspClient(socketserver.StreamRequestHandler):
             self._reply(cseq, extra={"Range": "npt=0.000-"})
             if self.stream is None:
                 self.stream = Stream(
-                    self, clip, stall_after=self.server.stalls.get(name), garbage=name in self.server.garbage
+                    self,
+                    clip,
+                    stall_after=self.server.stalls.get(name),
+                    garbage=name in self.server.garbage,
+                    then=self.server.switches.get(name),
                 )
                 threading.Thread(target=self.stream.run, daemon=True).start()
         elif method == "TEARDOWN":
@@ -253,8 +261,15 @@ class RtspServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, clips: dict[str, Clip], stalls: dict[str, float], garbage: set[str]) -> None:
-        self.clips, self.stalls, self.garbage = clips, stalls, garbage
+    def __init__(
+        self,
+        port: int,
+        clips: dict[str, Clip],
+        stalls: dict[str, float],
+        garbage: set[str],
+        switches: dict[str, Clip] | None = None,
+    ) -> None:
+        self.clips, self.stalls, self.garbage, self.switches = clips, stalls, garbage, switches or {}
         super().__init__(("127.0.0.1", port), RtspClient)
 
 
@@ -264,6 +279,7 @@ def main() -> None:
     parser.add_argument("--stream", action="append", default=[], help="NAME=PATH of an H.264 video")
     parser.add_argument("--stall", action="append", default=[], help="NAME=SECONDS: stop sending after that")
     parser.add_argument("--garbage", action="append", default=[], help="NAME: send random bytes after PLAY")
+    parser.add_argument("--switch", action="append", default=[], help="NAME=PATH: after one pass, play PATH (looped)")
     args = parser.parse_args()
     loaded: dict[Path, Clip] = {}
     clips = {}
@@ -273,7 +289,8 @@ def main() -> None:
             loaded[Path(path)] = load_clip(Path(path))
         clips[name] = loaded[Path(path)]
     stalls = {name: float(s) for name, _, s in (item.partition("=") for item in args.stall)}
-    with RtspServer(args.port, clips, stalls, set(args.garbage)) as server:
+    switches = {name: load_clip(Path(path)) for name, _, path in (item.partition("=") for item in args.switch)}
+    with RtspServer(args.port, clips, stalls, set(args.garbage), switches) as server:
         print("ready", flush=True)
         server.serve_forever(poll_interval=0.2)
 

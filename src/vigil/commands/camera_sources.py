@@ -13,6 +13,11 @@ import typer
 
 from vigil.commands.common import AsUser, JsonOut, acting_user, emit, fail, system_session, table
 
+RECORDING_HELP = (
+    "Recording policy: continuous (every segment), motion (segments in which something moved, with one segment "
+    "before and after) or off."
+)
+
 source_app = typer.Typer(
     help="Live sources of force cameras (rtsp, rtsps, http or https; stored encrypted, shown masked).",
     no_args_is_help=True,
@@ -31,6 +36,9 @@ def read_url(from_stdin: bool) -> str:
 def source_set(
     code: Annotated[str, typer.Argument(help="Code of the force camera.")],
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the URL from standard input (one line).")] = False,
+    recording: Annotated[
+        str | None, typer.Option("--recording", help=RECORDING_HELP + " Default: keep the camera's current policy.")
+    ] = None,
     as_user: AsUser = None,
 ) -> None:
     """Give a force camera its live source (asks for the URL without echoing it), replacing any earlier one."""
@@ -39,9 +47,28 @@ def source_set(
     url = read_url(stdin)
     with system_session() as (system, db):
         source = set_source(
-            db, user=acting_user(db, as_user), camera_code=code, url=url, policy=source_policy(system.settings)
+            db,
+            user=acting_user(db, as_user),
+            camera_code=code,
+            url=url,
+            policy=source_policy(system.settings),
+            recording=recording,
         )
-        typer.echo(f"camera {source.camera.code}: live source {source.masked}")
+        typer.echo(f"camera {source.camera.code}: live source {source.masked}, recording {source.recording}")
+
+
+@source_app.command("recording")
+def source_recording(
+    code: Annotated[str, typer.Argument(help="Code of the force camera.")],
+    policy: Annotated[str, typer.Argument(help=RECORDING_HELP)],
+    as_user: AsUser = None,
+) -> None:
+    """Change a camera's recording policy (its worker takes it up when the live supervisor next starts)."""
+    from vigil.governance.camera_sources import set_recording
+
+    with system_session() as (_, db):
+        source = set_recording(db, user=acting_user(db, as_user), camera_code=code, recording=policy)
+        typer.echo(f"camera {source.camera.code}: recording {source.recording}")
 
 
 @source_app.command("clear")
@@ -64,13 +91,21 @@ def source_list(as_user: AsUser = None, as_json: JsonOut = False) -> None:
 
     with system_session() as (_, db):
         data = [
-            {"camera": s.camera.code, "kind": s.kind, "source": s.masked, "set_at": s.set_at.isoformat()}
+            {
+                "camera": s.camera.code,
+                "kind": s.kind,
+                "source": s.masked,
+                "recording": s.recording,
+                "set_at": s.set_at.isoformat(),
+            }
             for s in list_sources(db, user=acting_user(db, as_user))
         ]
     emit(
         data,
         as_json,
         lambda: table(
-            "camera sources", ["camera", "kind", "source", "set"], [[str(d[k]) for k in data[0]] for d in data]
+            "camera sources",
+            ["camera", "kind", "source", "recording", "set"],
+            [[str(d[k]) for k in data[0]] for d in data],
         ),
     )

@@ -6,6 +6,9 @@
   the end of the last recorded segment to the start of the next; ``ended_at`` is empty while the gap is open.
 * ``live_segments``: the footage records a worker recorded, in order, each naming the segment before it.
   Deleted with the footage (retention) by the database's cascade.
+* ``live_views``: a camera-wall view session: who watches live, for what purpose and case (stated once).
+* ``live_bookmarks``: a moment of a camera an operator marked for a case; the segment(s) covering it are kept
+  beyond footage retention while the case is held.
 """
 
 from __future__ import annotations
@@ -61,3 +64,26 @@ class LiveSegment(Base):
         ForeignKey("footage.id", ondelete="SET NULL"), nullable=True
     )
     previous_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LiveView(Base):
+    __tablename__ = "live_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LiveBookmark(Base):
+    __tablename__ = "live_bookmarks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_code: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -228,6 +228,7 @@ class CameraSource(Base):
     kind: Mapped[str] = mapped_column(String(16))  # "network" or "file"
     masked: Mapped[str] = mapped_column(String(600))
     sealed: Mapped[str] = mapped_column(Text)  # Fernet token of the full URL or path
+    recording: Mapped[str] = mapped_column(String(16), default="continuous")  # continuous | motion | off
     set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -36,6 +36,7 @@ from vigil.governance.roles import Permission
 from vigil.settings import Settings
 
 SCHEMES = ("rtsp", "rtsps", "http", "https")
+RECORDING_POLICIES = ("continuous", "motion", "off")
 KEY_FILE = "source.key"
 MAX_URL_CHARS = 500
 
@@ -210,20 +211,36 @@ def unseal(token: str, key: bytes) -> str:
         ) from None
 
 
+def check_recording(value: str) -> str:
+    value = value.strip().lower()
+    if value not in RECORDING_POLICIES:
+        raise InvalidInput(f"a recording policy is one of {', '.join(RECORDING_POLICIES)}, not {value[:40]!r}")
+    return value
+
+
 def set_source(
-    db: Session, *, user: User, camera_code: str, url: str, policy: SourcePolicy, now: datetime | None = None
+    db: Session,
+    *,
+    user: User,
+    camera_code: str,
+    url: str,
+    policy: SourcePolicy,
+    recording: str | None = None,
+    now: datetime | None = None,
 ) -> CameraSource:
-    """Give a force camera its live source (administrators and supervisors), replacing any earlier one."""
+    """Give a force camera its live source and recording policy (administrators and supervisors), replacing any
+    earlier source; without ``recording`` an earlier source's policy is kept (a new one records continuously)."""
     now = now or utcnow()
     require_permission(db, user=user, permission=Permission.MANAGE_LOCATIONS, action="camera.source.set")
     camera = get_camera(db, camera_code)
+    wanted = check_recording(recording) if recording is not None else None
     checked = check_source(url, policy=policy)
     source = db.execute(select(CameraSource).where(CameraSource.camera_id == camera.id)).scalar_one_or_none()
     if source is None:
-        source = CameraSource(camera_id=camera.id)
+        source = CameraSource(camera_id=camera.id, recording="continuous")
         db.add(source)
     source.kind, source.masked, source.sealed = checked.kind, checked.masked, seal(checked.url, policy.key)
-    source.set_by_id, source.set_at = user.id, now
+    source.set_by_id, source.set_at, source.recording = user.id, now, wanted or source.recording
     db.flush()
     audit.record(
         db,
@@ -231,7 +248,31 @@ def set_source(
         action="camera.source.set",
         subject_type="camera",
         subject_id=camera.code,
-        details={"source": checked.masked, "kind": checked.kind},
+        details={"source": checked.masked, "kind": checked.kind, "recording": source.recording},
+        now=now,
+    )
+    return source
+
+
+def set_recording(
+    db: Session, *, user: User, camera_code: str, recording: str, now: datetime | None = None
+) -> CameraSource:
+    """Change the recording policy of a camera's registered source (taken up when its worker next starts)."""
+    require_permission(db, user=user, permission=Permission.MANAGE_LOCATIONS, action="camera.source.recording")
+    camera = get_camera(db, camera_code)
+    recording = check_recording(recording)
+    source = db.execute(select(CameraSource).where(CameraSource.camera_id == camera.id)).scalar_one_or_none()
+    if source is None:
+        raise NotFound(f"camera {camera.code} has no live source")
+    before, source.recording = source.recording, recording
+    db.flush()
+    audit.record(
+        db,
+        actor=user.username,
+        action="camera.source.recording",
+        subject_type="camera",
+        subject_id=camera.code,
+        details={"from": before, "to": recording},
         now=now,
     )
     return source

@@ -9,13 +9,13 @@ implementing :class:`RetentionRule`.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
@@ -43,13 +43,19 @@ class RetentionRule(Protocol):
     def delete_rows(self, db: Session, due: DueItems) -> None: ...
 
 
+FootageHold = Callable[[datetime], Select[int]]
+"""Footage ids kept beyond the policy for another reason at ``now`` (e.g. a live bookmark for a held case)."""
+
+
 @dataclass(frozen=True)
 class FootageRule:
-    """Footage older than the policy, unless it is held for a case that is open or still retained."""
+    """Footage older than the policy, unless it is held for a case that is open or still retained, or held by
+    one of ``holds`` (assembled in system.py: capabilities above governance keep footage for their cases)."""
 
     data_dir: Path
     days: float
     data_class: str = "footage"
+    holds: tuple[FootageHold, ...] = ()
 
     def find_due(self, db: Session, *, now: datetime) -> DueItems:
         cutoff = now - timedelta(days=self.days)
@@ -57,6 +63,8 @@ class FootageRule:
         stmt = select(Footage.id, Footage.stored_path).where(
             Footage.ingested_at < cutoff, or_(Footage.case_id.is_(None), Footage.case_id.not_in(held))
         )
+        for hold in self.holds:
+            stmt = stmt.where(Footage.id.not_in(hold(now)))
         rows = db.execute(stmt).all()
         paths: list[Path] = []
         for footage_id, stored_path in rows:

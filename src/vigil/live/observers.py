@@ -40,6 +40,9 @@ class FrameObserver(Protocol):
 
 
 def build_observers(*, settings: Settings, sessions: sessionmaker[Session], camera_code: str) -> list[FrameObserver]:
-    """The observers of one camera's worker, built in the worker process."""
-    del settings, sessions, camera_code
-    return []
+    """The observers of one camera's worker, built in the worker process: the camera wall's latest picture."""
+    from vigil.live.wall import WallPicture  # the wall module imports LiveFrame from here
+
+    del sessions
+    folder = settings.live_spool_dir / camera_code
+    return [WallPicture(folder=folder, every_seconds=settings.live.wall_picture_seconds)]

@@ -2,7 +2,8 @@
 
 A segment is written under a temporary name (``.partial-...``), and only when it is complete is it closed,
 fsynced and renamed to its final name; a write error or a killed worker leaves only a partial file, which
-is deleted and never ingested.
+is deleted and never ingested. A stream that changes its picture format mid-way (new H.264 parameter sets, e.g.
+another resolution) has its segment cut at that keyframe and a new one started with the new format.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 from av.container import OutputContainer
 from av.packet import Packet
+from av.video.codeccontext import VideoCodecContext
 from av.video.stream import VideoStream
 
 from vigil.live.store import RecordedSegment
@@ -40,7 +42,15 @@ class _Pending:
 class SegmentWriter:
     """One segment: a temporary MP4 that packets are copied into, then renamed when finished."""
 
-    def __init__(self, *, folder: Path, camera_code: str, template: VideoStream, opened_at: datetime) -> None:
+    def __init__(
+        self,
+        *,
+        folder: Path,
+        camera_code: str,
+        template: VideoStream,
+        opened_at: datetime,
+        picture: PictureFormat | None = None,
+    ) -> None:
         self.folder, self.camera_code = folder, camera_code
         self.partial = folder / f"{PARTIAL_PREFIX}{camera_code}-{opened_at:%Y%m%dT%H%M%S.%f}Z.mp4"
         self.time_base: Fraction = template.time_base or Fraction(1, 90_000)
@@ -57,6 +67,9 @@ class SegmentWriter:
                 options={"movflags": "+faststart"},  # plays while loading
             )
             self.stream = self.container.add_stream_from_template(template)
+            if picture is not None:  # the stream changed format since it was opened: the file says the new one
+                context = self.stream.codec_context
+                context.width, context.height, context.extradata = picture.width, picture.height, picture.extradata
             # The camera and the moment the segment was opened travel in the file: no two segments are equal bytes.
             self.container.metadata["title"] = f"vigil live recording of camera {camera_code}"
             self.container.metadata["comment"] = f"camera {camera_code}; segment opened {opened_at.isoformat()}"
@@ -134,6 +147,59 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True)
+class PictureFormat:
+    """A stream's picture format as its parameter sets give it (Annex B SPS + PPS) and the size they describe."""
+
+    extradata: bytes
+    width: int
+    height: int
+
+
+H264_PARAMETER_SETS = (7, 8)  # SPS, PPS
+
+
+def parameter_sets(data: bytes) -> bytes:
+    """The H.264 SPS and PPS NAL units of an Annex B access unit, start codes included ('' if none)."""
+    found = b""
+    for nal in data.split(b"\x00\x00\x01")[1:]:
+        nal = nal.rstrip(b"\x00")  # the next start code's leading zero
+        if nal and nal[0] & 0x1F in H264_PARAMETER_SETS:
+            found += b"\x00\x00\x00\x01" + nal
+    return found
+
+
+def picture_size(data: bytes, codec: str) -> tuple[int, int] | None:
+    """The picture size of a keyframe, by decoding it alone (done once per format change)."""
+    try:
+        context = cast(VideoCodecContext, av.CodecContext.create(codec, "r"))
+        frames = [*context.decode(av.Packet(data)), *context.decode(None)]
+    except (av.FFmpegError, ValueError):
+        return None
+    if frames:
+        return int(frames[0].width), int(frames[0].height)
+    return None
+
+
+class FormatWatch:
+    """Notices when an H.264 stream's keyframes start carrying other parameter sets than before."""
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        self.sets: bytes | None = None
+
+    def keyframe(self, data: bytes) -> PictureFormat | None:
+        """The new format if this keyframe changes it; None when it is the same (or the first one seen)."""
+        if self.codec != "h264":
+            return None
+        sets = parameter_sets(data)
+        if not sets or sets == self.sets:
+            return None
+        first, self.sets = self.sets is None, sets
+        size = None if first else picture_size(data, self.codec)
+        return PictureFormat(sets, *size) if size is not None else None
+
+
 class StreamClock:
     """Maps a stream's timestamps to UTC. The anchor is the earliest ``arrival - offset`` seen, so frames that
     arrive in a burst (buffered while the connection was probed) are not dated in the future."""
@@ -173,6 +239,13 @@ class Recorder:
         self.clock: StreamClock | None = None
         self.continues: datetime | None = None  # the end of the segment the current one follows without a break
         self.segments = 0
+        self.picture: PictureFormat | None = None  # a format the stream changed to since it was opened
+
+    def new_format(self, picture: PictureFormat, *, pts: int) -> None:
+        """The stream changed format at this keyframe: the segment so far ends here; the next one has the new format."""
+        if self.writer is not None:
+            self._finish(next_pts=pts)
+        self.picture = picture
 
     def packet(self, packet: Packet[Any], *, stream: VideoStream, pts: int, clock: StreamClock) -> None:
         """Record one packet of the stream (``clock`` has observed it)."""
@@ -184,7 +257,11 @@ class Recorder:
             if not keyframe:
                 return  # a segment must start with a keyframe to decode on its own
             self.writer = SegmentWriter(
-                folder=self.folder, camera_code=self.camera_code, template=stream, opened_at=clock.at(pts)
+                folder=self.folder,
+                camera_code=self.camera_code,
+                template=stream,
+                opened_at=clock.at(pts),
+                picture=self.picture,
             )
         self.writer.write(packet, pts)
 

@@ -1,6 +1,7 @@
 """Where a camera's stream comes from: a small typed seam. Sources are listed in settings
 (``VIGIL_LIVE__CAMERAS``) or registered on force cameras by an administrator (URL and credentials encrypted at rest,
-see :mod:`vigil.governance.camera_sources`); :class:`CameraSources` gives both, settings first."""
+see :mod:`vigil.governance.camera_sources`); :class:`CameraSources` gives both, settings first, each with its
+recording policy (continuous, motion or off)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from vigil.settings import SECRET_MASK, Settings
 
 log = logging.getLogger("vigil.live")
 
-RecordingPolicy = Literal["continuous", "off"]
+RecordingPolicy = Literal["continuous", "motion", "off"]
+RECORDING_POLICIES: tuple[RecordingPolicy, ...] = ("continuous", "motion", "off")
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ class SettingsSources:
 
 @dataclass(frozen=True)
 class CameraSources:
-    """The streams in ``settings.live.cameras`` and then every force camera's registered source (recorded
-    continuously). A registered source is unsealed and checked again each time; one that no longer passes (a
+    """The streams in ``settings.live.cameras`` and then every force camera's registered source (recorded as its
+    source's policy says). A registered source is unsealed and checked again each time; one that no longer passes (a
     changed key or policy) is left out with a warning that names the camera, never its address."""
 
     settings: Settings
@@ -75,7 +77,8 @@ class CameraSources:
                 except VigilError as error:
                     log.warning("camera %s: its registered source is not used: %s", code, error)
                     continue
-                listed.append(StreamSource(camera_code=code, url=checked.url))
+                recording = registered.recording if registered.recording in RECORDING_POLICIES else "continuous"
+                listed.append(StreamSource(camera_code=code, url=checked.url, recording=recording))
         return listed
 
 
@@ -89,3 +92,11 @@ def mask_url(url: str) -> str:
     if parts.username is None and parts.password is None:
         return url
     return parts._replace(netloc=f"{SECRET_MASK}@{host}{port}").geturl()
+
+
+def camera_codes(settings: Settings, db: Session) -> list[str]:
+    """The codes of the live cameras, settings first, without unsealing or checking any source (cheap enough for
+    the camera wall's every picture request; the supervisor's :class:`CameraSources` checks each source)."""
+    codes = [camera.code for camera in settings.live.cameras]
+    codes += [s.camera.code for s in registered_sources(db) if s.camera.code not in codes]
+    return codes

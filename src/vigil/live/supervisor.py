@@ -133,7 +133,7 @@ class LiveSupervisor:
         slot.reason = f"the camera's worker process died ({_exit_text(slot.process.exitcode)}) and was restarted"
         slot.restart_at = time.monotonic() + slot.backoff
         with session_scope(self.sessions) as db:
-            if slot.source.recording == "continuous":
+            if slot.source.recording != "off":
                 open_gap(db, camera_code=code, reason=slot.reason)
             health = db.get(LiveHealth, code)
             write_health(

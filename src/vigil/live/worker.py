@@ -26,7 +26,9 @@ from vigil.errors import VigilError
 from vigil.footage.storage import sha256_of
 from vigil.governance.users import get_user
 from vigil.live.health import HealthMeter
-from vigil.live.segments import Recorder, RecordingFailed, StreamClock, clear_partials
+from vigil.live.motion import NO_MOTION, MotionGate
+from vigil.live.observers import FrameObserver, build_observers
+from vigil.live.segments import FormatWatch, Recorder, RecordingFailed, StreamClock, clear_partials
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
 from vigil.settings import Settings
@@ -49,12 +51,21 @@ class CameraWorker:
         self.meter = HealthMeter()
         self.recording_error = ""
         self.segments = 0
+        self.motion = MotionGate(keep=self._ingest, drop=self._drop) if source.recording == "motion" else None
+        """Recording policy 'motion': sees the decoded frames (an observer) and decides which segments to keep."""
 
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self, stop: Stop) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        clear_partials(self.folder)
-        self._ingest_spooled()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            clear_partials(self.folder)
+        except OSError as exc:  # the spool cannot be written: stay connected (health, wall) but record nothing
+            self.recording_error = f"recording stopped: the spool folder cannot be written ({exc.strerror or exc})"
+        if not self.recording_error:
+            self._ingest_spooled()
+        elif self.source.recording != "off":
+            with session_scope(self.sessions) as db:
+                open_gap(db, camera_code=self.code, reason=self.recording_error)
         backoff = self.settings.live.backoff_initial_seconds
         self._health(state="connecting", reason="")
         while not stop.is_set():  # while it reconnects, an offline camera stays 'offline since' its failure
@@ -67,7 +78,7 @@ class CameraWorker:
             state = "error" if self.recording_error else "offline"
             self._health(state=state, reason=self.recording_error or reason)
             with session_scope(self.sessions) as db:
-                if self.source.recording == "continuous":
+                if self.source.recording != "off":
                     open_gap(db, camera_code=self.code, reason=self.recording_error or reason)
             self.restart_reason = reason
             stop.wait(backoff)
@@ -89,6 +100,7 @@ class CameraWorker:
                 self._stream(container, container.streams.video[0], recorder, stop)
             if recorder is not None:
                 recorder.close()
+                self._settle_motion()
             return "the stream ended"
         except RecordingFailed as exc:
             self.recording_error = f"recording stopped: {exc}"
@@ -97,6 +109,7 @@ class CameraWorker:
             if recorder is not None:
                 try:
                     recorder.close()  # what arrived before the failure is a whole, playable segment
+                    self._settle_motion()
                 except RecordingFailed as failed:
                     self.recording_error = f"recording stopped: {failed}"
             return describe_failure(exc, self.source, timeout=timeout)
@@ -105,10 +118,22 @@ class CameraWorker:
                 recorder.abandon()
 
     def _recorder(self) -> Recorder | None:
-        if self.source.recording != "continuous":
+        if self.source.recording == "off":
             return None
         seconds = self.settings.live.segment_seconds
-        return Recorder(folder=self.folder, camera_code=self.code, seconds=seconds, on_segment=self._ingest)
+        sink = self.motion.offer if self.motion is not None else self._ingest
+        return Recorder(folder=self.folder, camera_code=self.code, seconds=seconds, on_segment=sink)
+
+    def observers(self) -> list[FrameObserver]:
+        """What the decoded frames are handed to: the camera's observers (the wall picture, ...) and, for the
+        'motion' recording policy, the motion gate that decides which segments are kept."""
+        built = build_observers(settings=self.settings, sessions=self.sessions, camera_code=self.code)
+        return [*built, self.motion] if self.motion is not None else built
+
+    def _settle_motion(self) -> None:
+        """The connection ended: a motion camera's last held segment is decided now (nothing follows it)."""
+        if self.motion is not None:
+            self.motion.flush()
 
     def _stream(self, container: InputContainer, stream: VideoStream, recorder: Recorder | None, stop: Stop) -> None:
         tb = stream.time_base
@@ -116,6 +141,7 @@ class CameraWorker:
             raise StreamEnded("the stream has no time base")
         clock = StreamClock(tb)
         self.meter.connected(stream)
+        formats = FormatWatch(stream.codec_context.name)
         last_report = 0.0
         for packet in container.demux(stream):
             if stop.is_set():
@@ -129,7 +155,13 @@ class CameraWorker:
             self.meter.frame(
                 at=clock.at(packet.pts), now=now, pts_seconds=float(packet.pts * tb), corrupt=packet.is_corrupt
             )
+            picture = formats.keyframe(bytes(packet)) if packet.is_keyframe else None
+            if picture is not None:  # e.g. a new resolution: a new segment, and the wall shows the new size
+                self.meter.width, self.meter.height = picture.width, picture.height
+                self._health(**self._connected_state(), **self.meter.facts())
             if recorder is not None and not self.recording_error:
+                if picture is not None:
+                    recorder.new_format(picture, pts=packet.pts)
                 recorder.packet(packet, stream=stream, pts=packet.pts, clock=clock)
             if time.monotonic() - last_report >= self.settings.live.health_every_seconds:
                 last_report = time.monotonic()
@@ -157,6 +189,12 @@ class CameraWorker:
         segment.path.unlink(missing_ok=True)
         self.segments += 1
         self._health(segments=self.segments)
+
+    def _drop(self, segment: RecordedSegment) -> None:
+        """A motion camera's segment in which nothing moved (nor just before or after): deleted, and a gap."""
+        segment.path.unlink(missing_ok=True)
+        with session_scope(self.sessions) as db:
+            open_gap(db, camera_code=self.code, reason=NO_MOTION, at=segment.started_at)
 
     def _ingest_spooled(self) -> None:
         """Ingest finished segments a stopped worker left unsent (each once: a stored one is just deleted)."""

@@ -46,6 +46,7 @@ from vigil.web.pages import (
     home,
     live_cameras,
     live_fr,
+    live_wall,
     locations,
     registry_live,
     registry_officer,
@@ -164,6 +165,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         footage,
         tracks,
         live_fr,
+        live_wall,  # before live_cameras: /live/wall is not a camera page
         live_cameras,
         faces,
         fr_calibration,

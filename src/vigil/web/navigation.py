@@ -50,7 +50,13 @@ def main_menu(user: User | None, perms: frozenset[str]) -> tuple[MenuArea, ...]:
             ),
         ),
         MenuArea("Camera registry", links((case_worker, "/registry", "Camera registry", "registry"))),
-        MenuArea("Live cameras", links(("view_cameras" in perms, "/live", "Live cameras", "live"))),
+        MenuArea(
+            "Live cameras",
+            links(
+                (analyst, "/live/wall", "Camera wall", "live_wall"),
+                ("view_cameras" in perms, "/live", "Camera health", "live"),
+            ),
+        ),
         MenuArea(
             "Facial recognition",
             links(

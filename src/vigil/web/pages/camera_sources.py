@@ -39,13 +39,15 @@ def sources_page(request: Request, db: DbSession, user: CurrentUser) -> Response
 
 
 @router.post("/cameras/sources")
-def source_set(request: Request, db: DbSession, user: CurrentUser, camera: Field = "", url: Field = "") -> Response:
+def source_set(
+    request: Request, db: DbSession, user: CurrentUser, camera: Field = "", url: Field = "", recording: Field = ""
+) -> Response:
     policy = source_policy(web_state(request).system.settings)
     code = camera.strip().upper()
     return outcome(
         request,
         db,
-        lambda: set_source(db, user=user, camera_code=camera, url=url, policy=policy),
+        lambda: set_source(db, user=user, camera_code=camera, url=url, policy=policy, recording=recording or None),
         done=f"Camera {code}: live source set.",
         back="/cameras/sources",
     )
