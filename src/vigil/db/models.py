@@ -478,3 +478,4 @@ from vigil.db import face_models as _face_models  # noqa: E402,F401
 from vigil.db import live_models as _live_models  # noqa: E402,F401
 from vigil.db import outbox_models as _outbox_models  # noqa: E402,F401
 from vigil.db import registry_models as _registry_models  # noqa: E402,F401
+from vigil.db import rule_models as _rule_models  # noqa: E402,F401
