@@ -17,6 +17,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.domain.scene import SceneState
+from vigil.live.rules.observer import RulesObserver
 from vigil.settings import Settings
 
 
@@ -41,5 +42,4 @@ class FrameObserver(Protocol):
 
 def build_observers(*, settings: Settings, sessions: sessionmaker[Session], camera_code: str) -> list[FrameObserver]:
     """The observers of one camera's worker, built in the worker process."""
-    del settings, sessions, camera_code
-    return []
+    return [RulesObserver(settings=settings, sessions=sessions, camera_code=camera_code)]

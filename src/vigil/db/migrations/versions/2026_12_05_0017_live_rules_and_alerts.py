@@ -59,9 +59,7 @@ def upgrade() -> None:
         sa.Column("decided_at", vigil.db.base.UTCDateTime(), nullable=True),
         sa.Column("kept_for_case", sa.Boolean(), nullable=False),
         sa.Column("created_at", vigil.db.base.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["decided_by_id"], ["users.id"], name=op.f("fk_live_rule_alerts_decided_by_id_users")
-        ),
+        sa.ForeignKeyConstraint(["decided_by_id"], ["users.id"], name=op.f("fk_live_rule_alerts_decided_by_id_users")),
         sa.ForeignKeyConstraint(
             ["rule_id"], ["live_rules.id"], name=op.f("fk_live_rule_alerts_rule_id_live_rules"), ondelete="CASCADE"
         ),
