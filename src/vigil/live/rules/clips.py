@@ -57,7 +57,9 @@ def cut_clip(segments: list[SegmentFile], *, start: datetime, end: datetime, tar
                     if first_at is None and at < start.timestamp():
                         pending = [packet] if packet.is_keyframe else ([*pending, packet] if pending else [])
                         continue
-                    if first_at is None and not pending and not packet.is_keyframe:
+                    if first_at is None and packet.is_keyframe:
+                        pending = []  # the window opens on a keyframe: start there
+                    elif first_at is None and not pending:
                         continue  # a clip must open on a keyframe
                     for held in [*pending, packet]:
                         pts = held.pts or 0
