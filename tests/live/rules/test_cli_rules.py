@@ -35,7 +35,8 @@ def vigil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_rules_are_created_listed_renewed_and_expired(vigil: CliRunner) -> None:
     zone = ("--camera", "PEN-01", "--kind", "loitering", "--name", "Door", "--zone", "0.1,0.1 0.6,0.1 0.6,0.8")
-    made = json.loads(run(vigil, "rules", "create", *zone, "--seconds", "20", "--days", "7", *CASE, "--as", "olive", "--json"))
+    timing = ("--seconds", "20", "--days", "7")
+    made = json.loads(run(vigil, "rules", "create", *zone, *timing, *CASE, "--as", "olive", "--json"))
     assert made["kind"] == "loitering" and made["case"] == "CUM-2026-000404" and made["owner"] == "olive"
     listed = json.loads(run(vigil, "rules", "list", "--as", "olive", "--json"))
     assert [r["id"] for r in listed] == [made["id"]]
