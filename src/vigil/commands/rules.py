@@ -129,5 +129,3 @@ def rules_expire(
     with system_session() as (_system, db):
         end_rule(db=db, user=acting_user(db, as_user), rule_id=rule_id)
     typer.echo(f"rule {rule_id} ended")
-
-

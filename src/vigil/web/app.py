@@ -45,6 +45,7 @@ from vigil.web.pages import (
     home,
     live_cameras,
     live_fr,
+    live_rules,
     locations,
     registry_officer,
     registry_public,
@@ -156,6 +157,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         footage,
         tracks,
         live_fr,
+        live_rules,  # before live_cameras: /live/rules and /live/alerts are not camera codes
         live_cameras,
         faces,
         fr_calibration,

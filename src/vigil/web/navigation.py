@@ -50,7 +50,14 @@ def main_menu(user: User | None, perms: frozenset[str]) -> tuple[MenuArea, ...]:
             ),
         ),
         MenuArea("Camera registry", links((case_worker, "/registry", "Camera registry", "registry"))),
-        MenuArea("Live cameras", links(("view_cameras" in perms, "/live", "Live cameras", "live"))),
+        MenuArea(
+            "Live cameras",
+            links(
+                ("view_cameras" in perms, "/live", "Live cameras", "live"),
+                (analyst, "/live/alerts", "Alert console", "live_alerts"),
+                (analyst, "/live/rules", "Live rules", "live_rules"),
+            ),
+        ),
         MenuArea(
             "Facial recognition",
             links(

@@ -145,7 +145,8 @@ def finish_clip(db: Session, *, alert_id: int, clip_path: str | None, seconds: f
 # -- the console --------------------------------------------------------------------------------------------
 
 
-def _may_watch(db: Session, *, user: User, action: str) -> None:
+def require_console(db: Session, *, user: User, action: str = "live_alert.console") -> None:
+    """Refuse (audited) anyone without the analytics capability and current training."""
     authorise(db, user=user, capability=Capability.ANALYTICS, action=action, context=None, context_required=False)
 
 
@@ -168,7 +169,7 @@ def console_alerts(
 
 def open_console(db: Session, *, user: User, camera: str, via: str) -> list[LiveRuleAlert]:
     """Open the operator console (audited): the latest alerts the user may see."""
-    _may_watch(db, user=user, action="live_alert.console")
+    require_console(db, user=user)
     alerts = console_alerts(db, user=user, camera=camera)
     audit.record(
         db,
