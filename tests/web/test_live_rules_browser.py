@@ -1,10 +1,11 @@
 """Live rules in a real browser: an operator draws a zone by clicking on the camera's still and saves the rule;
 an alert raised meanwhile reaches the open console by Server-Sent Events, the alarm sounds until the operator
-clicks Acknowledge, and the decision is stored and audited."""
+clicks Acknowledge, and the decision is stored and audited; the clip appears on the open console once it is cut."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry
 from vigil.db.rule_models import LiveRule, LiveRuleAlert
-from vigil.live.rules.alerts import record_alert, snapshot_jpeg, write_snapshot
+from vigil.live.rules.alerts import finish_clip, record_alert, snapshot_jpeg, write_snapshot
 from vigil.live.rules.engine import Firing
 from vigil.web.app import create_app
 
@@ -104,6 +105,16 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         expect(card.locator("img")).to_have_js_property("naturalWidth", 160, timeout=WAIT_MS)
         expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "1")
         expect(page.locator("#alert-sound")).to_contain_text("1 alert waits")
+
+        def clip_cut(db: Session) -> None:  # as the worker does once the segment holding the moment is stored
+            target = data_dir / "live-alerts" / "PEN-01" / "clip.mp4"
+            shutil.copyfile(tmp_path / "v.mp4", target)
+            finish_clip(db, alert_id=alert_id, clip_path="live-alerts/PEN-01/clip.mp4", seconds=1.2)
+
+        seed(app, clip_cut)
+        expect(card.locator("video")).to_be_visible(timeout=WAIT_MS)  # pushed to the open console
+        clip = page.request.get(base + f"/live/alerts/{alert_id}/clip.mp4")
+        assert clip.status == 200 and clip.headers["content-type"] == "video/mp4"
 
         card.get_by_label("Note on the alert").fill("checked: a shopper")
         card.get_by_role("button", name="Acknowledge").click()

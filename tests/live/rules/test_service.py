@@ -20,7 +20,15 @@ from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, User
 from vigil.db.rule_models import LiveRule, LiveRuleAlert
 from vigil.errors import InvalidInput, NotPermitted
-from vigil.live.rules.alerts import RuleAlertRetention, alert_file, console_alerts, decide_alert, record_alert
+from vigil.live.rules.alerts import (
+    RuleAlertRetention,
+    alert_file,
+    console_alerts,
+    decide_alert,
+    finish_clip,
+    finished_clips,
+    record_alert,
+)
 from vigil.live.rules.engine import Firing
 from vigil.live.rules.service import active_specs, create_rule, end_rule, list_rules, parse_request, renew_rule
 
@@ -137,7 +145,10 @@ def raise_alert(db: Session, rule: LiveRule, tmp_path: Path, *, days_ago: float 
 def test_another_cases_alert_cannot_be_seen_or_decided(db: Session, people: dict[str, User], tmp_path: Path) -> None:
     rule = create_rule(db=db, user=people["olive"], request=parse_request(zone_rule()), case=CASE, purpose=PURPOSE)
     alert = raise_alert(db, rule, tmp_path)
+    finish_clip(db, alert_id=alert.id, clip_path=None, seconds=0)
     assert console_alerts(db, user=people["ollie"]) == []
+    assert finished_clips(db, user=people["ollie"], ids=[alert.id]) == {}
+    assert finished_clips(db, user=people["olive"], ids=[alert.id]) == {alert.id: "unavailable"}
     with pytest.raises(NotPermitted):
         decide_alert(db=db, user=people["ollie"], alert_id=alert.id, decision="dismiss", note="not mine")
     with pytest.raises(NotPermitted):

@@ -167,6 +167,21 @@ def console_alerts(
     return list(db.execute(stmt.order_by(LiveRuleAlert.id.desc()).limit(limit)).scalars())
 
 
+def finished_clips(db: Session, *, user: User, ids: list[int]) -> dict[int, str]:
+    """Of the alerts ``ids`` (whose clips were pending), those ``user`` may see whose clip is now cut or will never
+    be: id -> ``ready`` or ``unavailable``. Read-only, for the console's updates."""
+    if not ids:
+        return {}
+    stmt = (
+        select(LiveRuleAlert.id, LiveRuleAlert.clip_state)
+        .join(LiveRule, LiveRule.id == LiveRuleAlert.rule_id)
+        .where(LiveRuleAlert.id.in_(ids[:200]), LiveRuleAlert.clip_state != "pending")
+    )
+    if not role_has_permission(user.role, Permission.MANAGE_CASES):
+        stmt = stmt.where(LiveRule.case_id.in_(reachable_case_ids(db, user=user)))
+    return {alert_id: state for alert_id, state in db.execute(stmt).all()}
+
+
 def open_console(db: Session, *, user: User, camera: str, via: str) -> list[LiveRuleAlert]:
     """Open the operator console (audited): the latest alerts the user may see."""
     require_console(db, user=user)

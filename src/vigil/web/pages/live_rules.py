@@ -27,6 +27,7 @@ from vigil.live.rules.alerts import (
     alert_json,
     console_alerts,
     decide_alert,
+    finished_clips,
     open_console,
     require_console,
 )
@@ -178,6 +179,7 @@ def console_page(
         camera=camera.strip().upper(),
         cameras=rule_cameras(db),
         last_id=max((a.id for a in alerts), default=0),
+        pending=",".join(str(a.id) for a in alerts if a.clip_state == "pending"),
         not_identification=NOT_IDENTIFICATION,
     )
 
@@ -189,14 +191,20 @@ def _may_watch(request: Request, user_id: int) -> None:
         require_console(db, user=user)
 
 
-def _new_alerts(request: Request, user_id: int, camera: str, after: int) -> list[dict[str, Any]]:
-    """One cheap read in a session of its own, closed at once."""
+def _news(request: Request, user_id: int, camera: str, after: int, pending: set[int]) -> list[tuple[str, Any]]:
+    """New alerts and newly cut clips: one cheap read in a session of its own, closed at once."""
     with session_scope(web_state(request).system.sessions) as db:
         user = db.get(User, user_id)
         if user is None or not user.is_active:
             return []
+        clips = finished_clips(db, user=user, ids=sorted(pending))
         found = console_alerts(db, user=user, camera=camera, after_id=after, limit=50)
-        return [alert_json(a) for a in reversed(found)]
+        news: list[tuple[str, Any]] = [("alert", alert_json(a)) for a in reversed(found)]
+        return news + [("clip", {"id": i, "clip_state": state}) for i, state in clips.items()]
+
+
+def _ids(text: str) -> set[int]:
+    return {int(part) for part in text.split(",")[:200] if part.isdigit() and len(part) < 12}
 
 
 @router.get("/live/alerts/events")
@@ -205,19 +213,27 @@ async def console_events(
     user: CurrentUser,
     camera: Annotated[str, Query(max_length=64)] = "",
     after: Annotated[int, Query(ge=0)] = 0,
+    pending: Annotated[str, Query(max_length=2600)] = "",
 ) -> Response:
     user_id = user.id
     await run_in_threadpool(_may_watch, request, user_id)
     resumed = request.headers.get("last-event-id", "")
     after = max(after, int(resumed) if resumed.isdigit() and len(resumed) < 12 else 0)  # a reconnecting browser
+    waiting = _ids(pending)  # alerts on the page whose clips are pending
 
     async def events() -> AsyncIterator[str]:
         last, quiet = after, 0.0
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
-            for alert in await run_in_threadpool(_new_alerts, request, user_id, camera, last):
-                last = max(last, alert["id"])
-                yield f"id: {alert['id']}\nevent: alert\ndata: {json.dumps(alert)}\n\n"
+            for kind, data in await run_in_threadpool(_news, request, user_id, camera, last, set(waiting)):
+                if kind == "alert":
+                    last = max(last, data["id"])
+                    if data["clip_state"] == "pending":
+                        waiting.add(data["id"])
+                    yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data)}\n\n"
+                else:
+                    waiting.discard(data["id"])
+                    yield f"event: clip\ndata: {json.dumps(data)}\n\n"
             await asyncio.sleep(POLL_S)
             quiet += POLL_S
             if quiet >= KEEPALIVE_S:

@@ -116,6 +116,24 @@
     source.addEventListener("alert", function (message) {
       show(JSON.parse(message.data));
     });
+    source.addEventListener("clip", function (message) {
+      const clip = JSON.parse(message.data);
+      const place = list.querySelector('[data-alert="' + clip.id + '"] [data-field="clip"]');
+      if (!place) return;
+      if (clip.clip_state === "ready") {
+        const video = document.createElement("video");
+        video.controls = true;
+        video.preload = "none";
+        video.src = "/live/alerts/" + clip.id + "/clip.mp4";
+        video.setAttribute("aria-label", "Clip of alert " + clip.id);
+        place.replaceChildren(video);
+      } else {
+        const note = document.createElement("span");
+        note.className = "muted";
+        note.textContent = "No recording of this moment.";
+        place.replaceChildren(note);
+      }
+    });
   }
   update();
 })();
