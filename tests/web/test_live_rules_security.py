@@ -16,6 +16,7 @@ from tests.support.scenes import crossing_scene, write_video
 from tests.support.webapp import TestClient, log_in, notices, page_csrf, seed
 from tests.web.test_api import last_entry
 from vigil.db.base import utcnow
+from vigil.db.models import Case, Footage
 from vigil.db.rule_models import LiveRule, LiveRuleAlert
 from vigil.live.rules.alerts import record_alert
 from vigil.live.rules.engine import Firing
@@ -137,3 +138,17 @@ def test_a_huge_drawing_is_refused_before_it_is_read(client: TestClient, tmp_pat
     )  # fmt: skip
     assert answer.status_code == 422 and "geometry: String should have at most 20000 characters" in answer.text
     assert rules_count(client) == 1
+
+
+def test_footage_held_for_a_case_is_never_shown_as_the_cameras_still(client: TestClient, tmp_path: Path) -> None:
+    world(client, tmp_path)
+
+    def hold(db: Session) -> None:
+        other = db.execute(select(Case).where(Case.reference == OTHER)).scalar_one()
+        for footage in db.execute(select(Footage)).scalars():
+            footage.case_id = other.id
+
+    seed(client.app, hold)  # type: ignore[arg-type]
+    assert log_in(client, "olive", PASSWORD) == "/"
+    assert client.get("/live/rules/still/PEN-01.jpg").status_code == 404
+    assert "has no recording yet" in client.get("/live/rules?camera=PEN-01").text
