@@ -142,9 +142,11 @@ def create_rule(*, db: Session, user: User, request: RuleRequest, case: str, pur
     camera = get_camera(db, request.camera)
     held = db.execute(select(Case).where(Case.reference == context.case_ref)).scalar_one()
     now = utcnow()
-    geometry: dict[str, Any] = (
-        {"polygon": [list(p) for p in request.polygon]} if request.polygon is not None else {}
-    ) | ({"line": [list(p) for p in request.line], "direction": request.direction} if request.line else {})
+    geometry: dict[str, Any] = {}
+    if request.polygon is not None:
+        geometry["polygon"] = [list(p) for p in request.polygon]
+    if request.line is not None:
+        geometry["line"], geometry["direction"] = [list(p) for p in request.line], request.direction
     params = request.model_dump(mode="json", include={"classes", "seconds", "count", "radius", "cooldown_s"})
     params["schedule"] = [w.model_dump(mode="json") for w in request.schedule]
     rule = LiveRule(
