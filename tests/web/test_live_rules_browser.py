@@ -66,13 +66,13 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         for fx, fy in ((0.5, 0.1), (0.95, 0.1), (0.95, 0.9), (0.5, 0.9)):
             layer.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
         page.get_by_role("button", name="Finish").click()
-        expect(page.locator("#draw-status")).to_contain_text("Zone drawn (4 corners)")
+        expect(page.locator("#draw-status")).to_contain_text("Zone drawn (4 corners)", timeout=WAIT_MS)
         page.get_by_label("Name").fill("Right half")
         page.get_by_label("Case reference").fill(CASE)
         page.get_by_label("Purpose").fill("watch the right half for the reported burglar")
         page.get_by_role("button", name="Save rule").click()
         expect(page.get_by_role("status").first).to_contain_text("Rule Right half saved", timeout=WAIT_MS)
-        expect(page.locator("tr[data-rule]")).to_have_count(1)
+        expect(page.locator("tr[data-rule]")).to_have_count(1, timeout=WAIT_MS)
 
         def saved(db: Session) -> tuple[int, str, str, str, list[list[float]]]:
             rule = db.execute(select(LiveRule)).scalar_one()
@@ -86,8 +86,8 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
 
         page.locator(".mainnav summary", has_text="Live cameras").click()
         page.get_by_role("link", name="Alert console").click()
-        expect(page.locator("#live-none")).to_be_visible()
-        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0")
+        expect(page.locator("#live-none")).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0", timeout=WAIT_MS)
 
         def raise_one(db: Session) -> int:
             image = np.zeros((120, 160, 3), dtype=np.uint8)
@@ -99,12 +99,12 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         alert_id = seed(app, raise_one)  # as a camera worker would: the console hears of it by SSE
         card = page.locator(f'.live-alert[data-alert="{alert_id}"]')
         expect(card).to_be_visible(timeout=WAIT_MS)
-        expect(card).to_contain_text("Right half")
-        expect(card).to_contain_text("entered the zone (track 4)")
-        expect(card).to_contain_text("Clip pending")
+        expect(card).to_contain_text("Right half", timeout=WAIT_MS)
+        expect(card).to_contain_text("entered the zone (track 4)", timeout=WAIT_MS)
+        expect(card).to_contain_text("Clip pending", timeout=WAIT_MS)
         expect(card.locator("img")).to_have_js_property("naturalWidth", 160, timeout=WAIT_MS)
-        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "1")
-        expect(page.locator("#alert-sound")).to_contain_text("1 alert waits")
+        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "1", timeout=WAIT_MS)
+        expect(page.locator("#alert-sound")).to_contain_text("1 alert waits", timeout=WAIT_MS)
 
         def clip_cut(db: Session) -> None:  # as the worker does once the segment holding the moment is stored
             target = data_dir / "live-alerts" / "PEN-01" / "clip.mp4"
@@ -119,8 +119,8 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         card.get_by_label("Note on the alert").fill("checked: a shopper")
         card.get_by_role("button", name="Acknowledge").click()
         expect(card).to_have_attribute("data-state", "acknowledged", timeout=WAIT_MS)
-        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0")
-        expect(page.locator("#alert-sound")).to_contain_text("No alerts waiting")
+        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0", timeout=WAIT_MS)
+        expect(page.locator("#alert-sound")).to_contain_text("No alerts waiting", timeout=WAIT_MS)
         assert problems == []
 
     def outcome(db: Session) -> tuple[str, str, str, str, str | None, str]:
