@@ -1,7 +1,7 @@
 """Live rules (drawn on a recent frame of a camera) and the operator console of their alerts.
 
 The console receives new alerts as Server-Sent Events from ``/live/alerts/events``: camera workers write alerts
-to the database, and the stream reads them with a short read-only session every second (no thread of the web
+to the database, and the stream reads them with a short read-only session twice a second (no thread of the web
 server holds a session, let alone a write lock, while it waits). static/live_console.js shows them and beeps
 (generated with WebAudio) until each is acknowledged.
 """
@@ -45,7 +45,7 @@ Field = Annotated[str, Form(max_length=4000)]
 Geometry = Annotated[str, Form(max_length=20_000)]
 Code = Annotated[str, Path(max_length=64)]
 Choices = Annotated[list[str], Form(max_length=20)]
-POLL_S = 1.0
+POLL_S = 0.5
 KEEPALIVE_S = 15.0
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
