@@ -19,7 +19,7 @@ from tests.support.builders import make_camera, make_user
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, User
 from vigil.db.rule_models import LiveRule, LiveRuleAlert
-from vigil.errors import InvalidInput, NotPermitted
+from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.live.rules.alerts import (
     RuleAlertRetention,
     alert_file,
@@ -189,3 +189,12 @@ def test_alert_retention_keeps_escalated_alerts_of_open_cases(
     db.flush()
     remaining = set(db.execute(select(LiveRuleAlert.id)).scalars())
     assert remaining == {kept.id, recent.id}
+
+
+def test_a_rule_on_a_retired_or_unknown_camera_is_refused(db: Session, people: dict[str, User]) -> None:
+    make_camera(db, "OLD-01").is_active = False
+    for camera, message in (("OLD-01", "is retired"), ("NOPE-9", "no camera with code")):
+        with pytest.raises((InvalidInput, NotFound), match=message):
+            request = parse_request(zone_rule(camera=camera))
+            create_rule(db=db, user=people["olive"], request=request, case=CASE, purpose=PURPOSE)
+    assert rules_count(db) == 0

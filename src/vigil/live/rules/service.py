@@ -140,6 +140,8 @@ def create_rule(*, db: Session, user: User, request: RuleRequest, case: str, pur
     context = _context(case, purpose)
     authorise(db, user=user, capability=Capability.ANALYTICS, action="live_rule.create", context=context)
     camera = get_camera(db, request.camera)
+    if not camera.is_active:
+        raise InvalidInput(f"camera {camera.code} is retired: rules watch cameras in service")
     held = db.execute(select(Case).where(Case.reference == context.case_ref)).scalar_one()
     now = utcnow()
     geometry: dict[str, Any] = {}
