@@ -144,6 +144,7 @@ def test_retention_dry_run_reports_per_class(vigil: CliRunner) -> None:
         "live_fr_alerts",
         "evidence_exports",
         "fr_retro_searches",
+        "live_rule_alerts",
     }
 
 

@@ -30,6 +30,7 @@ from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
 from vigil.commands.live import live_app
+from vigil.commands.rules import rules_app
 from vigil.commands.tokens import token_app
 from vigil.errors import VigilError
 from vigil.settings import Settings
@@ -59,6 +60,7 @@ for sub, name in (
     (registry.requests_app, "requests"),
     (similar.review_app, "review"),
     (live_app, "live"),
+    (rules_app, "rules"),
 ):
     app.add_typer(sub, name=name)
 admin.audit_app.command("verify")(audit.audit_verify)

@@ -97,6 +97,9 @@ class RetentionSettings(Section):
         gt=0,
         description="Live facial-recognition alerts are deleted this long after the deployment ends.",
     )
+    live_rule_alert_days: float = Field(
+        31, gt=0, description="Alerts of live rules are deleted after this, unless escalated and kept for a case."
+    )
     api_token_days_after_expiry: float = Field(
         30, gt=0, description="Expired or revoked API tokens are purged this long after they stop working."
     )

@@ -13,6 +13,7 @@ from vigil.faces.live import LiveAlertRule
 from vigil.faces.retention import RetroSearchRule
 from vigil.governance.retention import ApiTokenRule, FootageRule, LoginSessionRule, RetentionRule
 from vigil.governance.users import bootstrap_admin
+from vigil.live.rules.alerts import RuleAlertRetention
 from vigil.live.sources import CameraSources, SourceResolver
 from vigil.live.supervisor import LiveSupervisor
 from vigil.live.viewing import bookmarked_footage
@@ -64,4 +65,5 @@ def default_rules(settings: Settings) -> list[RetentionRule]:
         LiveAlertRule(data_dir=settings.data_dir, hours=policy.live_fr_alert_hours),
         ExportRule(data_dir=settings.data_dir, days=policy.footage_days),
         RetroSearchRule(data_dir=settings.data_dir, days=policy.footage_days),
+        RuleAlertRetention(data_dir=settings.data_dir, days=policy.live_rule_alert_days),
     ]

@@ -67,6 +67,7 @@ def test_registers_roster_and_retention_status(db: Session, settings: Settings) 
         "live_fr_alerts",
         "evidence_exports",
         "fr_retro_searches",
+        "live_rule_alerts",
     ] and status.last_runs == []
     run_retention_now(db, actor=ada, rules=default_rules(settings), data_dir=settings.data_dir, dry_run=True)
     assert retention_status(db, actor=ada, rules=default_rules(settings)).last_runs[0].actor == "ada"

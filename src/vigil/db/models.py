@@ -479,4 +479,5 @@ from vigil.db import face_models as _face_models  # noqa: E402,F401
 from vigil.db import live_models as _live_models  # noqa: E402,F401
 from vigil.db import outbox_models as _outbox_models  # noqa: E402,F401
 from vigil.db import registry_models as _registry_models  # noqa: E402,F401
+from vigil.db import rule_models as _rule_models  # noqa: E402,F401
 from vigil.db import share_models as _share_models  # noqa: E402,F401

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.domain.scene import SceneState
+from vigil.live.rules.observer import RulesObserver
 from vigil.settings import Settings
 
 
@@ -40,9 +41,12 @@ class FrameObserver(Protocol):
 
 
 def build_observers(*, settings: Settings, sessions: sessionmaker[Session], camera_code: str) -> list[FrameObserver]:
-    """The observers of one camera's worker, built in the worker process: the camera wall's latest picture."""
+    """The observers of one camera's worker, built in the worker process: the camera wall's latest picture and
+    the live rules."""
     from vigil.live.wall import WallPicture  # the wall module imports LiveFrame from here
 
-    del sessions
     folder = settings.live_spool_dir / camera_code
-    return [WallPicture(folder=folder, every_seconds=settings.live.wall_picture_seconds)]
+    return [
+        WallPicture(folder=folder, every_seconds=settings.live.wall_picture_seconds),
+        RulesObserver(settings=settings, sessions=sessions, camera_code=camera_code),
+    ]

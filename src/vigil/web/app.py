@@ -46,6 +46,7 @@ from vigil.web.pages import (
     home,
     live_cameras,
     live_fr,
+    live_rules,
     live_wall,
     locations,
     registry_live,
@@ -166,6 +167,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
         tracks,
         live_fr,
         live_wall,  # before live_cameras: /live/wall is not a camera page
+        live_rules,  # before live_cameras: /live/rules and /live/alerts are not camera codes
         live_cameras,
         faces,
         fr_calibration,

@@ -55,6 +55,8 @@ def main_menu(user: User | None, perms: frozenset[str]) -> tuple[MenuArea, ...]:
             links(
                 (analyst, "/live/wall", "Camera wall", "live_wall"),
                 ("view_cameras" in perms, "/live", "Camera health", "live"),
+                (analyst, "/live/alerts", "Alert console", "live_alerts"),
+                (analyst, "/live/rules", "Live rules", "live_rules"),
             ),
         ),
         MenuArea(
