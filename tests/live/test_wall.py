@@ -61,7 +61,8 @@ def test_the_wall_picture_is_the_latest_frame_written_at_most_twice_a_second_and
 
 def test_the_worker_builds_the_wall_observer_into_the_cameras_spool_folder(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", live={"wall_picture_seconds": 0.2})
-    observers = build_observers(settings=settings, sessions=None, camera_code="CAM-7")  # type: ignore[arg-type]
+    built = build_observers(settings=settings, sessions=None, camera_code="CAM-7")  # type: ignore[arg-type]
+    observers = [o for o in built if isinstance(o, WallPicture)]
     assert len(observers) == 1
     observers[0].observe(make_frame("CAM-7", scene(), utcnow()))
     assert (settings.live_spool_dir / "CAM-7" / PICTURE_NAME).is_file()
@@ -120,7 +121,7 @@ def test_a_motion_cameras_worker_hands_frames_to_the_wall_and_the_motion_gate(tm
     from vigil.live.worker import CameraWorker
 
     settings = make_settings(tmp_path / "data")
-    for recording, count in (("motion", 2), ("continuous", 1)):
+    for recording, count in (("motion", 3), ("continuous", 2)):
         source = StreamSource(camera_code="CAM-M", url="rtsp://10.0.0.5/s", recording=recording)  # type: ignore[arg-type]
         worker = CameraWorker(settings=settings, sessions=None, source=source)  # type: ignore[arg-type]
         observers = worker.observers()

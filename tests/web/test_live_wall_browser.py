@@ -24,6 +24,7 @@ from vigil.db.live_models import LiveBookmark, LiveSegment
 from vigil.db.models import AuditEntry
 from vigil.live.observers import LiveFrame, build_observers
 from vigil.live.store import write_health
+from vigil.live.wall import WallPicture
 from vigil.settings import Settings
 from vigil.web.app import create_app
 
@@ -35,8 +36,13 @@ CAMERAS = [{"code": "CAM-1", "url": "rtsp://10.0.0.5/s1"}, {"code": "CAM-2", "ur
 def feed(settings: Settings, stop: threading.Event) -> None:
     """The cameras' workers' side: frames with a figure walking across, handed to the wall observers."""
     observers = {
-        code: build_observers(settings=settings, sessions=None, camera_code=code) for code in ("CAM-1", "CAM-2")
-    }  # type: ignore[arg-type]
+        code: [
+            o
+            for o in build_observers(settings=settings, sessions=None, camera_code=code)  # type: ignore[arg-type]
+            if isinstance(o, WallPicture)
+        ]
+        for code in ("CAM-1", "CAM-2")
+    }
     step = 0
     while not stop.wait(0.1):
         for offset, (code, observers_of) in enumerate(observers.items()):
