@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vigil.web.api import access, evidence, footage, investigation, locations, oversight, users
+from vigil.web.api import access, evidence, faces, footage, investigation, locations, oversight, users
 
 API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (access, users, locations, oversight, footage, investigation, evidence):
+    for module in (access, users, locations, oversight, footage, investigation, evidence, faces):
         router.include_router(module.router)
     return router
