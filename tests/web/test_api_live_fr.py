@@ -91,7 +91,8 @@ def test_a_deployment_is_planned_started_watched_and_ended_and_refusals_change_n
 
         console = client.get(f"/api/v1/faces/deployments/{deployment}/alerts", headers=olive)
         assert console.status_code == 200 and console.json()["deployment"]["status"] == "live"
-        assert [d["id"] for d in client.get("/api/v1/faces/deployments", headers=olive).json()] == [deployment]
+        listed = client.get("/api/v1/faces/deployments", params={"limit": 1}, headers=olive).json()
+        assert [d["id"] for d in listed["items"]] == [deployment] and listed["page"]["more"] is False
 
         ended = client.post(f"/api/v1/faces/deployments/{deployment}/end", headers=olive)
         assert ended.status_code == 200 and ended.json()["status"] == "ended"

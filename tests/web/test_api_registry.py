@@ -105,7 +105,7 @@ def test_find_cameras_send_a_request_list_and_withdraw_it(
     email = mailbox.wait_for(data["email"], 3)[2]
     assert links_in(email)
     listed = client.get("/api/v1/registry/requests", params=WORK, headers=auth).json()
-    assert [r["id"] for r in listed] == [request_id]
+    assert [r["id"] for r in listed["items"]] == [request_id] and listed["page"]["total"] == 1
     elsewhere = {"case": OTHER, "purpose": PURPOSE}
     assert (
         client.post(f"/api/v1/registry/requests/{request_id}/revoke", params=elsewhere, headers=auth).status_code == 404

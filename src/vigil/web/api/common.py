@@ -40,6 +40,7 @@ def api_context(
 
 ApiContext = Annotated[AuditContext, Depends(api_context)]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip (for the next page).")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Most items to return.")]
 
 
 def binary_body(description: str) -> dict[str, Any]:

@@ -31,7 +31,17 @@ from vigil.faces.watchlists import (
 )
 from vigil.governance.audit import AuditContext
 from vigil.web.api.access import ERRORS, ApiUser, Responses
-from vigil.web.api.common import MIB, NOT_FOUND, TOO_LARGE, ApiContext, binary_body, read_body
+from vigil.web.api.common import (
+    MIB,
+    NOT_FOUND,
+    TOO_LARGE,
+    ApiContext,
+    Limit,
+    Offset,
+    binary_body,
+    page_of,
+    read_body,
+)
 from vigil.web.api.faces_schemas import (
     CandidateReply,
     CandidateVerdictRequest,
@@ -139,11 +149,14 @@ def watchlist_freeze(db: DbSession, user: ApiUser, body: WatchlistNameRequest) -
 
 
 @router.get("/retro", response_model=CaseSearchesReply)
-def retro_list(db: DbSession, user: ApiUser, context: ApiContext) -> CaseSearchesReply:
+def retro_list(
+    db: DbSession, user: ApiUser, context: ApiContext, offset: Offset = 0, limit: Limit = 50
+) -> CaseSearchesReply:
     """The case's retrospective searches, newest first, and how much of its footage is indexed for faces."""
     view = case_searches(db, user=user, context=context)
-    searches = [RetroSearchReply.of(s, notice=NOT_AN_IDENTIFICATION, with_candidates=False) for s in view.searches]
-    return CaseSearchesReply(searches=searches, footage=view.footage, indexed=view.indexed, faces=view.faces)
+    items, page = page_of(view.searches, offset=offset, limit=limit)
+    searches = [RetroSearchReply.of(s, notice=NOT_AN_IDENTIFICATION, with_candidates=False) for s in items]
+    return CaseSearchesReply(searches=searches, page=page, footage=view.footage, indexed=view.indexed, faces=view.faces)
 
 
 @router.post("/retro", status_code=201, response_model=RetroSearchReply, responses=TOO_LARGE, openapi_extra=PHOTO)

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from vigil.db.face_models import Alert, Deployment, Enrolment, RetroCandidate, RetroSearch, Subject, Watchlist
 from vigil.faces.retrospective import moment
+from vigil.web.api.common import PageInfo
 from vigil.web.api.schemas import LongText, Name, Reply, Request, ShortText
 
 
@@ -120,7 +121,8 @@ class RetroSearchReply(Reply):
 
 
 class CaseSearchesReply(Reply):
-    searches: list[RetroSearchReply] = Field(description="The case's searches, newest first.")
+    searches: list[RetroSearchReply] = Field(description="The case's searches, newest first (this page of them).")
+    page: PageInfo = Field(description="Where this page of searches is in the list.")
     footage: int = Field(description="Footage held for the case.")
     indexed: int = Field(description="Of which indexed for faces.")
     faces: int = Field(description="Faces indexed in the case's footage.")
@@ -147,6 +149,11 @@ class DeploymentReply(Reply):
     @classmethod
     def of(cls, row: Deployment) -> DeploymentReply:
         return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
+class DeploymentList(Reply):
+    items: list[DeploymentReply] = Field(description="Deployments, newest window first.")
+    page: PageInfo = Field(description="Where this page is in the list.")
 
 
 class AlertReply(Reply):

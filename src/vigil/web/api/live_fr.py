@@ -23,8 +23,8 @@ from vigil.faces.live import (
 )
 from vigil.governance.camera_sources import source_policy
 from vigil.web.api.access import ERRORS, ApiUser
-from vigil.web.api.common import NOT_FOUND
-from vigil.web.api.faces_schemas import AlertDecisionRequest, AlertReply, ConsoleReply, DeploymentReply
+from vigil.web.api.common import NOT_FOUND, Limit, Offset, page_of
+from vigil.web.api.faces_schemas import AlertDecisionRequest, AlertReply, ConsoleReply, DeploymentList, DeploymentReply
 from vigil.web.api.schemas import RowId
 from vigil.web.deps import DbSession
 from vigil.web.pages.live_fr import live_runtime
@@ -35,10 +35,11 @@ router = APIRouter(prefix="/faces", tags=["live facial recognition"], responses=
 DeploymentId = Annotated[RowId, Path(description="Deployment id.")]
 
 
-@router.get("/deployments", response_model=list[DeploymentReply])
-def deployments_list(db: DbSession, user: ApiUser) -> list[DeploymentReply]:
+@router.get("/deployments", response_model=DeploymentList)
+def deployments_list(db: DbSession, user: ApiUser, offset: Offset = 0, limit: Limit = 50) -> DeploymentList:
     """Every deployment, newest window first."""
-    return [DeploymentReply.of(d) for d in list_deployments(db, user=user)]
+    items, page = page_of(list_deployments(db, user=user), offset=offset, limit=limit)
+    return DeploymentList(items=[DeploymentReply.of(d) for d in items], page=page)
 
 
 @router.post("/deployments", status_code=201, response_model=DeploymentReply)

@@ -18,9 +18,10 @@ from vigil.registry.area import AreaQuery, cameras_in_area
 from vigil.registry.nearby import NearQuery, cameras_near
 from vigil.registry.requests import case_requests, request_mail, revoke_request, send_requests
 from vigil.web.api.access import ERRORS, ApiUser
-from vigil.web.api.common import NOT_FOUND, ApiContext
+from vigil.web.api.common import NOT_FOUND, ApiContext, Limit, Offset, page_of
 from vigil.web.api.registry_schemas import (
     AreaRequest,
+    FootageRequestList,
     FootageRequestReply,
     FootageRequestsRequest,
     NearbyCameraReply,
@@ -72,12 +73,14 @@ def cameras_in_drawn_area(
     return [NearbyCameraReply.of(camera) for camera in found]
 
 
-@router.get("/requests", response_model=list[FootageRequestReply])
-def requests_list(db: DbSession, user: ApiUser, context: ApiContext) -> list[FootageRequestReply]:
-    """The case's footage requests, newest first, each with its email's state."""
-    listed = case_requests(db, user=user, context=context)
-    mail = request_mail(db, listed)
-    return [FootageRequestReply.of(r, mail.get(r.id)) for r in listed]
+@router.get("/requests", response_model=FootageRequestList)
+def requests_list(
+    db: DbSession, user: ApiUser, context: ApiContext, offset: Offset = 0, limit: Limit = 50
+) -> FootageRequestList:
+    """The case's footage requests, oldest first, each with its email's state."""
+    items, page = page_of(case_requests(db, user=user, context=context), offset=offset, limit=limit)
+    mail = request_mail(db, items)
+    return FootageRequestList(items=[FootageRequestReply.of(r, mail.get(r.id)) for r in items], page=page)
 
 
 @router.post("/requests", status_code=201, response_model=SentReply)

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from vigil.db.outbox_models import OutboxMessage
 from vigil.db.registry_models import FootageRequest
 from vigil.registry.nearby import NearbyCamera
+from vigil.web.api.common import PageInfo
 from vigil.web.api.schemas import Reply, Request, RowId, _plain_text
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
@@ -91,6 +92,11 @@ class FootageRequestReply(Reply):
             uploads=len(row.uploads),
             email=mail.status if mail is not None else None,
         )
+
+
+class FootageRequestList(Reply):
+    items: list[FootageRequestReply] = Field(description="The case's requests, oldest first.")
+    page: PageInfo = Field(description="Where this page is in the list.")
 
 
 class SentReply(Reply):
