@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field
 
 from vigil.db.outbox_models import OutboxMessage
 from vigil.db.registry_models import FootageRequest
 from vigil.registry.nearby import NearbyCamera
 from vigil.web.api.common import PageInfo
-from vigil.web.api.schemas import Reply, Request, RowId, _plain_text
+from vigil.web.api.schemas import Note, Reply, Request, RowId
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
@@ -68,9 +68,7 @@ class FootageRequestsRequest(Request):
     owner_ids: list[RowId] = Field(min_length=1, max_length=50, description="Owners to ask (from a search).")
     window_start: datetime = Field(description="Start of the footage wanted (UTC if no offset).")
     window_end: datetime = Field(description="End of the footage wanted (UTC if no offset).")
-    message: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_plain_text)] = Field(
-        "", description="A message to the owners."
-    )
+    message: Note = Field("", description="A message to the owners.")
 
 
 class FootageRequestReply(Reply):

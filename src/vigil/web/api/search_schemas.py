@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field
 
 from vigil.db.models import ReviewMark, SavedSearch
 from vigil.search.by_example import SimilarResult
@@ -15,10 +14,7 @@ from vigil.search.parser import Understanding
 from vigil.search.query import TrackQuery
 from vigil.search.review import Verdict
 from vigil.web.api.common import PageInfo
-from vigil.web.api.schemas import Name, Reply, Request, _plain_text
-
-Description = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_plain_text)]
-Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_plain_text)]
+from vigil.web.api.schemas import Description, Name, Note, Reply, Request
 
 
 class CardReply(Reply):
