@@ -50,8 +50,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterato
         ivy = make_user(db, "ivy", trained_for=("analytics",), cases=(CASE,))
         rita = make_user(db, "rita", trained_for=("registry", "requests"), cases=(OTHER,))
         make_case(db, OTHER, members=[olly, rita])
+        sam = make_user(db, "sam", "supervisor")
         owner, _ = active_owner(db, settings, mailbox)
-        tokens = {u.username: issue_token(db, user=u, name="t") for u in (olly, ivy, rita)}
+        tokens = {u.username: issue_token(db, user=u, name="t") for u in (olly, ivy, rita, sam)}
         db.commit()
         return {"tokens": tokens, "owner": owner.id, "email": owner.email}
 
@@ -175,3 +176,18 @@ def test_bad_tokens_get_401_and_send_nothing(world: tuple[TestClient, dict[str, 
         assert client.post("/api/v1/registry/requests", params=WORK, json=body, headers=headers).status_code == 401
     assert requests(client) == before
     assert seed(client.app, lambda db: db.execute(select(func.count(FootageRequest.id))).scalar_one()) == len(before)  # type: ignore[arg-type]
+
+
+def test_statistics_and_the_force_camera_export_need_their_permission(world: tuple[TestClient, dict[str, Any]]) -> None:
+    client, data = world
+    olly, sam = bearer(data["tokens"]["olly"]), bearer(data["tokens"]["sam"])
+    assert client.get("/api/v1/registry/stats", headers=olly).status_code == 403
+    assert outcomes(client, "olly", "registry.stats") == ["refused"]
+    stats = client.get("/api/v1/registry/stats", headers=sam)
+    assert stats.status_code == 200 and stats.json()["active"] == 1 and stats.json()["cameras"] >= 1
+    assert "email" not in stats.text  # counts only, no personal data
+    exported = client.get("/api/v1/registry/force-cameras.geojson", headers=sam)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/geo+json")
+    assert exported.json()["type"] == "FeatureCollection"
+    assert "ok" in outcomes(client, "sam", "registry.export")
+    assert client.get("/api/v1/registry/stats", headers=bearer("vgl_forged")).status_code == 401

@@ -12,11 +12,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import JSONResponse
 
 from vigil.db.base import utcnow
 from vigil.registry.area import AreaQuery, cameras_in_area
+from vigil.registry.cameras import export_geojson
 from vigil.registry.nearby import NearQuery, cameras_near
 from vigil.registry.requests import case_requests, request_mail, revoke_request, send_requests
+from vigil.registry.stats import registry_stats
 from vigil.web.api.access import ERRORS, ApiUser
 from vigil.web.api.common import NOT_FOUND, ApiContext, Limit, Offset, page_of
 from vigil.web.api.registry_schemas import (
@@ -25,6 +28,7 @@ from vigil.web.api.registry_schemas import (
     FootageRequestReply,
     FootageRequestsRequest,
     NearbyCameraReply,
+    RegistryStatsReply,
     SentReply,
 )
 from vigil.web.api.schemas import RowId
@@ -118,3 +122,15 @@ def requests_revoke(
     """Withdraw one of the case's requests: its link stops working."""
     revoked = revoke_request(db, user=user, context=context, request_id=request_id)
     return FootageRequestReply.of(revoked, request_mail(db, [revoked]).get(revoked.id))
+
+
+@router.get("/stats", response_model=RegistryStatsReply)
+def registry_statistics(db: DbSession, user: ApiUser) -> RegistryStatsReply:
+    """Counts without personal data: registrations, cameras and how requests were answered (supervisors)."""
+    return RegistryStatsReply.of(registry_stats(db, user=user))
+
+
+@router.get("/force-cameras.geojson", responses={200: {"content": {"application/geo+json": {}}}})
+def force_cameras(db: DbSession, user: ApiUser) -> JSONResponse:
+    """The force's located cameras as a GeoJSON FeatureCollection, with their PIA status (audited)."""
+    return JSONResponse(export_geojson(db, user=user), media_type="application/geo+json")

@@ -10,6 +10,7 @@ from pydantic import Field
 from vigil.db.outbox_models import OutboxMessage
 from vigil.db.registry_models import FootageRequest
 from vigil.registry.nearby import NearbyCamera
+from vigil.registry.stats import RegistryStats
 from vigil.web.api.common import PageInfo
 from vigil.web.api.schemas import Note, Reply, Request, RowId
 
@@ -101,3 +102,23 @@ class SentReply(Reply):
     requests: list[FootageRequestReply] = Field(description="The requests made, one per owner.")
     emails_sent: int = Field(description="Emails delivered to the mail server now.")
     emails_queued: int = Field(description="Emails waiting to be retried (the mail server was unreachable).")
+
+
+class RegistryStatsReply(Reply):
+    registrations_by_month: list[tuple[str, int]] = Field(description="(YYYY-MM, registrations), oldest first.")
+    active: int = Field(description="Active registrations.")
+    pending: int = Field(description="Registrations awaiting email verification.")
+    deleted: int = Field(description="Registrations deleted by their owners.")
+    cameras: int = Field(description="Registered cameras.")
+    requests_sent: int = Field(description="Footage requests sent.")
+    requests_answered: int = Field(description="Of which answered (uploaded or declined).")
+    requests_uploaded: int = Field(description="Of which footage was uploaded for.")
+    requests_declined: int = Field(description="Of which the owner declined.")
+    requests_expired: int = Field(description="Of which expired unanswered.")
+    requests_revoked: int = Field(description="Of which were withdrawn.")
+    requests_failed: int = Field(description="Of which could not be emailed.")
+    median_hours_to_first_upload: float | None = Field(description="Median hours from request to first upload.")
+
+    @classmethod
+    def of(cls, stats: RegistryStats) -> RegistryStatsReply:
+        return cls(**{name: getattr(stats, name) for name in cls.model_fields})
