@@ -104,8 +104,13 @@ class SentReply(Reply):
     emails_queued: int = Field(description="Emails waiting to be retried (the mail server was unreachable).")
 
 
+class MonthCount(Reply):
+    month: str = Field(description="The month, YYYY-MM.")
+    registrations: int = Field(description="Registrations created in it.")
+
+
 class RegistryStatsReply(Reply):
-    registrations_by_month: list[tuple[str, int]] = Field(description="(YYYY-MM, registrations), oldest first.")
+    registrations_by_month: list[MonthCount] = Field(description="Registrations per month, oldest first.")
     active: int = Field(description="Active registrations.")
     pending: int = Field(description="Registrations awaiting email verification.")
     deleted: int = Field(description="Registrations deleted by their owners.")
@@ -121,4 +126,6 @@ class RegistryStatsReply(Reply):
 
     @classmethod
     def of(cls, stats: RegistryStats) -> RegistryStatsReply:
-        return cls(**{name: getattr(stats, name) for name in cls.model_fields})
+        months = [MonthCount(month=month, registrations=count) for month, count in stats.registrations_by_month]
+        fields = {name: getattr(stats, name) for name in cls.model_fields if name != "registrations_by_month"}
+        return cls(registrations_by_month=months, **fields)
