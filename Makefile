@@ -29,6 +29,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_test_imports.py tests
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy src/vigil

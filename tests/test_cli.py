@@ -7,25 +7,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vigil.cli import app
+from tests.support.cli import cli_environment, run
 
 AUDIT_REVIEW = ("--case", "AUD-2026-001", "--purpose", "Quarterly audit of system use")
 
 
 @pytest.fixture
 def vigil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VIGIL_SECRET_KEY", "cli-test-secret")
-    monkeypatch.delenv("VIGIL_USER", raising=False)
-    monkeypatch.delenv("VIGIL_DATABASE_URL", raising=False)
+    cli_environment(tmp_path, monkeypatch)
     return CliRunner()
-
-
-def run(runner: CliRunner, *args: str, code: int = 0) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result.stdout if "--json" in args else result.output
 
 
 def test_config_check_names_the_bad_field(vigil: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,12 +11,18 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import shared_data_dir
-from tests.test_cli import run, vigil  # noqa: F401  (the fixture)
+from tests.support.cli import cli_environment, run
 
 CASE = ("--case", "CUM-2026-9", "--purpose", "testing camera codes typed in any case")
 
 
-def _setup(vigil: CliRunner) -> None:  # noqa: F811
+@pytest.fixture
+def vigil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    cli_environment(tmp_path, monkeypatch)
+    return CliRunner()
+
+
+def _setup(vigil: CliRunner) -> None:
     today = date.today()
     run(vigil, "db", "upgrade")
     run(vigil, "user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin")
@@ -30,7 +36,7 @@ def _setup(vigil: CliRunner) -> None:  # noqa: F811
     run(vigil, "case", "add-member", CASE[1], "ivy", "--as", "tess")
 
 
-def test_admin_records_no_training_on_an_account_they_created(vigil: CliRunner) -> None:  # noqa: F811
+def test_admin_records_no_training_on_an_account_they_created(vigil: CliRunner) -> None:
     _setup(vigil)
     today = date.today()
     dates = ("--completed", str(today - timedelta(days=1)), "--expires", str(today + timedelta(days=300)))
@@ -40,7 +46,7 @@ def test_admin_records_no_training_on_an_account_they_created(vigil: CliRunner) 
     assert "you created this account" in refused
 
 
-def test_reset_password_role_and_training_withdrawal(vigil: CliRunner) -> None:  # noqa: F811
+def test_reset_password_role_and_training_withdrawal(vigil: CliRunner) -> None:
     _setup(vigil)
     reset = json.loads(run(vigil, "user", "reset-password", "ivy", "--as", "admin", "--json"))
     assert reset["username"] == "ivy" and len(reset["one_time_password"]) >= 12
@@ -59,7 +65,7 @@ def test_reset_password_role_and_training_withdrawal(vigil: CliRunner) -> None: 
 
 
 @pytest.mark.parametrize("typed", ["pets-cam", "PETS-CAM", " Pets-Cam "])
-def test_every_command_finds_a_camera_whatever_case_its_code_is_typed_in(vigil: CliRunner, typed: str) -> None:  # noqa: F811
+def test_every_command_finds_a_camera_whatever_case_its_code_is_typed_in(vigil: CliRunner, typed: str) -> None:
     _setup(vigil)
     cameras = json.loads(run(vigil, "camera", "list", "--as", "admin", "--json"))
     assert [c["code"] for c in cameras] == ["PETS-CAM"]
@@ -83,7 +89,7 @@ def test_every_command_finds_a_camera_whatever_case_its_code_is_typed_in(vigil: 
     assert "no camera" in run(vigil, "synopsis", "nope-cam", *window, "-o", "o.mp4", *CASE, "--as", "ivy", code=2)
 
 
-def test_camera_sensitivity_typed_cleared_and_refused(vigil: CliRunner) -> None:  # noqa: F811
+def test_camera_sensitivity_typed_cleared_and_refused(vigil: CliRunner) -> None:
     _setup(vigil)
     out = run(vigil, "camera", "sensitivity", "pets-cam", "--score", "0.35", "--person-height", "40", "--as", "admin")
     assert "camera PETS-CAM: detection score 0.35, small person 40.0 px" in out
@@ -100,7 +106,7 @@ def test_camera_sensitivity_typed_cleared_and_refused(vigil: CliRunner) -> None:
 
 
 @pytest.mark.data
-def test_camera_sensitivity_calibrated_from_marked_pets_frames(vigil: CliRunner, tmp_path: Path) -> None:  # noqa: F811
+def test_camera_sensitivity_calibrated_from_marked_pets_frames(vigil: CliRunner, tmp_path: Path) -> None:
     pets = shared_data_dir() / "pets09-s2l1"
     if not pets.exists():
         pytest.skip("shared data not available")

@@ -8,50 +8,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_cli import run
+from tests.support.cli import cli_environment, move_head, owner_access, run
 from vigil.db.models import AuditEntry
 from vigil.governance.audit import entry_hash
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VIGIL_SECRET_KEY", "cli-test-secret")
-    monkeypatch.delenv("VIGIL_USER", raising=False)
-    monkeypatch.delenv("VIGIL_DATABASE_URL", raising=False)
-    return tmp_path / "data"
-
-
-@contextmanager
-def owner_access(data_dir: Path) -> Iterator[sqlite3.Connection]:
-    """The database file opened directly, append-only triggers dropped, and recreated afterwards."""
-    with closing(sqlite3.connect(data_dir / "vigil.db")) as con:
-        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-        for name, _ in triggers:
-            con.execute(f"DROP TRIGGER {name}")
-        yield con
-        for _, sql in triggers:
-            con.execute(sql)
-        con.commit()
+    return cli_environment(tmp_path, monkeypatch)
 
 
 def _entry(row: sqlite3.Row) -> AuditEntry:
     data = dict(row)
     data["at"] = datetime.fromisoformat(data["at"]).replace(tzinfo=UTC)
     return AuditEntry(**{key: value for key, value in data.items() if key != "id"})
-
-
-def move_head(con: sqlite3.Connection) -> None:
-    seq, hash_ = con.execute("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1").fetchone()
-    con.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, hash_))
 
 
 def truncate(con: sqlite3.Connection) -> None:

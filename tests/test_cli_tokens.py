@@ -9,13 +9,17 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.support.builders import make_user
-from tests.test_cli import run
-from tests.test_cli_audit_anchor import data_dir as data_dir
+from tests.support.cli import cli_environment, run
 from vigil.db.session import session_scope
 from vigil.errors import AuthenticationFailed
 from vigil.governance.users import get_user, issue_token, user_for_token
 from vigil.settings import load_settings
 from vigil.system import open_system
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return cli_environment(tmp_path, monkeypatch)
 
 
 def test_tokens_are_listed_and_revoked_one_by_one_from_the_cli(data_dir: Path) -> None:

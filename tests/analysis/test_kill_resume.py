@@ -2,77 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import shared_data_dir
+from tests.support.analysis_cli import CONTEXT, pets_cli_environment, set_up_pets_camera
 from vigil.cli import app
 
 VIDEO = shared_data_dir() / "pets09-s2l1" / "vtest.avi"
-CONTEXT = ["--case", "PETS-EVAL", "--purpose", "checking that a killed analysis resumes"]
-
-
-def _environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update(VIGIL_DATA_DIR=str(data_dir), VIGIL_SECRET_KEY="kill-test", VIGIL_ANALYSIS__CHECKPOINT_SECONDS="0.5")
-    return env
-
-
-def _setup(env: dict[str, str]) -> None:
-    runner, today = CliRunner(), date.today()
-    for args in (
-        ["db", "upgrade"],
-        ["user", "add", "ivy", "--role", "investigator", "--name", "Ivy", "--as", "admin"],
-        ["user", "add", "tess", "--role", "supervisor", "--name", "Tess Trainer", "--as", "admin"],
-        [
-            "training",
-            "add",
-            "ivy",
-            "--capability",
-            "analytics",
-            "--course",
-            "VA",
-            "--completed",
-            str(today),
-            "--expires",
-            str(today + timedelta(days=30)),
-            "--as",
-            "tess",
-        ],
-        ["location", "add", "Campus", "--as", "admin"],
-        [
-            "location",
-            "pia",
-            "Campus",
-            "--reference",
-            "PIA-1",
-            "--purposes",
-            "crime prevention",
-            "--approved",
-            str(today - timedelta(days=1)),
-            "--review",
-            str(today + timedelta(days=300)),
-            "--approved-by",
-            "Supt",
-            "--as",
-            "admin",
-        ],
-        ["camera", "add", "PETS-01", "--location", "Campus", "--as", "admin"],
-        ["user", "add", "sue", "--role", "supervisor", "--name", "Sue", "--as", "admin"],
-        ["case", "open", CONTEXT[1], "--title", "Kill and resume check", "--as", "sue"],
-        ["case", "add-member", CONTEXT[1], "ivy", "--as", "sue"],
-    ):
-        result = runner.invoke(app, args, env=env)
-        assert result.exit_code == 0, result.output
 
 
 def _analyse(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -110,9 +54,9 @@ def _export(env: dict[str, str]) -> str:
 @pytest.mark.data
 @pytest.mark.skipif(not VIDEO.exists(), reason="../shared/data is absent")
 def test_sigkill_mid_analysis_resumes_to_identical_tracks(tmp_path: Path) -> None:
-    whole, killed = _environment(tmp_path / "whole"), _environment(tmp_path / "killed")
-    _setup(whole)
-    _setup(killed)
+    whole, killed = pets_cli_environment(tmp_path / "whole"), pets_cli_environment(tmp_path / "killed")
+    set_up_pets_camera(whole)
+    set_up_pets_camera(killed)
     assert _analyse(whole).wait(timeout=600) == 0
     expected = _export(whole)
     assert expected.count("\n") > 1000
@@ -139,9 +83,9 @@ def test_analyse_takes_a_detection_interval_and_refuses_a_bad_one(tmp_path: Path
 
     from tests.support.scenes import crossing_scene, write_video
 
-    env = _environment(tmp_path / "data")
+    env = pets_cli_environment(tmp_path / "data")
     env["VIGIL_ANALYSIS__CHECKPOINT_SECONDS"] = "10"
-    _setup(env)
+    set_up_pets_camera(env)
     video = write_video(crossing_scene(30), tmp_path / "scene.mp4")
     runner = CliRunner()
     args = ["analyse", str(video), "--camera", "PETS-01", "--as", "ivy", "--start", "2024-05-01T14:00:00Z"]

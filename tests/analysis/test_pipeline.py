@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.analysis_tracks import assert_same_tracks
 from tests.support.scenes import FPS, HEIGHT, WIDTH, BlobDetector, SceneFrame, crossing_scene, write_video
 from vigil.analysis.jobs import AnalysisSetup
 from vigil.analysis.pipeline import TrackAnalyser, build_analyser, frames, resolve
@@ -48,19 +48,6 @@ def analyse(analyser: TrackAnalyser, scene: list[Frame]) -> list[FinishedTrack]:
             analyser.detector.current = frame.index
         tracks.extend(analyser.process(frame))
     return tracks + analyser.finish()
-
-
-def assert_same_tracks(a: list[FinishedTrack], b: list[FinishedTrack]) -> None:
-    assert [t.track_no for t in a] == [t.track_no for t in b]
-    for x, y in zip(a, b, strict=True):
-        for name in ("frame_index", "t", "xyxy", "score"):
-            assert np.array_equal(getattr(x.observations, name), getattr(y.observations, name)), name
-        for field in dataclasses.fields(x.summary):
-            left, right = getattr(x.summary, field.name), getattr(y.summary, field.name)
-            if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
-                assert left is not None and right is not None and np.array_equal(left, right), field.name
-            else:
-                assert left == right, field.name
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from bench._common import pets_scores
 
-from tests.analysis.test_pipeline import assert_same_tracks
 from tests.conftest import shared_data_dir
+from tests.support.analysis_tracks import assert_same_tracks
 from vigil.analysis.jobs import AnalysisSetup
 from vigil.analysis.pipeline import build_analyser, frames
 from vigil.domain.detections import Frame

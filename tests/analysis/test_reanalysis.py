@@ -148,11 +148,11 @@ def test_a_reanalysis_waits_for_an_unfinished_run(db: Session, settings: Setting
 
 
 def test_vigil_analyse_force_needs_a_case_and_purpose(tmp_path: Path) -> None:
-    from tests.analysis.test_kill_resume import _environment, _setup
+    from tests.support.analysis_cli import pets_cli_environment, set_up_pets_camera
 
-    env = _environment(tmp_path / "data")
+    env = pets_cli_environment(tmp_path / "data")
     env["VIGIL_ANALYSIS__CHECKPOINT_SECONDS"] = "10"
-    _setup(env)
+    set_up_pets_camera(env)
     video = write_video(crossing_scene(30), tmp_path / "scene.mp4")
     runner = CliRunner()
     args = ["analyse", str(video), "--camera", "PETS-01", "--as", "ivy", "--start", "2024-05-01T14:00:00Z"]

@@ -7,39 +7,9 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
-from tests.support.builders import make_camera, make_user
+from tests.support.analysis_store import footage_with_job
 from vigil.analysis.store import export_csv, export_json, export_mot, store_tracks, tracks_of
-from vigil.db.models import AnalysisJob, Footage
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
-
-
-def _footage(db: Session) -> tuple[Footage, AnalysisJob]:
-    user = make_user(db, "ana", trained_for=("analytics",))
-    camera = make_camera(db, "PEN-09")
-    footage = Footage(
-        camera_id=camera.id,
-        original_name="a.avi",
-        stored_path="footage/x.avi",
-        sha256="f" * 64,
-        size_bytes=1,
-        container="avi",
-        codec="mpeg4",
-        width=480,
-        height=360,
-        fps=10.0,
-        duration_s=79.5,
-        frame_count=795,
-        start_time=datetime(2024, 5, 1, 14, 0, tzinfo=UTC),
-        start_time_source="operator",
-        ingested_by_id=user.id,
-        source="test",
-    )
-    db.add(footage)
-    db.flush()
-    job = AnalysisJob(footage_id=footage.id, status="running", created_by_id=user.id)
-    db.add(job)
-    db.flush()
-    return footage, job
 
 
 def _track(no: int, frames: list[int], x: list[float]) -> FinishedTrack:
@@ -67,7 +37,7 @@ def _track(no: int, frames: list[int], x: list[float]) -> FinishedTrack:
 
 
 def test_tracks_round_trip_and_export_every_frame_in_mot(db: Session, tmp_path: Path) -> None:
-    footage, job = _footage(db)
+    footage, job = footage_with_job(db)
     written = store_tracks(
         db,
         footage=footage,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from tests.analysis.test_store import _footage
+from tests.support.analysis_store import footage_with_job
 from vigil.analysis.liveness import owner_is_alive, process_identity
 from vigil.analysis.worker import unfinished_jobs
 from vigil.db.base import utcnow
@@ -14,7 +14,7 @@ from vigil.db.models import AnalysisJob
 
 
 def test_only_abandoned_jobs_are_resumed(db: Session) -> None:
-    footage, running = _footage(db)
+    footage, running = footage_with_job(db)
     now = utcnow()
     running.heartbeat_at = now - timedelta(minutes=5)  # its process died
     alive = AnalysisJob(
@@ -42,7 +42,7 @@ def _dead_process_identity() -> str:
 
 def test_a_dead_owner_s_job_is_resumed_whatever_its_heartbeat_and_a_live_owner_s_is_not(db: Session) -> None:
     """F11: a server killed and restarted within a minute left its job 'running' for ever."""
-    footage, dead = _footage(db)
+    footage, dead = footage_with_job(db)
     now = utcnow()
     dead.owner, dead.heartbeat_at = _dead_process_identity(), now - timedelta(seconds=2)
     assert owner_is_alive(dead.owner) is False

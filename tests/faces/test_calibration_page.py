@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import make_settings, shared_data_dir
 from tests.faces.builders import KNN_TRAIN
+from tests.support.api import last_entry
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import TestClient, log_in, notices, page_csrf, seed
-from tests.web.test_api import last_entry
 from vigil.web.app import create_app
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.faces.builders import Image, fr_user, hopper, photo, side_by_side
-from tests.faces.test_watchlists import subject_form
+from tests.support.watchlists import subject_form
 from vigil.db.face_models import Enrolment
 from vigil.db.models import AuditEntry, User
 from vigil.errors import InvalidInput, NotPermitted

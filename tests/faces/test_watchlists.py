@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 import cv2
 import numpy as np
@@ -22,6 +22,7 @@ from tests.faces.builders import (
     side_by_side,
 )
 from tests.support.builders import make_user
+from tests.support.watchlists import subject_form
 from vigil.db.base import utcnow
 from vigil.db.face_models import Enrolment, Subject, WatchlistEntry
 from vigil.db.models import AuditEntry, User
@@ -29,7 +30,6 @@ from vigil.errors import Conflict, InvalidInput, NotPermitted
 from vigil.faces.identify import identify
 from vigil.faces.images import decode_photo, from_bytes
 from vigil.faces.watchlists import (
-    SubjectForm,
     add_subjects,
     create_subject,
     create_watchlist,
@@ -39,13 +39,6 @@ from vigil.faces.watchlists import (
 )
 from vigil.settings import Settings
 from vigil.vision.faces import FaceRecognizer
-
-
-def subject_form(reference: str = "WAR-2024-001", expires: date | None = None, **changes: str) -> SubjectForm:
-    values = {"category": "wanted", "reason": "Wanted on warrant for robbery", "authority": "Warrant 2024/17, PN Court"}
-    values.update(changes)
-    expires = expires or utcnow().date() + timedelta(days=30)
-    return SubjectForm(reference, values["category"], values["reason"], values["authority"], expires)
 
 
 def actions(db: Session) -> list[AuditEntry]:

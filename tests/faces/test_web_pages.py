@@ -12,26 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
-from tests.faces.builders import PURPOSE, encode, face_video, footage_of, hopper, side_by_side
+from tests.faces.builders import PURPOSE, encode, hopper, side_by_side
 from tests.support.builders import PASSWORD, make_user
+from tests.support.face_pages import CASE, staff
 from tests.support.webapp import TestClient, chromium, csrf_of, log_in, notices, seed, serve
 from vigil.db.face_models import Enrolment, RetroCandidate
 from vigil.db.models import AuditEntry
 from vigil.web.app import create_app
 
-CASE = "CUM-2024-0042"
-
 LOADED = "image => image.complete && image.naturalWidth > 0"
-
-
-def staff(db: Session, data_dir: Path) -> None:
-    """Supervisor 'sue' (live and retrospective FR), an untrained investigator, and case footage with a face."""
-    sue = make_user(db, "sue", "supervisor", trained_for=("live_fr", "retrospective_fr", "analytics"))
-    make_user(db, "ivan", "investigator", trained_for=("analytics",), cases=(CASE,))
-    folder = data_dir / "incoming"
-    folder.mkdir(parents=True, exist_ok=True)
-    clip = face_video(folder / "clip.mp4", hopper(), visible=(3.0, 5.0))
-    footage_of(db, data_dir=data_dir, user=sue, video=clip, case_ref=CASE)
 
 
 def app_for(tmp_path: Path) -> TestClient:

@@ -1,56 +1,19 @@
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.support.builders import make_camera, make_user
+from tests.support.builders import make_user
+from tests.support.retention import aged_footage
 from vigil.db.base import utcnow
 from vigil.db.models import ApiToken, AuditEntry, Case, CustodyEvent, Footage
 from vigil.governance import audit
 from vigil.governance.retention import run_retention
 from vigil.settings import Settings
 from vigil.system import default_rules
-
-
-def _footage(db: Session, settings: Settings, name: str, *, age_days: float, case: Case | None = None) -> Footage:
-    camera = make_camera(db, f"CAM-{name}")
-    user = make_user(db, f"u{name.lower()}")
-    content = f"video bytes of {name}".encode()
-    digest = hashlib.sha256(content).hexdigest()
-    stored = Path("footage") / digest[:2] / f"{digest}.mp4"
-    (settings.data_dir / stored).parent.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / stored).write_bytes(content)
-    derived = settings.data_dir / "derived"
-    ingested = utcnow() - timedelta(days=age_days)
-    footage = Footage(
-        camera_id=camera.id,
-        case_id=case.id if case else None,
-        original_name=f"{name}.mp4",
-        stored_path=str(stored),
-        sha256=digest,
-        size_bytes=len(content),
-        container="mp4",
-        codec="h264",
-        width=640,
-        height=480,
-        fps=10.0,
-        duration_s=60.0,
-        start_time=ingested,
-        start_time_source="operator",
-        ingested_at=ingested,
-        ingested_by_id=user.id,
-        source="test",
-    )
-    footage.custody.append(CustodyEvent(actor=user.username, action="ingested", sha256=digest, at=ingested))
-    db.add(footage)
-    db.flush()
-    (derived / str(footage.id)).mkdir(parents=True)
-    (derived / str(footage.id) / "thumb.jpg").write_bytes(b"jpeg")
-    return footage
 
 
 def _case(db: Session, reference: str, *, closed_days_ago: float | None, retain_days: int | None) -> Case:
@@ -69,15 +32,15 @@ def _case(db: Session, reference: str, *, closed_days_ago: float | None, retain_
 
 
 def test_retention_deletes_exactly_what_is_due(db: Session, settings: Settings) -> None:
-    old = _footage(db, settings, "OLD", age_days=40)
-    fresh = _footage(db, settings, "FRESH", age_days=5)
-    held_open = _footage(
+    old = aged_footage(db, settings, "OLD", age_days=40)
+    fresh = aged_footage(db, settings, "FRESH", age_days=5)
+    held_open = aged_footage(
         db, settings, "HELD", age_days=90, case=_case(db, "OPEN-1", closed_days_ago=None, retain_days=None)
     )
-    held_kept = _footage(
+    held_kept = aged_footage(
         db, settings, "KEPT", age_days=90, case=_case(db, "KEPT-1", closed_days_ago=10, retain_days=30)
     )
-    expired_case = _footage(
+    expired_case = aged_footage(
         db, settings, "GONE", age_days=90, case=_case(db, "GONE-1", closed_days_ago=100, retain_days=-1)
     )
     due_ids = {old.id, expired_case.id}
@@ -133,7 +96,7 @@ def test_expired_api_tokens_are_purged_and_live_ones_kept(db: Session, settings:
 def test_files_outside_the_data_folder_are_never_deleted(db: Session, settings: Settings, tmp_path: Path) -> None:
     victim = tmp_path / "outside.txt"
     victim.write_text("keep me")
-    footage = _footage(db, settings, "EVIL", age_days=60)
+    footage = aged_footage(db, settings, "EVIL", age_days=60)
     footage.stored_path = "../outside.txt"
     db.flush()
     report = run_retention(db, rules=default_rules(settings), data_dir=settings.data_dir)

@@ -31,8 +31,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import make_settings, shared_data_dir
 from tests.journeys.shots import Shots
 from tests.support.builders import PASSWORD, make_camera, make_case, make_user
-from tests.support.webapp import chromium, seed, serve
-from tests.web.test_investigation_browser import (
+from tests.support.investigation import (
     CAMERA,
     CASE,
     Found,
@@ -42,6 +41,7 @@ from tests.web.test_investigation_browser import (
     review_and_confirm,
     what_was_found,
 )
+from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
 from vigil.web.app import create_app
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.governance.test_retention import _footage
+from tests.support.retention import aged_footage
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveGap, LiveSegment
 from vigil.db.models import Footage
@@ -19,8 +19,8 @@ from vigil.system import default_rules
 
 
 def test_retention_deletes_expired_segments_with_their_footage(db: Session, settings: Settings) -> None:
-    old = _footage(db, settings, "OLD", age_days=40)
-    new = _footage(db, settings, "NEW", age_days=1)
+    old = aged_footage(db, settings, "OLD", age_days=40)
+    new = aged_footage(db, settings, "NEW", age_days=1)
     start = utcnow() - timedelta(days=40)
     db.add(LiveSegment(footage_id=old.id, camera_code="CAM-1", started_at=start, ended_at=start + timedelta(minutes=1)))
     db.add(
@@ -44,7 +44,7 @@ def test_retention_deletes_expired_segments_with_their_footage(db: Session, sett
 def test_a_gap_opens_at_the_end_of_the_last_segment_once_and_closes_when_recording_resumes(
     db: Session, settings: Settings
 ) -> None:
-    footage = _footage(db, settings, "SEG", age_days=0)
+    footage = aged_footage(db, settings, "SEG", age_days=0)
     end = utcnow() - timedelta(seconds=30)
     db.add(
         LiveSegment(footage_id=footage.id, camera_code="CAM-2", started_at=end - timedelta(seconds=60), ended_at=end)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from tests.conftest import make_settings
 from tests.registry.builders import active_owner, camera
 from tests.registry.smtp import Mailbox
-from tests.registry.test_nearby import CONTEXT, officer, offset
 from tests.support.builders import PASSWORD, make_user
+from tests.support.registry_nearby import CONTEXT, officer, offset
 from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry

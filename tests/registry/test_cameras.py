@@ -10,18 +10,13 @@ from sqlalchemy.orm import Session
 from tests.registry.builders import active_owner, camera
 from tests.registry.smtp import Mailbox
 from tests.support.builders import make_camera, make_user
+from tests.support.registry_cameras import CSV
 from vigil.db.base import utcnow
 from vigil.db.models import Camera
 from vigil.errors import Conflict, InvalidInput, NotPermitted
 from vigil.governance.audit import AuditContext
 from vigil.registry.cameras import export_geojson, import_cameras, map_markers, parse_csv, parse_geojson
 from vigil.settings import Settings
-
-CSV = """code,name,location,latitude,longitude,bearing
-pen-10,Market Cross,Market Square Penrith,54.6641,-2.7527,90
-pen-11,Bus Station,Market Square Penrith,54.6641,-2.7527,
-kes-01,Moot Hall,Keswick Market Place,54.6013,-3.1347,180
-"""
 
 
 def test_csv_import_adds_cameras_and_their_locations_and_the_export_round_trips(db: Session) -> None:

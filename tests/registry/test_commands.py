@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.registry.test_cameras import CSV
+from tests.support.registry_cameras import CSV
 from vigil.cli import app
 
 CONTEXT = ("--case", "CUM-2026-000417", "--purpose", "find cameras near the robbery on Market Square")

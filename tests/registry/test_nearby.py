@@ -1,20 +1,19 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.registry.builders import PENRITH, active_owner, camera
+from tests.registry.builders import active_owner, camera
 from tests.registry.smtp import Mailbox
-from tests.support.builders import make_camera, make_user
+from tests.support.builders import make_camera
+from tests.support.registry_nearby import CONTEXT, LAT, LON, officer, offset
 from vigil.db.base import utcnow
-from vigil.db.models import AuditEntry, User
+from vigil.db.models import AuditEntry
 from vigil.errors import InvalidInput, NotPermitted
-from vigil.governance.audit import AuditContext
 from vigil.registry import geo
 from vigil.registry.nearby import (
     NearQuery,
@@ -26,20 +25,6 @@ from vigil.registry.nearby import (
 )
 from vigil.registry.owners import delete_registration
 from vigil.settings import Settings
-
-CONTEXT = AuditContext("CUM-2026-000417", "find cameras that may have seen the robbery on Market Square")
-LAT, LON = PENRITH
-
-
-def offset(north_m: float, east_m: float) -> tuple[float, float]:
-    """A point this many metres north and east of Market Square (small offsets on the sphere)."""
-    dlat = math.degrees(north_m / geo.EARTH_RADIUS_M)
-    dlon = math.degrees(east_m / (geo.EARTH_RADIUS_M * math.cos(math.radians(LAT))))
-    return LAT + dlat, LON + dlon
-
-
-def officer(db: Session, name: str = "olly", trained: tuple[str, ...] = ("registry", "requests")) -> User:
-    return make_user(db, name, trained_for=trained, cases=(CONTEXT.case_ref,))
 
 
 def query(radius: float = 250.0, hours_ago: float = 24.0) -> NearQuery:

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests.footage.builders import make_video
 from tests.registry.smtp import Mailbox
-from tests.registry.test_requests import CONTEXT, officer, send_one
-from tests.registry.test_uploads import send_file
 from tests.support.analysed import make_track
+from tests.support.registry_requests import CONTEXT, officer, send_one
+from tests.support.registry_uploads import send_file
 from vigil.analysis.jobs import JobStatus, start_analysis
 from vigil.analysis.review import footage_register
 from vigil.analysis.timing import TIME_CORRECTED, correct_start_time

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from tests.registry.builders import active_owner, deliver_mail
 from tests.registry.smtp import Mailbox, body_of, links_in
 from tests.support.builders import make_user
+from tests.support.registry_requests import CONTEXT, officer, send_one
 from vigil.db.base import utcnow
-from vigil.db.models import AuditEntry, User
+from vigil.db.models import AuditEntry
 from vigil.db.registry_models import FootageRequest
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
@@ -24,7 +25,6 @@ from vigil.registry.requests import (
     REVOKED,
     SENT,
     LinkNotUsable,
-    Sent,
     case_requests,
     decline_request,
     open_request,
@@ -35,34 +35,7 @@ from vigil.registry.requests import (
 )
 from vigil.settings import Settings
 
-CONTEXT = AuditContext("CUM-2026-000417", "ask nearby residents for footage of the robbery on Market Square")
 CASES = (CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999")  # the officers are members of each
-
-
-def officer(db: Session, name: str = "olly") -> User:
-    return make_user(
-        db,
-        name,
-        trained_for=("registry", "requests", "analytics"),
-        cases=(CONTEXT.case_ref, "CUM-2026-999999", "CUM-2026-000999"),
-    )
-
-
-def send_one(db: Session, settings: Settings, mailbox: Mailbox, user: User, context: AuditContext = CONTEXT) -> Sent:
-    owner, _ = active_owner(db, settings, mailbox)
-    now = utcnow()
-    [sent] = send_requests(
-        db,
-        settings=settings,
-        user=user,
-        context=context,
-        owner_ids=[owner.id],
-        window_start=now - timedelta(days=2, hours=1),
-        window_end=now - timedelta(days=2),
-        message="Please send anything from your front door camera.",
-    )
-    deliver_mail(db, settings)
-    return sent
 
 
 def test_a_request_emails_a_secure_link_whose_token_is_stored_only_as_a_hash(

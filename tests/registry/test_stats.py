@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.registry.smtp import Mailbox
-from tests.registry.test_requests import officer, send_one
 from tests.support.builders import make_user
+from tests.support.registry_requests import officer, send_one
 from vigil.errors import NotPermitted
 from vigil.registry.requests import decline_request
 from vigil.registry.stats import registry_stats

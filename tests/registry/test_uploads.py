@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from tests.footage.builders import make_video, truncate
 from tests.registry.smtp import Mailbox
-from tests.registry.test_requests import CONTEXT, officer, send_one
+from tests.support.registry_requests import CONTEXT, officer, send_one
+from tests.support.registry_uploads import send_file
 from vigil.db.base import utcnow
 from vigil.db.models import Footage
 from vigil.db.registry_models import RequestUpload
@@ -23,33 +24,12 @@ from vigil.registry.uploads import (
     RECEIVED_UNDER_REQUEST,
     REFUSED,
     STORED,
-    Stored,
     append_chunk,
     begin_upload,
     complete_upload,
     partial_path,
 )
 from vigil.settings import Settings
-
-CHUNK = 4096
-
-
-def send_file(db: Session, settings: Settings, token: str, path: Path, *, name: str | None = None) -> Stored:
-    """What the upload page's script does: begin, send the chunks in order, complete (committing as the web does)."""
-    data = path.read_bytes()
-    upload = begin_upload(db, settings=settings, token=token, name=name or path.name, size_bytes=len(data))
-    db.commit()
-    for offset in range(0, len(data), CHUNK):
-        append_chunk(
-            db,
-            settings=settings,
-            token=token,
-            upload_key=upload.upload_key,
-            offset=offset,
-            data=data[offset : offset + CHUNK],
-        )
-        db.commit()
-    return complete_upload(db, settings=settings, token=token, upload_key=upload.upload_key)
 
 
 def stored_files(settings: Settings) -> list[Path]:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from tests.conftest import make_settings
 from tests.registry.builders import active_owner, deliver_mail, registration_data
 from tests.registry.smtp import Mailbox
-from tests.registry.test_requests import CONTEXT
 from tests.support.builders import PASSWORD, make_user
+from tests.support.registry_requests import CONTEXT
 from tests.support.webapp import TestClient, free_port, log_in, page_csrf, seed
 from vigil.db.base import utcnow
 from vigil.db.outbox_models import OutboxMessage

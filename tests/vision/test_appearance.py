@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_data_dir
-from tests.vision.test_attributes import BLUE_TROUSERS, RED_TOP, make_person_scene, read_frames
+from tests.support.person_scenes import BLUE_TROUSERS, RED_TOP, make_person_scene, read_frames
 from vigil.vision.appearance import APPEARANCE_LENGTH, appearance_vector, cosine
 from vigil.vision.segment import ColourModelSegmenter
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from tests.support.api import bearer, last_entry, token_for
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import TestClient, log_in, notices, page_csrf, seed
-from tests.web.test_api import bearer, last_entry, token_for
 from vigil.db.base import utcnow
 from vigil.db.models import TrainingRecord, User
 

@@ -8,28 +8,12 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from tests.support.api import bearer, last_entry, token_for
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import TestClient, log_in, seed
 from vigil.db.base import utcnow
-from vigil.db.models import ApiToken, AuditEntry
+from vigil.db.models import ApiToken
 from vigil.governance import audit
-from vigil.governance.users import issue_token
-
-
-def token_for(client: TestClient, username: str, role: str = "investigator", **kwargs: object) -> str:
-    def build(db: Session) -> str:
-        return issue_token(db, user=make_user(db, username, role, **kwargs), name="test")  # type: ignore[arg-type]
-
-    return seed(client.app, build)  # type: ignore[arg-type]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def last_entry(client: TestClient, **filters: str) -> AuditEntry:
-    entries = seed(client.app, lambda db: list(audit.query_entries(db, newest_first=True, limit=1, **filters)))  # type: ignore[arg-type]
-    return entries[0]
 
 
 def test_token_from_password_then_me(client: TestClient) -> None:

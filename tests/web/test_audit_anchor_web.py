@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from tests.support.builders import PASSWORD, make_user
+from tests.support.cli import move_head, owner_access
 from tests.support.webapp import TestClient, log_in, notices, page_csrf, seed
-from tests.test_cli_audit_anchor import move_head, owner_access
 from tests.web.conftest import client_for
 from vigil.governance import audit
 

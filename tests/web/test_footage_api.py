@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from tests.footage.builders import make_video
 from tests.support.builders import make_user
+from tests.support.footage_web import CASE, PURPOSE, footage_client, register_people_and_cameras
 from tests.support.webapp import TestClient, seed
-from tests.web.test_footage import CASE, PURPOSE, footage_client, register_people_and_cameras
 from vigil.db.models import Footage, User
 from vigil.governance import audit
 from vigil.governance.users import issue_token

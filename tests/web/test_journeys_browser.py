@@ -285,10 +285,10 @@ def test_a_refused_form_comes_back_with_what_was_typed(tmp_path: Path) -> None:
 def test_a_face_search_verdict_is_never_preset_the_person_must_choose(tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
+    from tests.faces.builders import PURPOSE as FACE_PURPOSE
     from tests.faces.builders import encode, hopper
-    from tests.faces.test_web_pages import CASE as FACE_CASE
-    from tests.faces.test_web_pages import PURPOSE as FACE_PURPOSE
-    from tests.faces.test_web_pages import staff
+    from tests.support.face_pages import CASE as FACE_CASE
+    from tests.support.face_pages import staff
 
     settings = make_settings(tmp_path / "data")
     app = create_app(settings)

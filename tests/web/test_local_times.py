@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web.test_footage import footage_client, footage_rows, put_upload, signed_in, small_video
+from tests.support.footage_web import footage_client, footage_rows, put_upload, signed_in, small_video
 from vigil.errors import InvalidInput
 from vigil.web.forms import local_datetime
 from vigil.web.rendering import when

@@ -24,6 +24,8 @@ Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_plain_t
 ShortText = Annotated[str, StringConstraints(max_length=64), AfterValidator(_plain_text)]
 Address = Annotated[str, StringConstraints(max_length=400), AfterValidator(_plain_text)]
 LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_plain_text)]
+Description = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_plain_text)]
+Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_plain_text)]
 Password = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_plain_text)]
 RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 

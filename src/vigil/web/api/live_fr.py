@@ -1,0 +1,91 @@
+"""Live facial recognition deployments: plan, start, end, the operator console's alerts and their decisions.
+
+The same services as the deployment pages check the live FR capability and audit each step
+(``fr.deployment.plan``, ``fr.deployment.start``, ``fr.deployment.end``, ``fr.console.view``, ``fr.alert.decide``).
+As on the page, a deployment's streams start only once its start is committed, and stop once its end is.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from vigil.faces.live import (
+    DeploymentPlan,
+    decide_alert,
+    deployment_sources,
+    list_deployments,
+    plan_deployment,
+    start_deployment,
+    stop_deployment,
+    view_console,
+)
+from vigil.governance.camera_sources import source_policy
+from vigil.web.api.access import ERRORS, ApiUser
+from vigil.web.api.common import NOT_FOUND, Limit, Offset, page_of
+from vigil.web.api.faces_schemas import AlertDecisionRequest, AlertReply, ConsoleReply, DeploymentList, DeploymentReply
+from vigil.web.api.schemas import RowId
+from vigil.web.deps import DbSession
+from vigil.web.pages.live_fr import live_runtime
+from vigil.web.state import web_state
+
+router = APIRouter(prefix="/faces", tags=["live facial recognition"], responses=ERRORS)
+
+DeploymentId = Annotated[RowId, Path(description="Deployment id.")]
+
+
+@router.get("/deployments", response_model=DeploymentList)
+def deployments_list(db: DbSession, user: ApiUser, offset: Offset = 0, limit: Limit = 50) -> DeploymentList:
+    """Every deployment, newest window first."""
+    items, page = page_of(list_deployments(db, user=user), offset=offset, limit=limit)
+    return DeploymentList(items=[DeploymentReply.of(d) for d in items], page=page)
+
+
+@router.post("/deployments", status_code=201, response_model=DeploymentReply)
+def deployment_plan(request: Request, db: DbSession, user: ApiUser, body: DeploymentPlan) -> DeploymentReply:
+    """Record a planned deployment: cameras with registered live sources, a deployment watchlist, a window of at
+    most 24 hours, the threshold, the authorising officer and the public notice."""
+    sources = source_policy(web_state(request).system.settings)
+    return DeploymentReply.of(plan_deployment(db, user=user, plan=body, sources=sources))
+
+
+@router.post("/deployments/{deployment_id}/start", response_model=DeploymentReply, responses=NOT_FOUND)
+def deployment_start(request: Request, db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> DeploymentReply:
+    """Go live inside the window (the watchlist is frozen); the streams start once that is committed."""
+    policy = source_policy(web_state(request).system.settings)
+    deployment, vectors = start_deployment(db, user=user, deployment_id=deployment_id)
+    streams = deployment_sources(db, deployment, sources=policy)  # checked again before anything is read
+    reply = DeploymentReply.of(deployment)
+    db.commit()
+    live_runtime(request).start(
+        deployment_id, watchlist=vectors, streams=streams, threshold=reply.threshold, ends=reply.window_end
+    )
+    return reply
+
+
+@router.post("/deployments/{deployment_id}/end", response_model=DeploymentReply, responses=NOT_FOUND)
+def deployment_end(request: Request, db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> DeploymentReply:
+    """End a live deployment; its watchlist embeddings are deleted and the streams stop once that is committed."""
+    reply = DeploymentReply.of(stop_deployment(db, user=user, deployment_id=deployment_id))
+    db.commit()
+    live_runtime(request).stop(deployment_id)
+    return reply
+
+
+@router.get("/deployments/{deployment_id}/alerts", response_model=ConsoleReply, responses=NOT_FOUND)
+def deployment_alerts(db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> ConsoleReply:
+    """A deployment's alerts for its operator, pending first (audited as a console view)."""
+    deployment, alerts = view_console(db, user=user, deployment_id=deployment_id)
+    return ConsoleReply(deployment=DeploymentReply.of(deployment), alerts=[AlertReply.of(a) for a in alerts])
+
+
+@router.post("/alerts/{alert_id}/decision", response_model=AlertReply, responses=NOT_FOUND)
+def alert_decide(
+    db: DbSession, user: ApiUser, alert_id: Annotated[RowId, Path(description="Alert id.")], body: AlertDecisionRequest
+) -> AlertReply:
+    """An operator's decision on an alert: confirmed, dismissed or engaged (with an outcome note and case)."""
+    alert = decide_alert(
+        db, user=user, alert_id=alert_id, outcome=body.outcome, note=body.note, case_ref=body.case.strip() or None
+    )
+    return AlertReply.of(alert)
