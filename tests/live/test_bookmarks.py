@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.governance.test_retention import _footage
 from tests.support.builders import make_case, make_user
+from tests.support.retention import aged_footage as _footage
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveBookmark, LiveSegment, LiveView
 from vigil.db.models import AuditEntry, Footage, User

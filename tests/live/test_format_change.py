@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import shared_data_dir
 from tests.live.conftest import VTEST
-from tests.live.test_recording import check_chain, health_of, wait_segments
+from tests.support.live import check_chain, health_of, wait_segments
 from tests.support.rtsp import camera_clip, rtsp_server, wait_for
 from vigil.db.live_models import LiveSegment
 from vigil.db.models import Footage

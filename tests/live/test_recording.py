@@ -3,73 +3,26 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
-import av
 import pytest
 from sqlalchemy import select
 
+from tests.support.live import check_chain, decoded_frames, health_of, segments_of, wait_segments
 from tests.support.rtsp import rtsp_server, wait_for
-from vigil.db.live_models import LiveGap, LiveHealth, LiveSegment
+from vigil.db.live_models import LiveGap
 from vigil.db.models import CustodyEvent, Footage
 from vigil.db.session import session_scope
 from vigil.footage.custody import DUPLICATE_SUBMITTED, footage_path
-from vigil.footage.storage import sha256_of
 from vigil.live.segments import PARTIAL_PREFIX
-from vigil.live.store import SEGMENT_RECORDED, list_gaps, list_segments
+from vigil.live.store import list_gaps
 from vigil.system import System
 
 pytestmark = pytest.mark.data
 FRAME = 0.1  # PETS09 runs at 10 frames a second
-
-
-def segments_of(system: System, code: str) -> list[LiveSegment]:
-    with session_scope(system.sessions) as db:
-        return list_segments(db, code)
-
-
-def health_of(system: System, code: str) -> LiveHealth | None:
-    with session_scope(system.sessions) as db:
-        return db.get(LiveHealth, code)
-
-
-def wait_segments(system: System, code: str, count: int, *, timeout: float) -> None:
-    """Wait until ``code`` has ``count`` recorded segments; on failure say what its worker reported."""
-    try:
-        wait_for(lambda: len(segments_of(system, code)) >= count, timeout=timeout, what=f"{count} segments of {code}")
-    except AssertionError as exc:
-        health = health_of(system, code)
-        state = f"{health.state}: {health.reason}" if health else "no health reported"
-        raise AssertionError(f"{exc} (camera {state})") from None
-
-
-def decoded_frames(path: Path) -> int:
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
-
-
-def check_chain(system: System, code: str) -> list[LiveSegment]:
-    """Each segment is stored under its SHA-256, starts where the last ended, and its custody names the last."""
-    segments = segments_of(system, code)
-    with session_scope(system.sessions) as db:
-        previous: Footage | None = None
-        for segment in segments:
-            footage = db.get(Footage, segment.footage_id)
-            assert footage is not None and footage.camera.code == code
-            assert sha256_of(footage_path(system.settings, footage)) == footage.sha256
-            assert footage.start_time == segment.started_at and footage.start_time_source == "operator"
-            events = [e for e in footage.custody if e.action == SEGMENT_RECORDED]
-            assert len(events) == 1
-            details = json.loads(events[0].details)
-            assert details["previous_footage_id"] == (previous.id if previous else None)
-            assert details["previous_sha256"] == (previous.sha256 if previous else None)
-            assert segment.previous_footage_id == (previous.id if previous else None)
-            previous = footage
-    return segments
 
 
 def test_a_camera_is_recorded_into_chained_segments_that_decode_and_cover_the_recorded_time(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.conftest import make_settings
-from tests.live.test_recording import check_chain, health_of, segments_of, wait_segments
+from tests.support.live import check_chain, health_of, segments_of, wait_segments
 from tests.support.rtsp import rtsp_server, wait_for
 from vigil.cli import app
 from vigil.db.models import AuditEntry, Footage

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from tests.conftest import make_settings
+from tests.support.live import scene
 from vigil.db.base import utcnow
 from vigil.live.motion import MotionGate
 from vigil.live.observers import LiveFrame, build_observers
@@ -20,15 +21,6 @@ from vigil.live.wall import PICTURE_NAME, WallPicture, picture_path
 
 def make_frame(code: str, image: npt.NDArray[np.uint8], at: datetime) -> LiveFrame:
     return LiveFrame(camera_code=code, image=image, at=at, scene=None)
-
-
-def scene(width: int = 320, height: int = 240, box_x: int | None = None) -> npt.NDArray[np.uint8]:
-    """A textured grey street; with ``box_x`` a dark figure standing at that x."""
-    rng = np.random.default_rng(7)
-    image = np.full((height, width, 3), 120, np.uint8) + rng.integers(0, 8, (height, width, 3), dtype=np.uint8)
-    if box_x is not None:
-        image[80:200, box_x : box_x + 40] = 20
-    return image
 
 
 class FakeClock:

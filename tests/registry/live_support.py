@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from tests.footage.builders import make_video
 from tests.registry.builders import active_owner
 from tests.registry.smtp import Mailbox, links_in
-from tests.registry.test_requests import CONTEXT
 from tests.support.builders import PASSWORD, make_user
+from tests.support.registry_requests import CONTEXT
 from tests.support.rtsp import camera_clip
 from tests.support.webapp import log_in, page_csrf, seed
 from vigil.db.models import AuditEntry

@@ -29,7 +29,7 @@ from tests.registry.live_support import (
     views,
 )
 from tests.registry.smtp import Mailbox, body_of
-from tests.registry.test_requests import CONTEXT
+from tests.support.registry_requests import CONTEXT
 from tests.support.rtsp import RtspServer, wait_for
 from tests.support.webapp import page_csrf, serve
 from vigil.web.app import create_app

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.support.analysed import make_footage
+from tests.support.api import last_entry
 from tests.support.builders import PASSWORD, make_camera, make_user
 from tests.support.scenes import crossing_scene, write_video
 from tests.support.webapp import TestClient, log_in, notices, page_csrf, seed
-from tests.web.test_api import last_entry
 from vigil.db.base import utcnow
 from vigil.db.models import Case, Footage
 from vigil.db.rule_models import LiveRule, LiveRuleAlert

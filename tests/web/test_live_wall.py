@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.live.test_wall import scene
 from tests.support.builders import PASSWORD, make_user
+from tests.support.live import scene
 from tests.support.webapp import TestClient, csrf_of, log_in, seed
 from tests.web.conftest import client_for
 from vigil.db.base import utcnow

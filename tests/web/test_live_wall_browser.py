@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
-from tests.governance.test_retention import _footage
-from tests.live.test_wall import scene
 from tests.support.builders import PASSWORD, make_user
+from tests.support.live import scene
+from tests.support.retention import aged_footage as _footage
 from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveBookmark, LiveSegment

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import make_settings
 from tests.support.builders import make_camera, make_user
-from tests.test_cli import run
+from tests.support.cli import run
 from vigil.db.session import session_scope
 from vigil.system import open_system, prepare
 

@@ -5,40 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
-import numpy as np
 import pytest
 
-from vigil.domain.detections import Detections
+from tests.support.live import make_scene, person
 from vigil.domain.scene import SceneState
 from vigil.live.rules.engine import Firing, RuleEngine, RuleSpec, Schedule, Window, crossing
 
-W, H = 200, 100
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # a Monday
 ZONE = ((0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0))  # the right half of the picture
 LINE = ((0.5, 0.0), (0.5, 1.0))  # a vertical line down the middle: left of it is the right half, seen from the top
-
-
-def person(track: int, foot_x: float, foot_y: float = 0.8, cls: int = 0) -> tuple[int, int, float, float]:
-    return (track, cls, foot_x, foot_y)
-
-
-def make_scene(
-    t: float, people: Sequence[tuple[int, int, float, float]] = (), bags: Sequence[tuple[float, float]] = ()
-) -> SceneState:
-    """Tracks given by (id, class, normalised foot x, foot y); bags by normalised centre."""
-    boxes = [[x * W - 5, y * H - 20, x * W + 5, y * H] for _, _, x, y in people]
-    tracks = Detections(
-        xyxy=np.array(boxes, dtype=np.float32).reshape(-1, 4),
-        score=np.ones(len(people), dtype=np.float32),
-        class_id=np.array([c for _, c, _, _ in people], dtype=np.int32),
-        track_id=np.array([i for i, _, _, _ in people], dtype=np.int64),
-    )
-    carried = Detections(
-        xyxy=np.array([[x * W - 3, y * H - 3, x * W + 3, y * H + 3] for x, y in bags], dtype=np.float32).reshape(-1, 4),
-        score=np.ones(len(bags), dtype=np.float32),
-        class_id=np.full(len(bags), 24, dtype=np.int32),
-    )
-    return SceneState(t=t, frame_index=int(t * 10), width=W, height=H, tracks=tracks, carried=carried)
 
 
 def run(engine: RuleEngine, scenes: Sequence[SceneState], start: datetime = START) -> list[Firing]:

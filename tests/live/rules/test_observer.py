@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_settings
-from tests.live.rules.test_engine import make_scene, person
 from tests.support.builders import make_camera, make_user
+from tests.support.live import make_scene, person
 from vigil.db.base import utcnow
 from vigil.db.models import User
 from vigil.db.rule_models import LiveRuleAlert
