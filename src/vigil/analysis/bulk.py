@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.analysis.chunks import Chunk, ChunkMap, ChunkResult, ChunkSpool, join_chunks, keyframes, plan_chunks
-from vigil.analysis.jobs import AnalysisJob, AnalysisSetup, JobRunner
+from vigil.analysis.jobs import AnalysisSetup, JobRunner
+from vigil.db.models import AnalysisJob
+from vigil.domain.detections import Detections
 from vigil.settings import Settings
 
 
@@ -82,5 +84,5 @@ class ChunkedRunner(JobRunner):
 class _NoDetector:
     """Stands in for the detector of an analyser that only summarises (never asked to detect)."""
 
-    def detect(self, *args: object, **kwargs: object) -> object:
+    def detect(self, frame: object, *, roi: object = None, input_size: int | None = None) -> Detections:
         raise AssertionError("the summarising analyser detects nothing")

@@ -16,6 +16,7 @@ tracks once, when every chunk is in, so a retried task cannot write anything twi
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -267,7 +268,7 @@ def join_chunks(
     if missing:
         raise ValueError(f"chunks {missing} have no result")
     carried: list[TrackRecord] = list(by_index[chunks[0].index].records) if chunks else []
-    for chunk, following in zip(chunks, chunks[1:], strict=False):
+    for chunk, following in itertools.pairwise(chunks):
         carried = _join_boundary(carried, by_index[following.index].records, chunk, policy)
     return sorted(carried, key=lambda r: (r.frames[-1], r.frames[0]) if r.frames else (-1, -1))
 
@@ -306,9 +307,11 @@ class InProcessChunks:
     ) -> Iterator[ChunkResult]:
         done = 0
         for chunk in chunks:
-            result = analyse_chunk(
-                settings, setup, path, chunk, on_frame=lambda n: tick(done + min(n, chunk.frames)), detector=self.detector
-            )
+
+            def progress(read: int, before: int = done, limit: int = chunk.frames) -> None:
+                tick(before + min(read, limit))
+
+            result = analyse_chunk(settings, setup, path, chunk, on_frame=progress, detector=self.detector)
             done += chunk.frames
             yield result
 
