@@ -119,6 +119,9 @@ class RaySettings(Section):
         "on this machine with `ray start`.",
     )
     namespace: str = Field("vigil", min_length=1, description="Ray namespace of vigil's tasks and actors.")
+    node_ip_address: str | None = Field(
+        None, description="This machine's address in the cluster, as its `ray start --node-ip-address`; empty: Ray's."
+    )
     cpus_per_camera: float = Field(1.0, gt=0, le=64, description="CPUs a live camera worker declares to Ray.")
     cpus_per_chunk: float = Field(1.0, gt=0, le=64, description="CPUs a bulk-analysis chunk task declares to Ray.")
     chunk_overlap_s: float = Field(

@@ -45,6 +45,7 @@ def connect(settings: Settings) -> Any:
             ray.init(
                 address=settings.ray.address,
                 namespace=settings.ray.namespace,
+                _node_ip_address=settings.ray.node_ip_address,
                 log_to_driver=False,
                 logging_level=logging.WARNING,
             )
