@@ -125,7 +125,7 @@ class RaySettings(Section):
     cpus_per_camera: float = Field(1.0, gt=0, le=64, description="CPUs a live camera worker declares to Ray.")
     cpus_per_chunk: float = Field(1.0, gt=0, le=64, description="CPUs a bulk-analysis chunk task declares to Ray.")
     chunk_overlap_s: float = Field(
-        3.0, ge=0.5, le=60, description="Seconds each chunk is analysed past its end, to join tracks across the cut."
+        5.0, ge=0.5, le=60, description="Seconds each chunk is analysed past its end, to join tracks across the cut."
     )
     min_chunk_s: float = Field(20.0, gt=0, description="Footage is not cut into chunks shorter than this.")
     task_retries: int = Field(3, ge=0, le=20, description="Times Ray reruns a chunk task whose worker died.")

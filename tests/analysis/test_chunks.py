@@ -114,7 +114,8 @@ def sequential(tmp_path_factory: pytest.TempPathFactory) -> list[FinishedTrack]:
 @pytest.mark.skipif(not PETS.exists(), reason="shared PETS09 data not available")
 def test_pets09_in_four_chunks_scores_as_the_sequential_run(sequential: list[FinishedTrack], tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    chunks = plan_chunks(keyframes(PETS), parts=4, overlap_frames=30)
+    overlap = round(settings.ray.chunk_overlap_s * PETS_SETUP.fps)
+    chunks = plan_chunks(keyframes(PETS), parts=4, overlap_frames=overlap)
     assert len(chunks) == 4
     results = [analyse_chunk(settings, PETS_SETUP, PETS, chunk) for chunk in chunks]
     tracks = build_analyser(settings, PETS_SETUP).summarise(join_chunks(results, chunks))
