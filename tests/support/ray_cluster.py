@@ -44,7 +44,7 @@ def _free_port() -> int:
         return port
 
 
-DRIVER_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+DRIVER_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0"}
 """For a driver (a client, never `ray start`): with it Ray's "this machine" is 127.0.0.1 instead of the outward
 address, so ``ray.init(address="127.0.0.1:...")`` reaches a cluster bound to the loopback. Set before ray is
 imported (:func:`use_loopback`)."""
@@ -88,8 +88,8 @@ def _wait_for_nodes(address: str, count: int, env: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def local_ray_cluster() -> Iterator[RayCluster]:
-    """Start the head and the joined node; stop both (``ray stop`` of this cluster's temp dir) afterwards."""
+def local_ray_cluster(*, joined: bool = True) -> Iterator[RayCluster]:
+    """Start the head and (unless not ``joined``) the joined node; kill this cluster's processes afterwards."""
     if not RAY.exists():
         raise RuntimeError("Ray is not installed (pip install 'vigil[cluster]')")
     root = Path(tempfile.mkdtemp(prefix="vigil-ray-", dir="/tmp"))
@@ -106,10 +106,11 @@ def local_ray_cluster() -> Iterator[RayCluster]:
             ],
             env=env,
         )  # fmt: skip
-        joined = [sys.executable, "-c", RAY_START, "start", f"--address={address}", *common]
-        join = f'mount -t tmpfs vigil-blind {blind} && exec "$@"'
-        _run(["unshare", "--mount", "--propagation", "private", "sh", "-c", join, "sh", *joined], env=env)
-        _wait_for_nodes(address, 2, env)
+        if joined:
+            node = [sys.executable, "-c", RAY_START, "start", f"--address={address}", *common]
+            join = f'mount -t tmpfs vigil-blind {blind} && exec "$@"'
+            _run(["unshare", "--mount", "--propagation", "private", "sh", "-c", join, "sh", *node], env=env)
+        _wait_for_nodes(address, 2 if joined else 1, env)
         yield RayCluster(address=address, blind=blind, temp_dir=temp_dir)
     finally:
         _stop(temp_dir, env)
