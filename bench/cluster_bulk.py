@@ -12,17 +12,16 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from bench._common import pets, pets_scores, table
+from tests.support.ray_cluster import local_ray_cluster, use_loopback
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.support.ray_cluster import local_ray_cluster, use_loopback  # noqa: E402
-from vigil.analysis.chunks import InProcessChunks, join_chunks, keyframes, plan_chunks  # noqa: E402
-from vigil.analysis.jobs import AnalysisSetup  # noqa: E402
-from vigil.analysis.pipeline import build_analyser, frames  # noqa: E402
-from vigil.domain.tracks import FinishedTrack  # noqa: E402
-from vigil.settings import Settings  # noqa: E402
+from vigil.analysis.chunks import InProcessChunks, join_chunks, keyframes, plan_chunks
+from vigil.analysis.jobs import AnalysisSetup
+from vigil.analysis.pipeline import build_analyser, frames
+from vigil.domain.tracks import FinishedTrack
+from vigil.settings import Settings
 
 VIDEO = pets() / "vtest.avi"
 SETUP = AnalysisSetup(
