@@ -122,7 +122,9 @@ class RaySettings(Section):
     node_ip_address: str | None = Field(
         None, description="This machine's address in the cluster, as its `ray start --node-ip-address`; empty: Ray's."
     )
-    cpus_per_camera: float = Field(1.0, gt=0, le=64, description="CPUs a live camera worker declares to Ray.")
+    cpus_per_camera: float = Field(
+        1.0, gt=0, le=64, description="CPUs a live camera worker will declare to Ray (cameras run locally for now)."
+    )
     cpus_per_chunk: float = Field(1.0, gt=0, le=64, description="CPUs a bulk-analysis chunk task declares to Ray.")
     chunk_overlap_s: float = Field(
         5.0, ge=0.5, le=60, description="Seconds each chunk is analysed past its end, to join tracks across the cut."

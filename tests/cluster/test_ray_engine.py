@@ -39,6 +39,7 @@ from vigil.db.models import AnalysisJob, Track
 from vigil.domain.tracks import FinishedTrack
 from vigil.settings import Settings
 from vigil.system import make_executor
+from vigil.web.app import create_app
 
 PETS = shared_data_dir() / "pets09-s2l1" / "vtest.avi"
 PARAMS: dict[str, object] = {"detector": "centernet"}
@@ -52,10 +53,10 @@ def ray_settings(data_dir: Path, cluster: RayCluster | None, **overrides: object
 
 def test_engine_ray_refuses_sqlite_with_a_clear_message(tmp_path: Path) -> None:
     settings = ray_settings(tmp_path, None)
-    for attempt in (lambda: require_cluster(settings), lambda: make_executor(settings)):
+    for attempt in (lambda: require_cluster(settings), lambda: make_executor(settings), lambda: create_app(settings)):
         with pytest.raises(ClusterError, match=r"VIGIL_ENGINE=ray needs PostgreSQL \(set VIGIL_DATABASE_URL="):
             attempt()
-    assert not (tmp_path / ".cluster-probe").exists(), "refused before anything was tried"
+    assert list(tmp_path.iterdir()) == [], "refused before anything was made (no database file, no probe)"
 
 
 def test_config_check_states_what_the_cluster_is_missing(

@@ -18,6 +18,8 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 import numpy.typing as npt
 
-from vigil.analysis.decode import frames
+from vigil.analysis.decode import END, frames, put_unless_stopped
 from vigil.analysis.jobs import AnalysisSetup
 from vigil.analysis.summary import TrackRecord
 from vigil.domain.detections import Frame
@@ -121,9 +123,37 @@ def plan_chunks(found: Keyframes, *, parts: int, overlap_frames: int, min_frames
     return chunks
 
 
-def chunk_frames(path: Path, chunk: Chunk) -> Iterator[Frame]:
-    """Frames ``chunk.start`` to ``chunk.stop - 1``, decoded from a seek to the chunk's keyframe, with the
-    indices and times a decode from the top gives them."""
+def chunk_frames(path: Path, chunk: Chunk, *, queue_size: int = 8) -> Iterator[Frame]:
+    """Frames ``chunk.start`` to ``chunk.stop - 1``, decoded from a seek to the chunk's keyframe (in a background
+    thread, as :func:`vigil.analysis.decode.frames`), with the indices and times a decode from the top gives them."""
+    if chunk.start_pts is None:
+        yield from _decoded(path, chunk)
+        return
+    out: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
+    stop = threading.Event()
+    worker = threading.Thread(target=_decode_into, args=(path, chunk, out, stop), name="vigil-chunk", daemon=True)
+    worker.start()
+    try:
+        while (item := out.get()) is not END:
+            if isinstance(item, Exception):
+                raise item
+            yield cast(Frame, item)
+    finally:
+        stop.set()
+        worker.join(timeout=5.0)
+
+
+def _decode_into(path: Path, chunk: Chunk, out: queue.Queue[object], stop: threading.Event) -> None:
+    try:
+        for frame in _decoded(path, chunk):
+            if not put_unless_stopped(out, frame, stop):
+                return
+        put_unless_stopped(out, END, stop)
+    except Exception as exc:  # handed to the consuming thread, which re-raises it
+        put_unless_stopped(out, exc, stop)
+
+
+def _decoded(path: Path, chunk: Chunk) -> Iterator[Frame]:
     if chunk.start_pts is None:
         for frame in frames(path, chunk.start):
             if frame.index >= chunk.stop:

@@ -76,6 +76,10 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     under ``VIGIL_ENGINE=ray``), started with
     the app's lifespan, which first resumes the jobs a crash or restart left unfinished, and shut down with it.
     """
+    if executor is None and settings.engine == "ray":
+        from vigil.cluster.checks import require_cluster
+
+        require_cluster(settings)  # refuse to start, naming each missing cluster prerequisite
     owns_system = system is None
     system = system if system is not None else open_system(settings)
     first_admin_password = prepare(system)
