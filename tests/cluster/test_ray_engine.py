@@ -216,3 +216,41 @@ def test_cluster_status_lists_the_nodes_and_their_cpus(
     assert result.exit_code == 0, result.output
     assert "nodes: 2 alive of 2, 2 CPUs" in result.output
     assert result.output.count("127.0.0.1") == 2 and "bulk chunks: 0 running, 0 queued" in result.output
+
+
+def test_the_web_apps_ray_executor_runs_a_submitted_job_to_the_end_with_progress(database: Database) -> None:
+    """The path of a job started from a page: submit to the executor, poll the job row (as the page does)."""
+    from tests.analysis.test_chunks import write_keyframed_video
+
+    settings = database.settings.model_copy(
+        update={"ray": database.settings.ray.model_copy(update={"min_chunk_s": 1.0})}
+    )
+    with database.sessions() as db:
+        user = make_user(db, "analyst", trained_for=("analytics",))
+        video = settings.data_dir / "crossing.mp4"
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        count = write_keyframed_video(video, 25)
+        footage = make_footage(
+            db, camera=make_camera(db), user=user, video=video, data_dir=settings.data_dir, frame_count=count
+        )
+        job = AnalysisJob(footage_id=footage.id, status=JobStatus.QUEUED, params="{}", created_by_id=user.id)
+        db.add(job)
+        db.commit()
+        job_id = job.id
+    executor = make_executor(settings)
+    try:
+        executor.submit(job_id)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with database.sessions() as db:
+                row = db.get(AnalysisJob, job_id)
+                assert row is not None
+                if row.status in (JobStatus.DONE, JobStatus.FAILED):
+                    break
+            time.sleep(0.5)
+    finally:
+        executor.shutdown()
+    assert row.status == JobStatus.DONE, row.error
+    assert row.progress_frames == row.total_frames == count
+    with database.sessions() as db:
+        assert len(stored_tracks(db, job_id)) == row.tracks_written
