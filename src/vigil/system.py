@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.analysis.jobs import JobRunner
 from vigil.analysis.worker import JobExecutor, LocalExecutor, make_runner
+from vigil.cluster.cameras import RayCameras
 from vigil.db.database import Backend
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine, make_session_factory, session_scope
@@ -28,8 +29,9 @@ class System:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    live: LiveSupervisor = field(repr=False)
-    """The live-camera supervisor (started by the web app when ``settings.live.enabled``, or `vigil live run`)."""
+    live: LiveSupervisor | RayCameras = field(repr=False)
+    """The live cameras (started by the web app when ``settings.live.enabled``, or `vigil live run`): a worker
+    process per camera here, or a Ray actor per camera under ``VIGIL_ENGINE=ray``."""
 
     def close(self) -> None:
         self.live.stop()
@@ -42,7 +44,11 @@ def open_system(settings: Settings, *, live_sources: SourceResolver | None = Non
     engine = make_engine(settings)
     sessions = make_session_factory(engine)
     resolver = live_sources if live_sources is not None else CameraSources(settings, sessions)
-    live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
+    live: LiveSupervisor | RayCameras
+    if settings.engine == "ray":
+        live = RayCameras(settings=settings, resolver=resolver)
+    else:
+        live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
     return System(settings=settings, engine=engine, sessions=sessions, live=live)
 
 

@@ -15,12 +15,14 @@ class NodeStatus:
     alive: bool
     cpus: float
     chunks_running: int
+    cameras: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ClusterStatus:
     nodes: list[NodeStatus]
     chunks: list[dict[str, object]]
+    cameras_restarting: tuple[str, ...] = ()
 
     @property
     def queued(self) -> int:
@@ -40,11 +42,32 @@ def cluster_status(settings: Settings) -> ClusterStatus:
         chunks: list[dict[str, object]] = ray.get(ray.get_actor(BOARD).snapshot.remote(), timeout=30)
     except ValueError:  # no bulk job has run on this cluster yet
         chunks = []
-    nodes = [_node(node, chunks) for node in ray.nodes()]
-    return ClusterStatus(nodes=sorted(nodes, key=lambda n: (not n.alive, n.address, n.node_id)), chunks=chunks)
+    placed = camera_nodes(ray)
+    nodes = [_node(node, chunks, placed) for node in ray.nodes()]
+    return ClusterStatus(
+        nodes=sorted(nodes, key=lambda n: (not n.alive, n.address, n.node_id)),
+        chunks=chunks,
+        cameras_restarting=tuple(sorted(code for code, node in placed.items() if node is None)),
+    )
 
 
-def _node(node: dict[str, Any], chunks: list[dict[str, object]]) -> NodeStatus:
+def camera_nodes(ray: Any) -> dict[str, str | None]:
+    """Camera code -> the node its actor runs on (None while Ray restarts it), for every camera actor."""
+    from vigil.cluster.cameras import ACTOR_PREFIX
+
+    found: dict[str, str | None] = {}
+    for name in ray.util.list_named_actors():
+        if not name.startswith(ACTOR_PREFIX):
+            continue
+        code = name.removeprefix(ACTOR_PREFIX)
+        try:
+            found[code] = str(ray.get(ray.get_actor(name).where.remote(), timeout=5)[0])
+        except (ray.exceptions.RayError, TimeoutError, ValueError):
+            found[code] = None
+    return found
+
+
+def _node(node: dict[str, Any], chunks: list[dict[str, object]], placed: dict[str, str | None]) -> NodeStatus:
     node_id = str(node["NodeID"])
     return NodeStatus(
         node_id=node_id,
@@ -52,6 +75,7 @@ def _node(node: dict[str, Any], chunks: list[dict[str, object]]) -> NodeStatus:
         alive=bool(node.get("Alive")),
         cpus=float(node.get("Resources", {}).get("CPU", 0.0)),
         chunks_running=sum(1 for c in chunks if c["state"] == "running" and c["node"] == node_id),
+        cameras=tuple(sorted(code for code, where in placed.items() if where == node_id)),
     )
 
 
@@ -63,11 +87,13 @@ def render(status: ClusterStatus) -> str:
         state = "alive" if node.alive else "dead"
         lines.append(
             f"  {node.address:<15} {node.node_id[:12]}  {state:<5}  {node.cpus:g} CPU  "
-            f"{node.chunks_running} chunk(s) running  0 camera(s)"
+            f"{node.chunks_running} chunk(s) running  {len(node.cameras)} camera(s)"
+            + (f": {', '.join(node.cameras)}" if node.cameras else "")
         )
     lines.append(f"bulk chunks: {status.running} running, {status.queued} queued")
     for chunk in status.chunks:
         where = f" on {str(chunk['node'])[:12]}" if chunk["node"] else ""
         lines.append(f"  job {chunk['job']} chunk {chunk['chunk']}: {chunk['state']}{where}")
-    lines.append("live cameras: run by the local supervisor (none on the cluster)")
+    if status.cameras_restarting:
+        lines.append(f"cameras being restarted: {', '.join(status.cameras_restarting)}")
     return "\n".join(lines)
