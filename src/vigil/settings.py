@@ -122,8 +122,9 @@ class RaySettings(Section):
     node_ip_address: str | None = Field(
         None, description="This machine's address in the cluster, as its `ray start --node-ip-address`; empty: Ray's."
     )
-    cpus_per_camera: float = Field(
-        1.0, gt=0, le=64, description="CPUs a live camera worker will declare to Ray (cameras run locally for now)."
+    cpus_per_camera: float = Field(1.0, gt=0, le=64, description="CPUs a live camera's actor declares to Ray.")
+    camera_restarts: int = Field(
+        -1, ge=-1, description="Times Ray restarts a live camera's actor whose process died (-1: without limit)."
     )
     cpus_per_chunk: float = Field(1.0, gt=0, le=64, description="CPUs a bulk-analysis chunk task declares to Ray.")
     chunk_overlap_s: float = Field(

@@ -1,8 +1,8 @@
 """Live cameras as Ray actors: one actor per camera, wrapping :class:`vigil.live.worker.CameraWorker`.
 
 Each actor declares ``settings.ray.cpus_per_camera`` CPUs and is placed with Ray's SPREAD strategy, so cameras are
-spread over the nodes by declared CPU. Ray restarts an actor whose process dies (``kill -9``, a lost node) without
-limit; the restarted actor opens the camera's gap (from the end of its last recorded segment, closed by the next
+spread over the nodes by declared CPU. Ray restarts an actor whose process dies (``kill -9``, a lost node) up to
+``settings.ray.camera_restarts`` times (default: without limit); the restarted actor opens the camera's gap (from the end of its last recorded segment, closed by the next
 one), counts the restart in the camera's health and runs a new worker, which records and ingests as before: a
 partial segment is deleted, never ingested, and nothing is ingested twice (the worker's own guarantees).
 """
@@ -86,7 +86,7 @@ class RayCameras:
             self._actors[source.camera_code] = actor.options(
                 name=f"{ACTOR_PREFIX}{source.camera_code}",
                 num_cpus=self.settings.ray.cpus_per_camera,
-                max_restarts=-1,
+                max_restarts=self.settings.ray.camera_restarts,
                 scheduling_strategy="SPREAD",
             ).remote(self.settings, source)
 
