@@ -2,9 +2,10 @@
 
 Each actor declares ``settings.ray.cpus_per_camera`` CPUs and is placed with Ray's SPREAD strategy, so cameras are
 spread over the nodes by declared CPU. Ray restarts an actor whose process dies (``kill -9``, a lost node) up to
-``settings.ray.camera_restarts`` times (default: without limit); the restarted actor opens the camera's gap (from the end of its last recorded segment, closed by the next
-one), counts the restart in the camera's health and runs a new worker, which records and ingests as before: a
-partial segment is deleted, never ingested, and nothing is ingested twice (the worker's own guarantees).
+``settings.ray.camera_restarts`` times (default: always); the restarted actor opens the camera's gap (from the end
+of its last recorded segment, closed by the next one), counts the restart in the camera's health and runs a new
+worker, which records and ingests as before: a partial segment is deleted, never ingested, and nothing is ingested
+twice (the worker's own guarantees).
 """
 
 from __future__ import annotations
