@@ -9,11 +9,11 @@ import pytest
 
 from tests.support.ray_cluster import RAY, RayCluster, local_ray_cluster, use_loopback
 
-pytestmark = pytest.mark.skipif(not RAY.exists(), reason="Ray is not installed (pip install 'vigil[cluster]')")
-
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayCluster]:
+    if not RAY.exists():
+        pytest.skip("Ray is not installed (pip install 'vigil[cluster]')")
     if shutil.which("unshare") is None:
         pytest.skip("util-linux unshare is needed for the node that cannot read the store")
     use_loopback()
