@@ -33,6 +33,7 @@ from vigil.analysis.store import export_mot
 from vigil.cli import app
 from vigil.cluster.checks import require_cluster, store_findings
 from vigil.cluster.engine import ClusterError, connect, ray_runner
+from vigil.cluster.status import ClusterStatus, cluster_status, render
 from vigil.db.database import Database, open_database
 from vigil.db.migrate import upgrade
 from vigil.db.models import AnalysisJob, Track
@@ -170,12 +171,18 @@ def test_a_four_chunk_bulk_job_gives_the_tracks_of_the_sequential_run(
     runner = ray_runner(database, job_id=job_id)
     runner.parts = 4
     killed: list[int] = []
+    seen: list[ClusterStatus] = []
     if kill:
-        threading.Thread(target=kill_one_chunk_task, args=(killed,), daemon=True).start()
+        threading.Thread(target=kill_one_chunk_task, args=(database.settings, killed, seen), daemon=True).start()
     done = runner.run(job_id)
     assert done.status == JobStatus.DONE
     if kill:
         assert killed, "a chunk task was running and was killed"
+        # While it ran, `vigil cluster status` saw the job's chunks (at most four), running ones on a node.
+        assert seen and seen[0].running >= 1 and seen[0].running + seen[0].queued <= 4
+        assert sum(node.chunks_running for node in seen[0].nodes) == seen[0].running
+        assert f"job {job_id} chunk" in render(seen[0])
+        assert cluster_status(database.settings).chunks == [], "the board is emptied when the job ends"
     with database.sessions() as db:
         tracks = stored_tracks(db, job_id)
         assert len(tracks) == done.tracks_written, "each track written once"
@@ -193,13 +200,14 @@ def test_a_four_chunk_bulk_job_gives_the_tracks_of_the_sequential_run(
     assert abs(chunked["idf1"] - whole["idf1"]) <= 0.01, (chunked, whole)
 
 
-def kill_one_chunk_task(killed: list[int]) -> None:
+def kill_one_chunk_task(settings: Settings, killed: list[int], seen: list[ClusterStatus]) -> None:
     """SIGKILL the worker of the first chunk task seen running (as a crashed machine or OOM kill would)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         pids = task_pids("chunk_task")
         if pids:
             time.sleep(1.0)  # mid-way through its chunk
+            seen.append(cluster_status(settings))
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])
             return
