@@ -26,6 +26,7 @@ from vigil.commands import (
     synopsis,
 )
 from vigil.commands.camera_sources import source_app
+from vigil.commands.cluster import cluster_app
 from vigil.commands.common import fail, print_first_admin, settings
 from vigil.commands.dashboard import dashboard as dashboard_command
 from vigil.commands.fr import fr_app
@@ -61,6 +62,7 @@ for sub, name in (
     (similar.review_app, "review"),
     (live_app, "live"),
     (rules_app, "rules"),
+    (cluster_app, "cluster"),
 ):
     app.add_typer(sub, name=name)
 admin.audit_app.command("verify")(audit.audit_verify)

@@ -115,6 +115,28 @@ class AnalysisSettings(Section):
     )
 
 
+class RaySettings(Section):
+    address: str = Field(
+        "auto",
+        description="Address of the Ray cluster to join (host:port of its head node); 'auto' finds the one started "
+        "on this machine with `ray start`.",
+    )
+    namespace: str = Field("vigil", min_length=1, description="Ray namespace of vigil's tasks and actors.")
+    node_ip_address: str | None = Field(
+        None, description="This machine's address in the cluster, as its `ray start --node-ip-address`; empty: Ray's."
+    )
+    cpus_per_camera: float = Field(1.0, gt=0, le=64, description="CPUs a live camera's actor declares to Ray.")
+    camera_restarts: int = Field(
+        -1, ge=-1, description="Times Ray restarts a live camera's actor whose process died (-1: without limit)."
+    )
+    cpus_per_chunk: float = Field(1.0, gt=0, le=64, description="CPUs a bulk-analysis chunk task declares to Ray.")
+    chunk_overlap_s: float = Field(
+        5.0, ge=0.5, le=60, description="Seconds each chunk is analysed past its end, to join tracks across the cut."
+    )
+    min_chunk_s: float = Field(20.0, gt=0, description="Footage is not cut into chunks shorter than this.")
+    task_retries: int = Field(3, ge=0, le=20, description="Times Ray reruns a chunk task whose worker died.")
+
+
 class FaceSettings(Section):
     index_sample_fps: float = Field(
         2.0, gt=0, le=30, description="Frames per second of a case's footage examined when indexing its faces."
@@ -369,6 +391,12 @@ class Settings(BaseSettings):
     )
     mail: MailSettings = Field(default_factory=MailSettings, description="Outgoing email (SMTP).")
     live: LiveSettings = Field(default_factory=LiveSettings, description="Live cameras: stream ingest and recording.")
+    engine: Literal["local", "ray"] = Field(
+        "local",
+        description="Where analysis runs: 'local' (worker processes on this machine) or 'ray' (a Ray cluster; "
+        "needs PostgreSQL and a footage store every node can read).",
+    )
+    ray: RaySettings = Field(default_factory=RaySettings, description="The Ray cluster (when engine is 'ray').")
 
     @field_validator("timezone")
     @classmethod

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from vigil.analysis.jobs import JobRunner
+from vigil.analysis.worker import JobExecutor, LocalExecutor, make_runner
+from vigil.cluster.cameras import RayCameras
+from vigil.db.database import Backend
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.faces.live import LiveAlertRule
@@ -26,8 +31,9 @@ class System:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    live: LiveSupervisor = field(repr=False)
-    """The live-camera supervisor (started by the web app when ``settings.live.enabled``, or `vigil live run`)."""
+    live: LiveSupervisor | RayCameras = field(repr=False)
+    """The live cameras (started by the web app when ``settings.live.enabled``, or `vigil live run`): a worker
+    process per camera here, or a Ray actor per camera under ``VIGIL_ENGINE=ray``."""
 
     def close(self) -> None:
         self.live.stop()
@@ -40,7 +46,11 @@ def open_system(settings: Settings, *, live_sources: SourceResolver | None = Non
     engine = make_engine(settings)
     sessions = make_session_factory(engine)
     resolver = live_sources if live_sources is not None else CameraSources(settings, sessions)
-    live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
+    live: LiveSupervisor | RayCameras
+    if settings.engine == "ray":
+        live = RayCameras(settings=settings, resolver=resolver)
+    else:
+        live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
     return System(settings=settings, engine=engine, sessions=sessions, live=live)
 
 
@@ -67,3 +77,24 @@ def default_rules(settings: Settings) -> list[RetentionRule]:
         RetroSearchRule(data_dir=settings.data_dir, days=policy.footage_days),
         RuleAlertRetention(data_dir=settings.data_dir, days=policy.live_rule_alert_days),
     ]
+
+
+def make_executor(settings: Settings) -> JobExecutor:
+    """Where the web app runs analysis jobs: worker processes here (``VIGIL_ENGINE=local``) or chunk tasks on the
+    Ray cluster (``ray``; refused with a clear error when a cluster prerequisite is missing)."""
+    if settings.engine == "ray":
+        from vigil.cluster.engine import RayExecutor
+
+        return RayExecutor(settings)
+    return LocalExecutor(settings)
+
+
+def job_runner(backend: Backend, *, job_id: int, on_progress: Callable[[int, int], None] | None = None) -> JobRunner:
+    """The runner `vigil analyse` drives in the terminal: sequential here, or chunked on the Ray cluster."""
+    if backend.settings.engine == "ray":
+        from vigil.cluster.checks import require_cluster
+        from vigil.cluster.engine import ray_runner
+
+        require_cluster(backend.settings)
+        return ray_runner(backend, job_id=job_id, on_progress=on_progress)
+    return make_runner(backend, on_progress=on_progress)

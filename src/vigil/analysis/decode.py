@@ -18,7 +18,8 @@ import numpy as np
 from vigil.domain.detections import Frame
 from vigil.footage.video import open_video
 
-_DONE = object()
+END = object()
+"""Put on a frame queue after the last frame."""
 
 
 def _decode(path: Path, start_index: int, out: queue.Queue[object], stop: threading.Event) -> None:
@@ -39,14 +40,14 @@ def _decode(path: Path, start_index: int, out: queue.Queue[object], stop: thread
                 else:
                     t = float((picture.pts - origin) * time_base)
                 frame = Frame(np.asarray(picture.to_ndarray(format="bgr24"), dtype=np.uint8), t, index)
-                if not _put(out, frame, stop):
+                if not put_unless_stopped(out, frame, stop):
                     return
-        _put(out, _DONE, stop)
+        put_unless_stopped(out, END, stop)
     except Exception as exc:  # handed to the consuming thread, which re-raises it
-        _put(out, exc, stop)
+        put_unless_stopped(out, exc, stop)
 
 
-def _put(out: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+def put_unless_stopped(out: queue.Queue[object], item: object, stop: threading.Event) -> bool:
     while not stop.is_set():
         try:
             out.put(item, timeout=0.1)
@@ -70,7 +71,7 @@ def frames(path: Path, start_index: int = 0, *, queue_size: int = 8) -> Iterator
     try:
         while True:
             item = out.get()
-            if item is _DONE:
+            if item is END:
                 return
             if isinstance(item, Exception):
                 raise item

@@ -146,6 +146,11 @@ class TrackAnalyser:
     # -- Analyser ---------------------------------------------------------------------------------------------
 
     def process(self, frame: Frame) -> list[FinishedTrack]:
+        self.advance(frame)
+        return self._ended(self.tracker.pop_ended())
+
+    def advance(self, frame: Frame) -> None:
+        """One frame through motion, detection and tracking; ended tracks wait in the tracker (``pop_ended``)."""
         motion = self.motion.update(frame.image) if self.motion is not None else None
         predicted: list[Detections] = []
 
@@ -174,7 +179,6 @@ class TrackAnalyser:
             self.observer.record(frame, result, carried, features, self.records, confident=self.options.high_score)
             self.carried = carried
         self.last_frame = (frame.index, frame.timestamp)
-        return self._ended(self.tracker.pop_ended())
 
     def scene(self) -> SceneState:
         """The confirmed live tracks and loose carried objects after the last processed frame (for live rules)."""
@@ -215,7 +219,12 @@ class TrackAnalyser:
         return found[found.score >= self.options.low_score]
 
     def _ended(self, ended: list[EndedTrack], *, stitch: bool = True) -> list[FinishedTrack]:
-        finished = []
+        return self.summarise(self.close(ended, stitch=stitch))
+
+    def close(self, ended: list[EndedTrack], *, stitch: bool = True) -> list[TrackRecord]:
+        """The records of tracks the tracker ended, each joined to the live track that continues it (if any):
+        joined ones stay live inside that track, so only tracks that really ended are returned."""
+        closed = []
         for track in ended:
             record = self.records.pop(track.track_id, None)
             if record is None or not track.confirmed:
@@ -230,6 +239,13 @@ class TrackAnalyser:
             if later is not None:
                 self.records[later] = merged(record, self.records[later])
                 continue
+            closed.append(record)
+        return closed
+
+    def summarise(self, records: list[TrackRecord]) -> list[FinishedTrack]:
+        """Finished tracks (numbered on from the last) of the records that are not noise."""
+        finished = []
+        for record in records:
             if not self._worth_keeping(record):
                 continue
             self.track_no += 1

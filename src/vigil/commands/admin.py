@@ -71,9 +71,18 @@ def config_show() -> None:
 
 @config_app.command("check")
 def config_check() -> None:
-    """Validate the configuration; name each bad field."""
+    """Validate the configuration; name each bad field. Under VIGIL_ENGINE=ray, also check the cluster's
+    prerequisites (PostgreSQL, a reachable cluster, a footage store every node can read) and name what is missing."""
     config = settings()
     typer.echo(f"configuration is valid (database: {config.masked()['database_url']})")
+    if config.engine == "ray":
+        from vigil.cluster.checks import cluster_findings
+
+        findings = cluster_findings(config)
+        for finding in findings:
+            typer.echo(f"{'ok' if finding.ok else 'MISSING'}: {finding.what}: {finding.detail}")
+        if not all(finding.ok for finding in findings):
+            fail("the Ray cluster cannot be used until what is MISSING above is fixed")
 
 
 # --- users and training ------------------------------------------------------------------------------------

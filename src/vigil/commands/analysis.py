@@ -83,7 +83,7 @@ def analyse(
 
 
 def _run_with_progress(job_id: int, duration_s: float, *, quiet: bool) -> None:
-    from vigil.analysis.worker import make_runner
+    from vigil.system import job_runner
 
     system = open_system(settings())
     columns = (
@@ -102,7 +102,7 @@ def _run_with_progress(job_id: int, duration_s: float, *, quiet: bool) -> None:
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total or None)
 
-            make_runner(system, on_progress=advance).run(job_id)
+            job_runner(system, job_id=job_id, on_progress=advance).run(job_id)
     except KeyboardInterrupt:
         fail("interrupted; run the same command again to resume from the last checkpoint", code=130)
     finally:

@@ -17,13 +17,13 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
+from vigil.analysis.worker import JobExecutor, resume_unfinished
 from vigil.faces.live_runtime import LiveRuntime
 from vigil.footage.playable import CopyMaker
 from vigil.governance.keys import secret_key
 from vigil.registry.viewer_pool import ViewerPool
 from vigil.settings import Settings
-from vigil.system import System, open_system, prepare
+from vigil.system import System, make_executor, open_system, prepare
 from vigil.web.api import api_router
 from vigil.web.auth import check_csrf
 from vigil.web.handlers import install_handlers
@@ -77,9 +77,14 @@ is written to the audit chain."""
 def create_app(settings: Settings, *, system: System | None = None, executor: JobExecutor | None = None) -> FastAPI:
     """Build the web app on a prepared system (migrations applied, first administrator created).
 
-    Analysis jobs run on ``executor`` (default: a :class:`LocalExecutor` of worker processes), started with
+    Analysis jobs run on ``executor`` (default: :func:`~vigil.system.make_executor`: worker processes, or Ray
+    under ``VIGIL_ENGINE=ray``), started with
     the app's lifespan, which first resumes the jobs a crash or restart left unfinished, and shut down with it.
     """
+    if executor is None and settings.engine == "ray":
+        from vigil.cluster.checks import require_cluster
+
+        require_cluster(settings)  # refuse to start, naming each missing cluster prerequisite
     owns_system = system is None
     system = system if system is not None else open_system(settings)
     first_admin_password = prepare(system)
@@ -88,7 +93,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Worker threads and database slots are sized together (settings.web): see vigil.web.deps.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web.threads
-        jobs = executor if executor is not None else LocalExecutor(settings)
+        jobs = executor if executor is not None else make_executor(settings)
         app.state.web.executor = jobs
         await asyncio.to_thread(sweep_footage_folder, system)  # what a killed upload or copy left behind
         await asyncio.to_thread(resume_unfinished, system.sessions, jobs)
