@@ -185,6 +185,7 @@ def test_audit_and_retention_via_the_api(client: TestClient) -> None:
         "api_tokens",
         "login_sessions",
         "live_fr_alerts",
+        "live_rule_alerts",
         "evidence_exports",
         "fr_retro_searches",
     }
