@@ -15,7 +15,7 @@ from vigil.governance.retention import ApiTokenRule, FootageRule, LoginSessionRu
 from vigil.governance.users import bootstrap_admin
 from vigil.live.sources import CameraSources, SourceResolver
 from vigil.live.supervisor import LiveSupervisor
-from vigil.search.export_retention import ExportRule
+from vigil.search.export.retention import ExportRule
 from vigil.settings import Settings
 
 

@@ -20,8 +20,8 @@ from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, Camera, User
 from vigil.governance.access import make_context
 from vigil.governance.locations import camera_lines, camera_zones
-from vigil.search.query import LineCrossing, TrackQuery
-from vigil.search.service import run_search
+from vigil.search.query.service import run_search
+from vigil.search.query.track_query import LineCrossing, TrackQuery
 from vigil.web.app import create_app
 
 if TYPE_CHECKING:

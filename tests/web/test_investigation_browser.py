@@ -34,7 +34,7 @@ from vigil.db.base import utcnow
 from vigil.db.models import Track
 from vigil.footage.ingest import ingest_footage
 from vigil.governance.keys import secret_key
-from vigil.search.export_verify import verify_bundle
+from vigil.search.export.verify import verify_bundle
 from vigil.web.app import create_app
 
 if TYPE_CHECKING:

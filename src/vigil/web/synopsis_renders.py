@@ -1,6 +1,6 @@
 """Synopsis renders running in background threads for the web app, followed by polling their status.
 
-The request has already been authorised and audited by :func:`vigil.search.synopsis.prepare_synopsis` in the
+The request has already been authorised and audited by :func:`vigil.search.synopsis.service.prepare_synopsis` in the
 request's own session; the thread only computes and writes the derived files (it needs no database session).
 Renders are CPU-heavy, so only ``running`` of them run at once; the others wait their turn. A render is known to
 the user who asked for it only; the registry forgets the oldest finished renders beyond ``keep``.
@@ -17,7 +17,7 @@ from typing import Literal
 from fastapi import Request
 
 from vigil.errors import NotFound, VigilError
-from vigil.search.synopsis import PreparedSynopsis
+from vigil.search.synopsis.service import PreparedSynopsis
 
 log = logging.getLogger("vigil.web")
 Status = Literal["waiting", "running", "done", "failed"]

@@ -22,11 +22,11 @@ from starlette.responses import Response
 from vigil.db.models import Track
 from vigil.errors import InvalidInput, VigilError
 from vigil.governance.audit import AuditContext
-from vigil.search.by_example import MAX_PHOTO_BYTES, SimilarResult, similar_to_image, similar_to_track
-from vigil.search.cards import result_card
-from vigil.search.form import query_from_fields
-from vigil.search.review import Verdict, mark_track, review_track
-from vigil.search.similar import SimilarityIndex
+from vigil.search.query.cards import result_card
+from vigil.search.query.form import query_from_fields
+from vigil.search.review.marks import Verdict, mark_track, review_track
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES, SimilarResult, similar_to_image, similar_to_track
+from vigil.search.similarity.index import SimilarityIndex
 from vigil.vision.detect import Detector, build_detector
 from vigil.web.auth import CurrentUser, safe_next
 from vigil.web.context import WorkingContext

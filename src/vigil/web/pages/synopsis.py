@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 
 from vigil.db.base import utcnow
 from vigil.errors import InvalidInput, VigilError
-from vigil.search.synopsis import (
+from vigil.search.synopsis.service import (
     parse_local,
     parse_track_ids,
     prepare_synopsis,

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from vigil.db.models import Footage, Observation, ReviewMark, Track
 from vigil.errors import NotFound
 from vigil.footage.custody import footage_path
-from vigil.search.export_clips import Clip, annotated_still, cut_clip, frame_at
-from vigil.search.export_manifest import (
+from vigil.search.export.clips import Clip, annotated_still, cut_clip, frame_at
+from vigil.search.export.manifest import (
     FORMAT,
     MANIFEST_DIGEST,
     MANIFEST_HMAC,

@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from vigil.errors import InvalidInput
 from vigil.footage.video import open_video
-from vigil.search.synopsis_plan import Placement, Plan
+from vigil.search.synopsis.plan import Placement, Plan
 
 Image = npt.NDArray[np.uint8]
 SpriteKey = tuple[str, int, int, int, int, int]

@@ -29,7 +29,7 @@ MANIFEST_DIGEST = "MANIFEST.sha256"
 MANIFEST_HMAC = "MANIFEST.hmac"
 PROOF_FILES = (MANIFEST_JSON, MANIFEST_DIGEST, MANIFEST_HMAC)  # the files the manifest cannot list
 HMAC_LABEL = b"vigil evidence export manifest v1"
-TEMPLATE = Path(__file__).with_name("export_manifest.html")
+TEMPLATE = Path(__file__).with_name("manifest.html")
 
 
 def stamp(at: datetime, zone: ZoneInfo) -> dict[str, str]:

@@ -6,8 +6,8 @@ Decisions on the borderline words (documented here because people disagree on th
   crimson and scarlet are red; beige, cream and lavender are white (too little chroma on camera); tan, khaki,
   olive and camel are brown; charcoal and silver are grey; gold and mustard are yellow; violet, lilac, mauve
   and magenta are purple. ``dark`` on its own means black, grey or blue and ``light`` means white, grey, pink
-  or yellow (:data:`vigil.search.query.DARK`, :data:`~vigil.search.query.LIGHT`); before a colour ("dark blue")
-  the shade is dropped.
+  or yellow (:data:`vigil.search.query.track_query.DARK`, :data:`~vigil.search.query.track_query.LIGHT`); before a
+  colour ("dark blue") the shade is dropped.
 * A van is detected as a car or a truck, so "van" asks for either; "vehicle" asks for car, van, bus, truck
   or motorcycle; a cyclist is the bicycle track.
 * "bag" is read as handbag (the detector's class for shoulder and hand bags); rucksack is backpack.

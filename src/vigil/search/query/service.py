@@ -27,11 +27,11 @@ from vigil.governance.access import authorise, ensure_case, refuse
 from vigil.governance.audit import AuditContext
 from vigil.governance.locations import camera_zones
 from vigil.governance.roles import Capability
-from vigil.search.cards import ResultCard, result_card
-from vigil.search.filters import find_tracks
-from vigil.search.parser import Gazetteer, KnownCamera, Understanding, parse_description
-from vigil.search.query import TrackQuery
-from vigil.search.review import current_verdicts
+from vigil.search.query.cards import ResultCard, result_card
+from vigil.search.query.filters import find_tracks
+from vigil.search.query.parser import Gazetteer, KnownCamera, Understanding, parse_description
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.review.marks import current_verdicts
 from vigil.settings import Settings
 
 MAX_DESCRIPTION_CHARS = 1000

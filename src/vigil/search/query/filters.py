@@ -1,4 +1,5 @@
-"""A :class:`~vigil.search.query.TrackQuery` as SQL over the tracks table, finished in Python where SQL cannot.
+"""A :class:`~vigil.search.query.track_query.TrackQuery` as SQL over the tracks table, finished in Python where SQL
+cannot.
 
 Every filter but two is an indexed or cheap column predicate: cameras and area (camera ids), time range
 (``first_seen``/``last_seen``), time of day (``start_minute``), class, colours and carried objects (bit masks,
@@ -29,7 +30,7 @@ from vigil.analysis.columns import carried_mask, colour_mask
 from vigil.db.models import Camera, Footage, Location, Track
 from vigil.domain.vocabulary import CARRIED_CLASSES
 from vigil.errors import InvalidInput
-from vigil.search.query import LineCrossing, TrackQuery
+from vigil.search.query.track_query import LineCrossing, TrackQuery
 
 BATCH = 500
 _CARD = (selectinload(Track.camera), selectinload(Track.footage))

@@ -1,4 +1,4 @@
-"""The search form: a :class:`~vigil.search.query.TrackQuery` as flat form fields and back.
+"""The search form: a :class:`~vigil.search.query.track_query.TrackQuery` as flat form fields and back.
 
 The "Understood" panel of the search page is this form filled in from the parsed description, so the user can
 change any filter before running it; the results page keeps the same fields in its URL (a search is a GET, so a
@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from pydantic import ValidationError
 
 from vigil.errors import InvalidInput
-from vigil.search.query import TrackQuery
+from vigil.search.query.track_query import TrackQuery
 
 LISTS = {
     "camera": "cameras",

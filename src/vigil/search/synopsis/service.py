@@ -1,8 +1,8 @@
 """Video synopsis: an hour of a camera's footage shown in a couple of minutes, objects from different times together.
 
 For a camera and a time range (optionally only the tracks a search returned) every track becomes a tube of boxes
-over time; :mod:`vigil.search.synopsis_plan` chooses when each tube starts in the synopsis so tubes overlap as
-little as the target length allows, and :mod:`vigil.search.synopsis_render` pastes each object's own pixels over a
+over time; :mod:`vigil.search.synopsis.plan` chooses when each tube starts in the synopsis so tubes overlap as
+little as the target length allows, and :mod:`vigil.search.synopsis.render` pastes each object's own pixels over a
 median background, labels it with its real local time and track id, and writes an H.264 MP4 plus a click map: a
 click at (time, x, y) on the synopsis resolves to the track and its moment in the original footage
 (:func:`resolve_click`), which the review page then plays. Every object shown is only a candidate for a person
@@ -46,9 +46,9 @@ from vigil.governance.access import authorise, current_training, ensure_case
 from vigil.governance.audit import AuditContext
 from vigil.governance.locations import CameraStatus, camera_statuses
 from vigil.governance.roles import Capability, role_grants_capability
-from vigil.search import synopsis_render as render
-from vigil.search.filters import other_cases_footage
-from vigil.search.synopsis_plan import Plan, SynopsisOptions, Tube, plan_synopsis, target_length
+from vigil.search.query.filters import other_cases_footage
+from vigil.search.synopsis import render
+from vigil.search.synopsis.plan import Plan, SynopsisOptions, Tube, plan_synopsis, target_length
 from vigil.settings import Settings
 
 RENDER_VERSION = 1

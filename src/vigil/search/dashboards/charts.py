@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 from vigil.db.models import Footage
 from vigil.footage.custody import footage_path
 from vigil.footage.video import open_video
-from vigil.search.dashboards import Dashboard, Dataset
-from vigil.search.dashboards_data import DAYS, BucketSize, Heatmap
+from vigil.search.dashboards.data import DAYS, BucketSize, Heatmap
+from vigil.search.dashboards.service import Dashboard, Dataset
 from vigil.settings import Settings
 
 if TYPE_CHECKING:

@@ -29,11 +29,11 @@ from vigil.governance import audit
 from vigil.governance.access import authorise, require_held_for
 from vigil.governance.audit import AuditContext
 from vigil.governance.roles import Capability
-from vigil.search.filters import _exact as passes_exact_checks  # zone presence and line crossing
-from vigil.search.filters import camera_ids, longest_track_s, predicates
-from vigil.search.query import TrackQuery
-from vigil.search.review import case_id_of, current_verdicts
-from vigil.search.similar import SimilarityIndex, vector_of_blob
+from vigil.search.query.filters import _exact as passes_exact_checks  # zone presence and line crossing
+from vigil.search.query.filters import camera_ids, longest_track_s, predicates
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.review.marks import case_id_of, current_verdicts
+from vigil.search.similarity.index import SimilarityIndex, vector_of_blob
 from vigil.vision.appearance import appearance_vector
 from vigil.vision.detect import Detector
 from vigil.vision.image_files import ACCEPTED, DEFAULT_MAX_PIXELS, decode_image

@@ -1,4 +1,4 @@
-"""Plain English descriptions into a :class:`~vigil.search.query.TrackQuery`, showing what was understood.
+"""Plain English descriptions into a :class:`~vigil.search.query.track_query.TrackQuery`, showing what was understood.
 
 "person in a red top and dark trousers with a backpack heading north on Penrith cameras between 2pm and 3:30pm
 yesterday" becomes a query plus the filters it understood as chips the user checks and can edit before the
@@ -8,8 +8,8 @@ told so in a notice. Requests to identify someone are refused (``refusal``); num
 supported by this search.
 
 The parser is pure: the cameras, locations and zones it may name are passed in (:class:`Gazetteer`), as are
-``now`` and the force's time zone. Vocabulary and its borderline decisions are in :mod:`vigil.search.vocabulary`,
-dates and times in :mod:`vigil.search.when`.
+``now`` and the force's time zone. Vocabulary and its borderline decisions are in :mod:`vigil.search.query.vocabulary`,
+dates and times in :mod:`vigil.search.query.when`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from vigil.search import vocabulary as v
-from vigil.search.query import TrackQuery
-from vigil.search.when import read_when, resolve
+from vigil.search.query import vocabulary as v
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.query.when import read_when, resolve
 
 NO_PROFILING = "vigil does not infer gender, age or ethnicity"
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'\-]*")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from vigil.db.models import AuditEntry
 from vigil.governance.audit import entry_hash
-from vigil.search.export_manifest import (
+from vigil.search.export.manifest import (
     FORMAT,
     MANIFEST_DIGEST,
     MANIFEST_HMAC,

@@ -5,7 +5,7 @@ capability, a stated case and purpose. The bundle is written to ``<data_dir>/exp
 partial file renamed into place; its row (with the zip's SHA-256) and the ``export.create`` audit entry are
 written in the same transaction, and any failure removes the partial file and the row, so nothing half-made is
 left (the failed attempt itself is audited, outcome ``failed``). Downloads are re-authorised and audited
-(``export.download``). See :mod:`vigil.search.export_verify` for the checks ``vigil export verify`` runs.
+(``export.download``). See :mod:`vigil.search.export.verify` for the checks ``vigil export verify`` runs.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from vigil.governance.access import authorise, ensure_case
 from vigil.governance.audit import GENESIS_HASH, AuditContext, Outcome
 from vigil.governance.keys import secret_key
 from vigil.governance.roles import Capability
-from vigil.search.export_bundle import BundleContent, BundleHeader, ExportedTrack, file_sha256, write_bundle
-from vigil.search.export_clips import ClipError
-from vigil.search.review import confirmed_tracks, marks_of_case
+from vigil.search.export.bundle import BundleContent, BundleHeader, ExportedTrack, file_sha256, write_bundle
+from vigil.search.export.clips import ClipError
+from vigil.search.review.marks import confirmed_tracks, marks_of_case
 from vigil.settings import Settings
 
 EXPORTS_FOLDER = "exports"

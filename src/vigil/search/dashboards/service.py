@@ -1,5 +1,5 @@
 """Research dashboards: for cameras and a time range, tracks by class over time, path and dwell heatmaps and the
-busiest times, as data (:mod:`vigil.search.dashboards_data`), pictures (:mod:`vigil.search.dashboards_charts`) and
+busiest times, as data (:mod:`vigil.search.dashboards.data`), pictures (:mod:`vigil.search.dashboards.charts`) and
 CSV.
 
 A dashboard is footage-derived, so it needs the analytics capability and a stated case and purpose. A dashboard
@@ -30,7 +30,7 @@ from vigil.governance import audit
 from vigil.governance.access import authorise
 from vigil.governance.audit import AuditContext
 from vigil.governance.roles import Capability
-from vigil.search.dashboards_data import (
+from vigil.search.dashboards.data import (
     DAYS,
     CountTable,
     Grid,
