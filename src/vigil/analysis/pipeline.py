@@ -131,7 +131,7 @@ class TrackAnalyser:
         self.stitching = StitchPolicy(
             max_gap_s=config.lost_buffer_s, gate_base=config.gate_base, gate_speed=config.gate_speed
         )
-        self.geometry = Geometry.of(setup.calibration, setup.zones)
+        self.geometry = Geometry.of(setup.geometry)
         self.sizing = PersonScale(
             frame_height=setup.height,
             base_scale=options.input_size / max(setup.width, setup.height, 1),

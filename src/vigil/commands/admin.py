@@ -352,7 +352,8 @@ def camera_add(
     """Add a force camera at a location."""
     from vigil.commands.camera_sources import read_url
     from vigil.governance.camera_sources import set_source, source_policy
-    from vigil.governance.locations import add_camera, get_location
+    from vigil.governance.cameras.register import add_camera
+    from vigil.governance.locations import get_location
 
     url = read_url(from_stdin=not sys.stdin.isatty()) if stream else None
     with system_session() as (system, db):
@@ -398,7 +399,7 @@ def camera_calibrate(
     as_user: AsUser = None,
 ) -> None:
     """Record a camera's ground-plane calibration, so track heights and speeds come out in metres."""
-    from vigil.governance.locations import set_camera_calibration
+    from vigil.governance.cameras.geometry import set_camera_calibration
 
     values = _numbers(homography, "--homography", 9)
     cx, cy = _numbers(principal_point, "--principal-point", 2)
@@ -421,19 +422,21 @@ def camera_zone(
     as_user: AsUser = None,
 ) -> None:
     """Add or replace a named zone on a camera, for per-zone dwell times."""
-    from vigil.governance.locations import camera_zones, get_camera, set_camera_zones
+    from vigil.domain.cameras import Zone
+    from vigil.governance.cameras.geometry import camera_geometry, set_camera_zones
+    from vigil.governance.cameras.register import get_camera
 
     points = [_numbers(pair, "--polygon point", 2) for pair in polygon.split()]
     with system_session() as (_, db):
-        zone = (name.strip(), [(x, y) for x, y in points])
-        zones = camera_zones(get_camera(db, code))
-        names = [existing for existing, _ in zones]
-        if zone[0] in names:
-            zones[names.index(zone[0])] = zone
+        zone = Zone(name.strip(), tuple((x, y) for x, y in points))
+        zones = list(camera_geometry(get_camera(db, code)).zones)
+        names = [z.name for z in zones]
+        if zone.name in names:
+            zones[names.index(zone.name)] = zone
         else:
             zones.append(zone)
         camera = set_camera_zones(db, actor=acting_user(db, as_user), code=code, zones=zones)
-        typer.echo(f"camera {camera.code} zones: {', '.join(zone[0] for zone in camera_zones(camera))}")
+        typer.echo(f"camera {camera.code} zones: {', '.join(z.name for z in camera_geometry(camera).zones)}")
 
 
 @camera_app.command("list")
@@ -443,7 +446,7 @@ def camera_list(
     as_json: JsonOut = False,
 ) -> None:
     """List force cameras with their location and PIA status."""
-    from vigil.governance.locations import camera_register
+    from vigil.governance.cameras.register import camera_register
 
     with system_session() as (_, db):
         statuses = camera_register(

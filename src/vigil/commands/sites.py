@@ -63,7 +63,8 @@ def camera_edit(
     as_user: AsUser = None,
 ) -> None:
     """Rename a camera, move it to another location or correct its bearing (options left out keep their value)."""
-    from vigil.governance.locations import get_camera, get_location
+    from vigil.governance.cameras.register import get_camera
+    from vigil.governance.locations import get_location
     from vigil.governance.sites import edit_camera
 
     with system_session() as (_, db):
@@ -115,7 +116,7 @@ def camera_sensitivity(
     Every person in a marked frame must be marked; the detector then runs on those frames and the score that best
     separates the marked people from everything else (mannequins, posters, reflections) is kept for the camera.
     """
-    from vigil.governance.locations import get_camera, set_camera_sensitivity
+    from vigil.governance.cameras.register import get_camera, set_camera_sensitivity
 
     if clear and (score is not None or person_height is not None or from_marks is not None):
         fail("--clear cannot be combined with --score, --person-height or --from-marks")

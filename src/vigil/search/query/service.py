@@ -25,7 +25,7 @@ from vigil.errors import Conflict, InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.access import authorise, ensure_case, refuse
 from vigil.governance.audit import AuditContext
-from vigil.governance.locations import camera_zones
+from vigil.governance.cameras.geometry import camera_geometry
 from vigil.governance.roles import Capability
 from vigil.search.query.cards import ResultCard, result_card
 from vigil.search.query.filters import find_tracks
@@ -51,7 +51,7 @@ def gazetteer(db: Session) -> Gazetteer:
     known = tuple(
         KnownCamera(c.code, c.name, c.location.name, c.location.latitude, c.location.longitude) for c in cameras
     )
-    zones = sorted({name for camera in cameras for name, _ in camera_zones(camera)})
+    zones = sorted({zone.name for camera in cameras for zone in camera_geometry(camera).zones})
     return Gazetteer(cameras=known, zones=tuple(zones))
 
 

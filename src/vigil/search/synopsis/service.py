@@ -44,7 +44,7 @@ from vigil.footage.custody import footage_path
 from vigil.governance import audit
 from vigil.governance.access import authorise, current_training, ensure_case
 from vigil.governance.audit import AuditContext
-from vigil.governance.locations import CameraStatus, camera_statuses
+from vigil.governance.cameras.register import CameraStatus, camera_statuses
 from vigil.governance.roles import Capability, role_grants_capability
 from vigil.search.query.filters import other_cases_footage
 from vigil.search.synopsis import render

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from vigil.db.base import utcnow
 from vigil.governance.camera_sources import clear_source, list_sources, set_source, source_policy
-from vigil.governance.locations import camera_register
+from vigil.governance.cameras.register import camera_register
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
 from vigil.web.forms import outcome

@@ -10,7 +10,8 @@ from starlette.responses import Response
 from vigil.db.base import utcnow
 from vigil.domain.cameras import camera_code
 from vigil.errors import InvalidInput
-from vigil.governance.locations import add_camera, add_location, add_pia, camera_register, location_register
+from vigil.governance.cameras.register import add_camera, camera_register
+from vigil.governance.locations import add_location, add_pia, location_register
 from vigil.governance.roles import Permission, role_has_permission
 from vigil.governance.sites import edit_location, set_location_active
 from vigil.web.auth import CurrentUser

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from vigil.db.models import Camera, User
 from vigil.errors import InvalidInput
-from vigil.governance.locations import set_camera_calibration
+from vigil.governance.cameras.geometry import set_camera_calibration
 
 Point = tuple[float, float]
 F64 = npt.NDArray[np.float64]
