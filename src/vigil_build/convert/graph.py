@@ -26,9 +26,9 @@ import numpy.typing as npt
 import onnx
 from onnx import helper, numpy_helper
 
-from vigil.vision.convert import fold as folding
-from vigil.vision.convert.errors import ConversionError, UnsupportedOpError
-from vigil.vision.convert.tfjs import TfGraphModel, TfNode, canonical_ref
+from vigil_build.convert import fold as folding
+from vigil_build.convert.errors import ConversionError, UnsupportedOpError
+from vigil_build.convert.tfjs import TfGraphModel, TfNode, canonical_ref
 
 TO_CF = (0, 3, 1, 2)
 TO_TF = (0, 2, 3, 1)

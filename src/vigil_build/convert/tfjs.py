@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vigil.vision.convert.errors import ConversionError
+from vigil_build.convert.errors import ConversionError
 
 _TF_DTYPES: dict[str, np.dtype[Any]] = {
     "DT_FLOAT": np.dtype(np.float32),

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from vigil.vision.convert.errors import UnsupportedOpError
-from vigil.vision.convert.fold import strided_slice_index
-from vigil.vision.convert.graph import TO_CF, TO_TF, Converter, Handler, Layout, Value, compose, onnx_type
-from vigil.vision.convert.tfjs import TfNode
+from vigil_build.convert.errors import UnsupportedOpError
+from vigil_build.convert.fold import strided_slice_index
+from vigil_build.convert.graph import TO_CF, TO_TF, Converter, Handler, Layout, Value, compose, onnx_type
+from vigil_build.convert.tfjs import TfNode
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
