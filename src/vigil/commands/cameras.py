@@ -1,60 +1,158 @@
-"""Commands that edit, retire and re-activate locations and cameras (registered under `vigil location|camera`)."""
+"""`vigil camera`: force cameras (add, list, edit, retire, calibrate, zones, detection sensitivity).
+
+Camera sources (`vigil camera source`) are in :mod:`vigil.commands.camera_sources`."""
 
 from __future__ import annotations
 
+import math
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vigil.commands.common import AsUser, acting_user, fail, settings, system_session
+from vigil.commands.common import AsUser, JsonOut, acting_user, emit, fail, settings, system_session, table
 
-LocationArg = Annotated[str, typer.Argument(help="Location id or name.")]
+camera_app = typer.Typer(help="Force cameras.", no_args_is_help=True)
 
 
-def location_edit(
-    location: LocationArg,
-    name: Annotated[str | None, typer.Option(help="New name.")] = None,
-    address: Annotated[str | None, typer.Option(help="New street address.")] = None,
-    lat: Annotated[float | None, typer.Option(help="New latitude (WGS84; with --lon).")] = None,
-    lon: Annotated[float | None, typer.Option(help="New longitude (WGS84; with --lat).")] = None,
+@camera_app.command("add")
+def camera_add(
+    code: str,
+    location: Annotated[str, typer.Option(help="Location id or name.")],
+    name: Annotated[str, typer.Option(help="Descriptive name.")] = "",
+    bearing: Annotated[float | None, typer.Option(help="Compass bearing the camera faces (0 = north).")] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Then ask for its live source URL (as `vigil camera source set`).")
+    ] = False,
     as_user: AsUser = None,
 ) -> None:
-    """Correct a location's name, address or position (options left out keep their value)."""
+    """Add a force camera at a location."""
+    from vigil.commands.camera_sources import read_url
+    from vigil.governance.camera_sources import set_source, source_policy
+    from vigil.governance.cameras.register import add_camera
     from vigil.governance.locations import get_location
-    from vigil.governance.sites import edit_location
 
-    with system_session() as (_, db):
+    url = read_url(from_stdin=not sys.stdin.isatty()) if stream else None
+    with system_session() as (system, db):
         site = get_location(db, location)
-        moved = lat is not None or lon is not None
-        edited = edit_location(
+        camera = add_camera(
             db,
             actor=acting_user(db, as_user),
+            code=code,
+            name=name,
             location_id=site.id,
-            name=site.name if name is None else name,
-            address=site.address if address is None else address,
-            latitude=lat if moved else site.latitude,
-            longitude=lon if moved else site.longitude,
+            bearing_deg=bearing,
         )
-        typer.echo(f"updated location {edited.id}: {edited.name}")
+        typer.echo(f"added camera {camera.code} at {site.name}")
+        if url is not None:
+            source = set_source(
+                db,
+                user=acting_user(db, as_user),
+                camera_code=camera.code,
+                url=url,
+                policy=source_policy(system.settings),
+            )
+            typer.echo(f"camera {camera.code}: live source {source.masked}")
 
 
-def location_retire(
-    location: LocationArg,
-    undo: Annotated[bool, typer.Option("--undo", help="Re-activate a retired location instead.")] = False,
+def _numbers(text: str, option: str, count: int) -> list[float]:
+    """``count`` comma-separated finite numbers, or a one-line error naming the option."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        fail(f"{option} must be {count} comma-separated numbers, got {text!r}")
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        fail(f"{option} must be {count} comma-separated finite numbers, got {text!r}")
+    return values
+
+
+@camera_app.command("calibrate")
+def camera_calibrate(
+    code: str,
+    homography: Annotated[
+        str, typer.Option(help="Image -> ground (metres) homography: 9 numbers 'h11,h12,...,h33', row by row.")
+    ],
+    principal_point: Annotated[str, typer.Option(help="Principal point 'cx,cy' in pixels (usually the centre).")],
     as_user: AsUser = None,
 ) -> None:
-    """Retire a location (its cameras must be retired or moved first; its PIAs and history stay)."""
-    from vigil.governance.locations import get_location
-    from vigil.governance.sites import set_location_active
+    """Record a camera's ground-plane calibration, so track heights and speeds come out in metres."""
+    from vigil.governance.cameras.geometry import set_camera_calibration
+
+    values = _numbers(homography, "--homography", 9)
+    cx, cy = _numbers(principal_point, "--principal-point", 2)
+    with system_session() as (_, db):
+        camera = set_camera_calibration(
+            db,
+            actor=acting_user(db, as_user),
+            code=code,
+            image_to_ground=[values[0:3], values[3:6], values[6:9]],
+            principal_point=(cx, cy),
+        )
+        typer.echo(f"calibrated camera {camera.code}")
+
+
+@camera_app.command("zone")
+def camera_zone(
+    code: str,
+    name: Annotated[str, typer.Option(help="Zone name (1-40 characters); an existing zone of that name is replaced.")],
+    polygon: Annotated[str, typer.Option(help="Polygon in image pixels: 'x1,y1 x2,y2 x3,y3 ...' (3 or more points).")],
+    as_user: AsUser = None,
+) -> None:
+    """Add or replace a named zone on a camera, for per-zone dwell times."""
+    from vigil.domain.cameras import Zone
+    from vigil.governance.cameras.geometry import camera_geometry, set_camera_zones
+    from vigil.governance.cameras.register import get_camera
+
+    points = [_numbers(pair, "--polygon point", 2) for pair in polygon.split()]
+    with system_session() as (_, db):
+        zone = Zone(name.strip(), tuple((x, y) for x, y in points))
+        zones = list(camera_geometry(get_camera(db, code)).zones)
+        names = [z.name for z in zones]
+        if zone.name in names:
+            zones[names.index(zone.name)] = zone
+        else:
+            zones.append(zone)
+        camera = set_camera_zones(db, actor=acting_user(db, as_user), code=code, zones=zones)
+        typer.echo(f"camera {camera.code} zones: {', '.join(z.name for z in camera_geometry(camera).zones)}")
+
+
+@camera_app.command("list")
+def camera_list(
+    lacking_pia: Annotated[bool, typer.Option("--lacking-pia", help="Only cameras without a current PIA.")] = False,
+    as_user: AsUser = None,
+    as_json: JsonOut = False,
+) -> None:
+    """List force cameras with their location and PIA status."""
+    from vigil.governance.cameras.register import camera_register
 
     with system_session() as (_, db):
-        site = set_location_active(
-            db, actor=acting_user(db, as_user), location_id=get_location(db, location).id, active=undo
+        statuses = camera_register(
+            db, actor=acting_user(db, as_user), today=datetime.now(UTC).date(), only_lacking_pia=lacking_pia
         )
-        typer.echo(f"{'re-activated' if undo else 'retired'} location {site.name}")
+        data = [
+            {
+                "code": s.camera.code,
+                "name": s.camera.name,
+                "location": s.camera.location.name,
+                "pia": s.pia.reference if s.pia else None,
+                "pia_status": s.pia_state,
+            }
+            for s in statuses
+        ]
+    emit(
+        data,
+        as_json,
+        lambda: table(
+            "cameras",
+            ["code", "name", "location", "PIA"],
+            [[str(d[k]) for k in ("code", "name", "location", "pia_status")] for d in data],
+        ),
+    )
 
 
+@camera_app.command("edit")
 def camera_edit(
     code: str,
     name: Annotated[str | None, typer.Option(help="New descriptive name.")] = None,
@@ -80,6 +178,7 @@ def camera_edit(
         typer.echo(f"updated camera {edited.code} at {edited.location.name}")
 
 
+@camera_app.command("retire")
 def camera_retire(
     code: str,
     undo: Annotated[bool, typer.Option("--undo", help="Re-activate a retired camera instead.")] = False,
@@ -93,6 +192,7 @@ def camera_retire(
         typer.echo(f"{'re-activated' if undo else 'retired'} camera {camera.code}")
 
 
+@camera_app.command("sensitivity")
 def camera_sensitivity(
     code: str,
     score: Annotated[
