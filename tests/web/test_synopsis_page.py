@@ -25,7 +25,7 @@ from vigil.governance.audit import AuditContext
 from vigil.search.synopsis.service import prepare_synopsis
 from vigil.settings import Settings
 from vigil.web.app import create_app
-from vigil.web.synopsis_renders import SynopsisRenders
+from vigil.search.synopsis.renders import SynopsisRenders
 
 CASE, PURPOSE = "CUM-2026-000417", "identify the man in the red top seen near the market"
 RENDER_TIMEOUT_S = 120

@@ -253,20 +253,12 @@ def _calibrated(marks_file: Path, video: Path) -> tuple[float, float, str]:
     from vigil.analysis.sensitivity import calibrate, parse_marks
     from vigil.domain.vocabulary import TRACKED_CLASSES
     from vigil.errors import VigilError
-    from vigil.vision.detect import build_detector
+    from vigil.vision.detect import configured_detector
 
     config = settings()
     try:
         marks = parse_marks(marks_file.read_text(encoding="utf-8"))
-        detector = build_detector(
-            config.vision.detector,
-            custom_model_path=config.vision.custom_model_path,
-            custom_decoder=config.vision.custom_decoder,
-            threads=config.vision.threads,
-            providers=config.vision.providers,
-            score_threshold=0.05,
-            classes=TRACKED_CLASSES,
-        )
+        detector = configured_detector(config.vision, score_threshold=0.05, classes=TRACKED_CLASSES)
         last = max(marks)
         result = calibrate(
             frames=(f for f in frames(video, 0) if f.index <= last),

@@ -112,17 +112,9 @@ def _read_photo(path: Path) -> bytes:
 
 
 def _detector(settings: Settings) -> Detector:
-    from vigil.vision.detect import build_detector
+    from vigil.vision.detect import configured_detector
 
-    vision = settings.vision
-    return build_detector(
-        vision.detector,
-        custom_model_path=vision.custom_model_path,
-        custom_decoder=vision.custom_decoder,
-        threads=vision.threads,
-        providers=vision.providers,
-        score_threshold=vision.score_threshold,
-    )
+    return configured_detector(settings.vision)
 
 
 @review_app.command("mark")

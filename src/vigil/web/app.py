@@ -18,7 +18,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from vigil.analysis.worker import JobExecutor, LocalExecutor, resume_unfinished
-from vigil.faces.live_runtime import LiveRuntime
 from vigil.footage.playable import CopyMaker
 from vigil.governance.keys import secret_key
 from vigil.settings import Settings
@@ -111,8 +110,8 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             app.state.web.executor = app.state.web.copies = None
             await asyncio.to_thread(jobs.shutdown)
             await asyncio.to_thread(copies.shutdown)
-            await asyncio.to_thread(app.state.live.stop_all)
             await asyncio.to_thread(system.live.stop)
+            await asyncio.to_thread(system.services.close)  # waits for synopsis renders, unmaps the index
             await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
             if owns_system:
                 system.close()
@@ -131,11 +130,11 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     app.state.first_admin_password = first_admin_password
     templates = make_templates(settings.zone)
     footage.add_template_helpers(templates)
-    app.state.live = make_live_runtime(system)
     app.state.web = WebState(
         system=system,
         templates=templates,
         login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
+        registrations=SlidingWindow(limit=settings.registry.registrations_per_hour, window_s=3600.0),
         db_slots=anyio.CapacityLimiter(settings.web.db_slots),
         db_finish=anyio.CapacityLimiter(settings.web.db_slots),
     )
@@ -187,17 +186,3 @@ def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
     )
     app.add_middleware(SecurityHeaders, https=settings.web.secure_cookies)
     app.add_middleware(ClientAddress, trusted_proxies=settings.web.trusted_proxies)  # outermost: all see the result
-
-
-def make_live_runtime(system: System) -> LiveRuntime:
-    """Live facial-recognition deployments run in this process; models load when a deployment starts."""
-    from vigil.vision.faces.recognizer import default_recognizer
-
-    settings = system.settings
-    return LiveRuntime(
-        sessions=system.sessions,
-        data_dir=settings.data_dir,
-        make_recognizer=lambda: default_recognizer(
-            threads=1, providers=settings.vision.providers, max_side=settings.faces.live_max_side
-        ),
-    )

@@ -301,6 +301,13 @@ class SimilarityIndex:
     def __len__(self) -> int:
         return self._count
 
+    def close(self) -> None:
+        """Unmap the files (the next search maps them again)."""
+        with self._lock:
+            self._ids, self._vectors = np.zeros(0, dtype=np.int64), np.zeros((0, DIM), dtype=np.float32)
+            self._components = self._reduced = None
+            self._count, self._generation, self._mapped, self._reduced_as, self._fitted = 0, "", (0, ""), "", 0
+
     # --- files -------------------------------------------------------------------------------------------
 
     @property

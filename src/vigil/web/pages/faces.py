@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from vigil.db.models import User
 from vigil.errors import InvalidInput, VigilError
 from vigil.faces.held import held_path, held_photo, hold_photo, release_photo
-from vigil.faces.images import Photo, SeveralFaces, decode_photo, make_recognizer
+from vigil.faces.images import Photo, SeveralFaces, decode_photo
 from vigil.faces.retrospective import NOT_AN_IDENTIFICATION, decide, moment, search_probe, view_search
 from vigil.faces.views import case_searches, enrolment_crop, register, retro_image
 from vigil.faces.watchlists import (
@@ -32,10 +33,10 @@ from vigil.faces.watchlists import (
     freeze_watchlist,
 )
 from vigil.governance.roles import Role
-from vigil.vision.faces import FaceRecognizer
+from vigil.system import Services
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
-from vigil.web.deps import DbSession
+from vigil.web.deps import AppServices, DbSession
 from vigil.web.forms import outcome, required_date, text
 from vigil.web.rendering import render
 from vigil.web.state import web_state
@@ -45,15 +46,6 @@ router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=4000)]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 REGISTER = "/fr/watchlists"
-
-
-def recognizer(request: Request) -> FaceRecognizer:
-    """The app's face recognizer, built on first use."""
-    built: FaceRecognizer | None = getattr(request.app.state, "face_recognizer", None)
-    if built is None:
-        built = make_recognizer(web_state(request).system.settings)
-        request.app.state.face_recognizer = built
-    return built
 
 
 def read_upload(request: Request, upload: UploadFile | None, label: str) -> Photo:
@@ -108,14 +100,13 @@ def subject_create(
     return outcome(request, db, act, done=f"Subject {reference.strip()} added.", back=REGISTER)
 
 
-def _enrol(request: Request, db: DbSession, user: CurrentUser, form: EnrolForm, photo: Photo) -> str:
+def _enrol(request: Request, db: DbSession, services: Services, user: User, form: EnrolForm, photo: Photo) -> str:
     """Enrol the photo as the form says (and add to the watchlist); the success message."""
-    settings = web_state(request).system.settings
     enrolled = enrol_photos(
         db,
-        settings=settings,
+        settings=services.settings,
         user=user,
-        recognizer=recognizer(request),
+        recognizer=services.recognizer.get(),
         subject_ref=form.subject,
         photos=[("photo", photo)],
         choice=FaceChoice(form.face, form.override_reason.strip() or None),
@@ -168,6 +159,7 @@ def _enrol_outcome(
 def subject_enrol(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     subject: Field = "",
     watchlist: Field = "",
@@ -186,15 +178,23 @@ def subject_enrol(
         return f"/fr/subjects/enrol/choose?{query}"
 
     form = EnrolForm(subject, watchlist, override_reason)
-    return _enrol_outcome(request, db, partial(_enrol, request, db, user, form, photo), retry=REGISTER, several=hold)
+    return _enrol_outcome(
+        request, db, partial(_enrol, request, db, services, user, form, photo), retry=REGISTER, several=hold
+    )
 
 
 @router.get("/fr/subjects/enrol/choose")
 def choose_face_page(
-    request: Request, db: DbSession, user: CurrentUser, photo: str = "", subject: str = "", watchlist: str = ""
+    request: Request,
+    db: DbSession,
+    services: AppServices,
+    user: CurrentUser,
+    photo: str = "",
+    subject: str = "",
+    watchlist: str = "",
 ) -> Response:
-    settings = web_state(request).system.settings
-    held = held_photo(db, settings=settings, user=user, recognizer=recognizer(request), sha256=photo)
+    faces = services.recognizer.get()
+    held = held_photo(db, settings=services.settings, user=user, recognizer=faces, sha256=photo)
     db.commit()
     return render(
         request,
@@ -220,6 +220,7 @@ def held_image(request: Request, db: DbSession, user: CurrentUser, sha256: str) 
 def subject_enrol_face(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     photo: Field = "",
     subject: Field = "",
@@ -232,7 +233,7 @@ def subject_enrol_face(
 
     def enrol() -> str:
         held = held_photo(db, settings=settings, user=user, recognizer=None, sha256=photo)
-        done = _enrol(request, db, user, EnrolForm(subject, watchlist, override_reason, face), held.photo)
+        done = _enrol(request, db, services, user, EnrolForm(subject, watchlist, override_reason, face), held.photo)
         release_photo(settings=settings, user=user, sha256=photo)
         return done
 
@@ -284,6 +285,7 @@ def retro_page(request: Request, db: DbSession, user: CurrentUser, context: Work
 def retro_search(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     context: WorkingContext,
     probe: Annotated[UploadFile | None, File()] = None,
@@ -291,7 +293,7 @@ def retro_search(
     back = f"/fr/retro?{_case_query(context.case_ref)}"
     try:
         photo = read_upload(request, probe, "probe photo")
-        settings, faces = web_state(request).system.settings, recognizer(request)
+        settings, faces = services.settings, services.recognizer.get()
         found = search_probe(
             db, settings=settings, user=user, recognizer=faces, photo=photo, label="probe", context=context
         )

@@ -56,8 +56,8 @@ KEEPALIVE_S = 15.0
 
 
 def live_runtime(request: Request) -> LiveRuntime:
-    runtime: LiveRuntime = request.app.state.live
-    return runtime
+    """The app's live FR runtime (:attr:`vigil.system.Services.live_fr`)."""
+    return web_state(request).system.services.live_fr.get()
 
 
 def _local(value: str, label: str, request: Request) -> datetime:

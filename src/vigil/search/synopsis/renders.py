@@ -1,4 +1,5 @@
-"""Synopsis renders running in background threads for the web app, followed by polling their status.
+"""Synopsis renders running in background threads, followed by polling their status (one registry per running
+system, :meth:`vigil.system.Services.synopsis_renders`).
 
 The request has already been authorised and audited by :func:`vigil.search.synopsis.service.prepare_synopsis` in the
 request's own session; the thread only computes and writes the derived files (it needs no database session).
@@ -14,12 +15,10 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import Request
-
 from vigil.errors import NotFound, VigilError
 from vigil.search.synopsis.service import PreparedSynopsis
 
-log = logging.getLogger("vigil.web")
+log = logging.getLogger("vigil.synopsis")
 Status = Literal["waiting", "running", "done", "failed"]
 
 
@@ -39,6 +38,7 @@ class SynopsisRenders:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(running)
         self._keep = keep
+        self._threads: list[threading.Thread] = []
 
     def start(self, prepared: PreparedSynopsis, *, owner: int) -> str:
         """Queue the render in a new thread; returns its id (16 hex digits)."""
@@ -46,8 +46,18 @@ class SynopsisRenders:
         with self._lock:
             self._jobs[job_id] = job
             self._forget_old()
-        threading.Thread(target=self._run, args=(job, prepared), name="vigil-synopsis", daemon=True).start()
+        thread = threading.Thread(target=self._run, args=(job, prepared), name="vigil-synopsis", daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
         return job_id
+
+    def close(self, *, timeout_s: float = 30.0) -> None:
+        """Wait (up to ``timeout_s`` in all) for the renders still running, so none is cut off half-written."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=timeout_s / max(1, len(threads)))
 
     def get(self, job_id: str, *, owner: int) -> RenderJob:
         with self._lock:
@@ -72,11 +82,3 @@ class SynopsisRenders:
         finished = [k for k, j in self._jobs.items() if j.status in ("done", "failed")]
         for job_id in finished[: max(0, len(self._jobs) - self._keep)]:
             del self._jobs[job_id]
-
-
-def renders_of(request: Request) -> SynopsisRenders:
-    """The app's render registry, made on first use (``setdefault`` on the state's dict is atomic)."""
-    state: dict[str, object] = request.app.state._state
-    registry = state.setdefault("synopsis_renders", SynopsisRenders())
-    assert isinstance(registry, SynopsisRenders)
-    return registry
