@@ -44,7 +44,6 @@ def source_set(request: Request, db: DbSession, user: CurrentUser, camera: Field
     code = camera.strip().upper()
     return outcome(
         request,
-        db,
         lambda: set_source(db, user=user, camera_code=camera, url=url, policy=policy),
         done=f"Camera {code}: live source set.",
         back="/cameras/sources",
@@ -55,7 +54,6 @@ def source_set(request: Request, db: DbSession, user: CurrentUser, camera: Field
 def source_clear(request: Request, db: DbSession, user: CurrentUser, camera: Field = "") -> Response:
     return outcome(
         request,
-        db,
         lambda: clear_source(db, user=user, camera_code=camera),
         done=f"Camera {camera.strip().upper()}: live source removed.",
         back="/cameras/sources",

@@ -77,7 +77,7 @@ def camera_edit(
             bearing_deg=optional_float(bearing_deg, label="Bearing"),
         )
 
-    return outcome(request, db, act, done=f"Camera {code.upper()} updated.", back=f"/cameras/{code}")
+    return outcome(request, act, done=f"Camera {code.upper()} updated.", back=f"/cameras/{code}")
 
 
 @router.post("/cameras/{code}/active")
@@ -86,7 +86,6 @@ def camera_active(request: Request, db: DbSession, user: CurrentUser, code: Code
     done = f"Camera {code.upper()} {'re-activated' if enable else 'retired; its footage and tracks are kept'}."
     return outcome(
         request,
-        db,
         lambda: set_camera_active(db, actor=user, code=code, active=enable),
         done=done,
         back=f"/cameras/{code}",
@@ -116,7 +115,7 @@ def camera_drawing(request: Request, db: DbSession, user: CurrentUser, code: Cod
         zones, lines = _parse_drawing(drawing)
         set_camera_zones(db, actor=user, code=code, zones=zones, lines=lines)
 
-    return outcome(request, db, act, done="Zones and lines saved.", back=f"/cameras/{code}")
+    return outcome(request, act, done="Zones and lines saved.", back=f"/cameras/{code}")
 
 
 Numbers = Annotated[list[str], Form(max_length=60)]
@@ -162,7 +161,6 @@ def camera_calibration(
 
     return outcome(
         request,
-        db,
         act,
         done="Calibration saved: heights and speeds of footage analysed from now on are in metres.",
         back=f"/cameras/{code}",

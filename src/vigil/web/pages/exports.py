@@ -50,7 +50,6 @@ def exports_create(
     back = f"/exports?{urlencode({'case': context.case_ref})}"
     return outcome(
         request,
-        db,
         lambda: create_export(db=db, user=user, context=context, settings=settings, track_ids=track),
         done="The evidence bundle was created: download it below.",
         back=back,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from vigil.db.models import User
-from vigil.errors import InvalidInput, VigilError
+from vigil.errors import InvalidInput
 from vigil.faces.held import held_path, held_photo, hold_photo, release_photo
 from vigil.faces.images import Photo, SeveralFaces, decode_photo
 from vigil.faces.retrospective import NOT_AN_IDENTIFICATION, decide, moment, search_probe, view_search
@@ -37,7 +37,7 @@ from vigil.system import Services
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import AppServices, DbSession
-from vigil.web.forms import outcome, required_date, text
+from vigil.web.forms import outcome, refusal_goes_to, required_date, text
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -97,7 +97,7 @@ def subject_create(
         form = SubjectForm(reference, category, reason, authority, required_date(expires, label="Expiry date"))
         create_subject(db, user=user, form=form)
 
-    return outcome(request, db, act, done=f"Subject {reference.strip()} added.", back=REGISTER)
+    return outcome(request, act, done=f"Subject {reference.strip()} added.", back=REGISTER)
 
 
 def _enrol(request: Request, db: DbSession, services: Services, user: User, form: EnrolForm, photo: Photo) -> str:
@@ -134,23 +134,17 @@ class EnrolForm:
 def _enrol_outcome(
     request: Request, db: DbSession, enrol: Callable[[], str], *, retry: str, several: Callable[[], str] | None = None
 ) -> Response:
-    """Run an enrolment: on success commit, flash what was enrolled and go to the register; else undo, say why and
+    """Run an enrolment: on success flash what was enrolled and go to the register; else undo, say why and
     go to ``retry``. When the photo shows several faces and none stands out, ``several`` holds it and gives the
     address of the page to choose one on."""
     try:
-        done = enrol()
-        db.commit()
+        with refusal_goes_to(request, retry, shown_as_page=(SeveralFaces,)):
+            done = enrol()
     except SeveralFaces:
-        db.rollback()
         if several is None:
             raise
-        choose = several()
-        db.commit()
-        return RedirectResponse(choose, status_code=303)
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        flash(request, exc.message, "error")
-        return RedirectResponse(retry, status_code=303)
+        db.rollback()  # nothing of the attempt is kept; the photo is held for the choice instead
+        return RedirectResponse(several(), status_code=303)
     flash(request, done, "ok")
     return RedirectResponse(REGISTER, status_code=303)
 
@@ -166,11 +160,8 @@ def subject_enrol(
     override_reason: Field = "",
     image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    try:
+    with refusal_goes_to(request, REGISTER):
         photo = read_upload(request, image, "photo")
-    except VigilError as exc:
-        flash(request, exc.message, "error")
-        return RedirectResponse(REGISTER, status_code=303)
 
     def hold() -> str:
         sha256 = hold_photo(db, settings=web_state(request).system.settings, user=user, photo=photo)
@@ -245,7 +236,7 @@ def watchlist_create(
     request: Request, db: DbSession, user: CurrentUser, name: Field = "", kind: Field = "deployment"
 ) -> Response:
     action = partial(create_watchlist, db, user=user, name=name, kind=kind)
-    return outcome(request, db, action, done=f"Watchlist {name.strip()} created.", back=REGISTER)
+    return outcome(request, action, done=f"Watchlist {name.strip()} created.", back=REGISTER)
 
 
 @router.post("/fr/watchlists/add")
@@ -253,13 +244,13 @@ def watchlist_add(
     request: Request, db: DbSession, user: CurrentUser, watchlist: Field = "", subject: Field = ""
 ) -> Response:
     action = partial(add_subjects, db, user=user, watchlist_name=watchlist, subject_refs=[subject])
-    return outcome(request, db, action, done=f"{subject.strip()} added to {watchlist.strip()}.", back=REGISTER)
+    return outcome(request, action, done=f"{subject.strip()} added to {watchlist.strip()}.", back=REGISTER)
 
 
 @router.post("/fr/watchlists/freeze")
 def watchlist_freeze(request: Request, db: DbSession, user: CurrentUser, watchlist: Field = "") -> Response:
     action = partial(freeze_watchlist, db, user=user, watchlist_name=watchlist)
-    return outcome(request, db, action, done=f"Watchlist {watchlist.strip()} frozen.", back=REGISTER)
+    return outcome(request, action, done=f"Watchlist {watchlist.strip()} frozen.", back=REGISTER)
 
 
 def _case_query(case_ref: str) -> str:
@@ -291,19 +282,13 @@ def retro_search(
     probe: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     back = f"/fr/retro?{_case_query(context.case_ref)}"
-    try:
+    with refusal_goes_to(request, back):
         photo = read_upload(request, probe, "probe photo")
-        settings, faces = services.settings, services.recognizer.get()
+        faces = services.recognizer.get()
         found = search_probe(
-            db, settings=settings, user=user, recognizer=faces, photo=photo, label="probe", context=context
+            db, settings=services.settings, user=user, recognizer=faces, photo=photo, label="probe", context=context
         )
-        search_id = found.id
-        db.commit()
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(back, status_code=303)
-    return RedirectResponse(f"/fr/retro/{search_id}?{_case_query(context.case_ref)}", status_code=303)
+    return RedirectResponse(f"/fr/retro/{found.id}?{_case_query(context.case_ref)}", status_code=303)
 
 
 @router.get("/fr/retro/{search_id}")
@@ -356,4 +341,4 @@ def retro_decide(
 ) -> Response:
     back = f"/fr/retro/{search}?{_case_query(context.case_ref)}#candidate-{candidate_id}"
     action = partial(decide, db, user=user, candidate_id=candidate_id, verdict=verdict, note=note, context=context)
-    return outcome(request, db, action, done=f"Candidate {verdict}.", back=back)
+    return outcome(request, action, done=f"Candidate {verdict}.", back=back)

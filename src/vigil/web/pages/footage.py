@@ -151,7 +151,7 @@ def footage_analyse(
         footage = get_footage(db, footage_id)
         start_job(request, db, user=user, footage=footage, force=force == "1", context=context)
 
-    return outcome(request, db, act, done=f"Analysis of footage {footage_id} started.", back="/footage")
+    return outcome(request, act, done=f"Analysis of footage {footage_id} started.", back="/footage")
 
 
 def duration(seconds: float | None) -> str:

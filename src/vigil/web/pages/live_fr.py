@@ -20,30 +20,28 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 
 from vigil.db.base import utcnow
 from vigil.db.face_models import Watchlist
-from vigil.errors import InvalidInput, NotPermitted, VigilError
+from vigil.errors import InvalidInput, NotPermitted
 from vigil.faces.calibration import FalseAlertEstimate, estimate_false_alerts
 from vigil.faces.live import (
     DeploymentPlan,
     StreamSpec,
     alert_image,
     decide_alert,
-    deployment_sources,
     list_deployments,
     plan_deployment,
     public_register,
     results_due,
     results_of,
     results_reminders,
-    start_deployment,
-    stop_deployment,
     streams_of,
     view_console,
 )
+from vigil.faces.live_control import end_live, go_live
 from vigil.faces.live_runtime import LiveRuntime
 from vigil.governance.camera_sources import registered_sources, source_policy
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
-from vigil.web.forms import local_datetime, outcome, text
+from vigil.web.forms import local_datetime, outcome, refusal_goes_to, text
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -150,7 +148,7 @@ def deployment_plan(
         if expected is not None and expected.warning:
             flash(request, f"Warning: {expected.warning}.", "warn")
 
-    return outcome(request, db, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
+    return outcome(request, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
 
 
 def _first_error(exc: ValueError) -> str:
@@ -164,43 +162,21 @@ def _first_error(exc: ValueError) -> str:
 
 @router.post("/fr/deployments/{deployment_id}/start")
 def deployment_start(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # Authorise and change state first (the service refuses, audited, before anything runs); the streams start only
-    # after the commit. A refusal is a 403 page, never a redirect that looks like progress.
-    policy = source_policy(web_state(request).system.settings)
-    try:
-        deployment, vectors = start_deployment(db, user=user, deployment_id=deployment_id)
-        streams = deployment_sources(db, deployment, sources=policy)  # checked again before anything is read
-        threshold, ends = deployment.threshold, deployment.window_end
-        db.commit()
-    except NotPermitted:
-        db.rollback()
-        raise
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse("/fr/deployments", status_code=303)
-    live_runtime(request).start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
+    # The service refuses (audited) before anything runs; the streams start once the request commits. A refusal
+    # is a 403 page, never a redirect that looks like progress.
+    with refusal_goes_to(request, "/fr/deployments", shown_as_page=(NotPermitted,)):
+        policy = source_policy(web_state(request).system.settings)
+        go_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id, sources=policy)
     flash(request, "The deployment is live. Alerts appear on this console.")
     return RedirectResponse(f"/fr/deployments/{deployment_id}/console", status_code=303)
 
 
 @router.post("/fr/deployments/{deployment_id}/end")
 def deployment_end(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # Authorise first, always: the service refuses (audited) before any state changes, and the streams are stopped
-    # only once the end is committed. Committing before stopping also frees SQLite's write lock, which the stream
-    # threads need to add their last count of faces seen as they stop.
+    # Authorised first, always (a refusal changes nothing); the streams stop once the end is committed.
     back = f"/fr/deployments/{deployment_id}/console"
-    try:
-        stop_deployment(db, user=user, deployment_id=deployment_id)
-        db.commit()
-    except NotPermitted:
-        db.rollback()
-        raise
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(back, status_code=303)
-    live_runtime(request).stop(deployment_id)
+    with refusal_goes_to(request, back, shown_as_page=(NotPermitted,)):
+        end_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id)
     flash(request, "The deployment has ended; its watchlist embeddings were deleted.", "ok")
     return RedirectResponse(back, status_code=303)
 
@@ -265,7 +241,6 @@ def alert_decide(
     target = back if back.startswith("/fr/deployments/") and "//" not in back else "/fr/deployments"
     return outcome(
         request,
-        db,
         lambda: decide_alert(db, user=user, alert_id=alert_id, outcome=decision, note=note, case_ref=case.strip()),
         done=f"Alert {alert_id}: {decision}.",
         back=target,

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from vigil.errors import InvalidInput, NotFound, VigilError
+from vigil.errors import InvalidInput, NotFound
 from vigil.registry.owners import (
     CURRENT_CONSENT,
     MAX_CAMERAS,
@@ -232,11 +232,7 @@ async def manage_submit(request: Request, db: DbSession) -> Response:
 
 @router.post("/register/manage/delete")
 def delete_submit(request: Request, db: DbSession) -> Response:
-    try:
-        delete_registration(db, token=_manage_token(request))
-    except VigilError:
-        db.rollback()
-        raise
+    delete_registration(db, token=_manage_token(request))  # a refusal leaves by the error page, rolled back
     response = _message(
         request,
         "Registration deleted",

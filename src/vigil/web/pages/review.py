@@ -94,7 +94,6 @@ def mark_post(
     back = safe_next(next) if next else fallback
     return outcome(
         request,
-        db,
         lambda: mark_track(db=db, user=user, context=context, track_id=track_id, verdict=verdict, note=note),
         done=f"Track {track_id} marked {verdict.strip().lower()} for case {context.case_ref}.",
         back=back,

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, VigilError
+from vigil.errors import InvalidInput
 from vigil.search.synopsis.service import (
     parse_local,
     parse_track_ids,
@@ -31,9 +31,10 @@ from vigil.search.synopsis.service import (
     synopsis_file,
     view_synopsis,
 )
-from vigil.web.auth import CurrentUser, flash
+from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
 from vigil.web.deps import AppServices, DbSession
+from vigil.web.forms import refusal_goes_to
 from vigil.web.rendering import render, when
 from vigil.web.state import web_state
 
@@ -116,7 +117,7 @@ def synopsis_render(
     settings = web_state(request).system.settings
     form = SynopsisForm(camera.strip(), start.strip(), end.strip(), tracks.strip())
     case_query = urlencode({"case": context.case_ref})
-    try:
+    with refusal_goes_to(request, f"/synopsis?{form.query()}&{case_query}"):
         prepared = prepare_synopsis(
             db=db,
             user=user,
@@ -127,10 +128,6 @@ def synopsis_render(
             track_ids=parse_track_ids(form.tracks),
             settings=settings,
         )
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        flash(request, exc.message, "error")
-        return RedirectResponse(f"/synopsis?{form.query()}&{case_query}", status_code=303)
     db.commit()  # the request is on the audit log whether or not its render succeeds
     if prepared.cached() is not None:
         return RedirectResponse(f"/synopsis/{prepared.key}?{case_query}", status_code=303)
