@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import anyio.to_thread
@@ -68,6 +68,36 @@ API_DESCRIPTION = """vigil's JSON API. Authenticate with `Authorization: Bearer 
 is written to the audit chain."""
 
 
+PAGES = (
+    account,
+    tokens,
+    home,
+    working_context,
+    cases,
+    users,
+    locations,
+    camera_sources,  # before cameras: /cameras/sources is not a camera code
+    cameras,
+    audit,
+    retention,
+    footage,
+    tracks,
+    live_fr,
+    live_cameras,
+    faces,
+    fr_calibration,
+    exports,
+    dashboards,
+    synopsis,
+    registry_public,
+    registry_upload,
+    registry_officer,
+    search,
+    review,
+)
+"""Page routers, in the order their routes are matched."""
+
+
 def create_app(settings: Settings, *, system: System | None = None, executor: JobExecutor | None = None) -> FastAPI:
     """Build the web app on a prepared system (migrations applied, first administrator created).
 
@@ -77,6 +107,42 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     owns_system = system is None
     system = system if system is not None else open_system(settings)
     first_admin_password = prepare(system)
+    app = FastAPI(
+        title="vigil",
+        description=API_DESCRIPTION,
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=_lifespan(system, executor=executor, owns_system=owns_system),
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.system = system
+    app.state.first_admin_password = first_admin_password
+    templates = make_templates(settings.zone)
+    footage.add_template_helpers(templates)
+    app.state.web = WebState(
+        system=system,
+        templates=templates,
+        login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
+        registrations=SlidingWindow(limit=settings.registry.registrations_per_hour, window_s=3600.0),
+        db_slots=anyio.CapacityLimiter(settings.web.db_slots),
+        db_finish=anyio.CapacityLimiter(settings.web.db_slots),
+    )
+    _add_middleware(app, settings, secret=secret_key(settings))
+    install_handlers(app)
+    for module in PAGES:
+        app.include_router(module.router)
+    app.include_router(api_router())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _lifespan(
+    system: System, *, executor: JobExecutor | None, owns_system: bool
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """What runs while the app serves: analysis jobs, playable copies, schedulers, live cameras; then shutdown."""
+    settings = system.settings
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,61 +182,7 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             if owns_system:
                 system.close()
 
-    app = FastAPI(
-        title="vigil",
-        description=API_DESCRIPTION,
-        version="1",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url="/openapi.json",
-        lifespan=lifespan,
-        dependencies=[Depends(check_csrf)],
-    )
-    app.state.system = system
-    app.state.first_admin_password = first_admin_password
-    templates = make_templates(settings.zone)
-    footage.add_template_helpers(templates)
-    app.state.web = WebState(
-        system=system,
-        templates=templates,
-        login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
-        registrations=SlidingWindow(limit=settings.registry.registrations_per_hour, window_s=3600.0),
-        db_slots=anyio.CapacityLimiter(settings.web.db_slots),
-        db_finish=anyio.CapacityLimiter(settings.web.db_slots),
-    )
-    _add_middleware(app, settings, secret=secret_key(settings))
-    install_handlers(app)
-    for module in (
-        account,
-        tokens,
-        home,
-        working_context,
-        cases,
-        users,
-        locations,
-        camera_sources,  # before cameras: /cameras/sources is not a camera code
-        cameras,
-        audit,
-        retention,
-        footage,
-        tracks,
-        live_fr,
-        live_cameras,
-        faces,
-        fr_calibration,
-        exports,
-        dashboards,
-        synopsis,
-        registry_public,
-        registry_upload,
-        registry_officer,
-        search,
-        review,
-    ):
-        app.include_router(module.router)
-    app.include_router(api_router())
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    return app
+    return lifespan
 
 
 def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:

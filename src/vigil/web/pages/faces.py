@@ -62,7 +62,6 @@ def read_upload(request: Request, upload: UploadFile | None, label: str) -> Phot
 @router.get("/fr/watchlists")
 def register_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     view = register(db, user=user)
-    db.commit()
     supervisor = user.role == Role.SUPERVISOR
     return render(
         request,
@@ -186,7 +185,6 @@ def choose_face_page(
 ) -> Response:
     faces = services.recognizer.get()
     held = held_photo(db, settings=services.settings, user=user, recognizer=faces, sha256=photo)
-    db.commit()
     return render(
         request,
         "fr_choose_face.html",
@@ -260,7 +258,6 @@ def _case_query(case_ref: str) -> str:
 @router.get("/fr/retro")
 def retro_page(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext) -> Response:
     view = case_searches(db, user=user, context=context)
-    db.commit()
     return render(
         request,
         "fr_retro.html",
@@ -297,7 +294,6 @@ def retro_results(
 ) -> Response:
     search = view_search(db, user=user, search_id=search_id, context=context)
     cards = [(c, *moment(c.entry)) for c in search.candidates]
-    db.commit()
     return render(
         request,
         "fr_retro_search.html",

@@ -126,21 +126,8 @@ def deployment_plan(
     sensitive: Field = "",
 ) -> Response:
     def act() -> None:
-        try:
-            plan = DeploymentPlan(
-                name=text(name, label="Name", max_chars=200),
-                location=text(location, label="Location", max_chars=300),
-                streams=_streams(cameras),
-                window_start=_local(window_start, "Start", request),
-                window_end=_local(window_end, "End", request),
-                watchlist=watchlist,
-                threshold=float(threshold or "nan"),
-                authorising_officer=text(authorising_officer, label="Authorising officer", max_chars=200),
-                public_notice=text(public_notice, label="Public notice"),
-                operationally_sensitive=sensitive == "1",
-            )
-        except ValueError as exc:
-            raise InvalidInput(_first_error(exc)) from None
+        fields = (name, location, cameras, window_start, window_end, watchlist, threshold, authorising_officer)
+        plan = _read_plan(request, *fields, public_notice=public_notice, sensitive=sensitive == "1")
         settings = web_state(request).system.settings
         deployment = plan_deployment(db, user=user, plan=plan, sources=source_policy(settings))
         size = len(deployment.watchlist.entries) if deployment.watchlist else 0
@@ -149,6 +136,38 @@ def deployment_plan(
             flash(request, f"Warning: {expected.warning}.", "warn")
 
     return outcome(request, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
+
+
+def _read_plan(
+    request: Request,
+    name: str,
+    location: str,
+    cameras: list[str],
+    window_start: str,
+    window_end: str,
+    watchlist: str,
+    threshold: str,
+    authorising_officer: str,
+    *,
+    public_notice: str,
+    sensitive: bool,
+) -> DeploymentPlan:
+    """The planning form as a checked :class:`DeploymentPlan` (the first problem as a clear message)."""
+    try:
+        return DeploymentPlan(
+            name=text(name, label="Name", max_chars=200),
+            location=text(location, label="Location", max_chars=300),
+            streams=_streams(cameras),
+            window_start=_local(window_start, "Start", request),
+            window_end=_local(window_end, "End", request),
+            watchlist=watchlist,
+            threshold=float(threshold or "nan"),
+            authorising_officer=text(authorising_officer, label="Authorising officer", max_chars=200),
+            public_notice=text(public_notice, label="Public notice"),
+            operationally_sensitive=sensitive,
+        )
+    except ValueError as exc:
+        raise InvalidInput(_first_error(exc)) from None
 
 
 def _first_error(exc: ValueError) -> str:
@@ -184,7 +203,6 @@ def deployment_end(request: Request, db: DbSession, user: CurrentUser, deploymen
 @router.get("/fr/deployments/{deployment_id}/console")
 def console_page(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
     deployment, alerts = view_console(db, user=user, deployment_id=deployment_id)
-    db.commit()
     return render(
         request,
         "fr_console.html",
