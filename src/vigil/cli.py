@@ -91,7 +91,7 @@ def serve(
         web = create_app(config)
     except VigilError as exc:
         fail(exc.message)
-    password = getattr(web.state, "first_admin_password", None)
+    password: str | None = web.state.first_admin_password  # set by create_app
     if password:
         print_first_admin(password)
     bind_host, bind_port = config.web.host, config.web.port
