@@ -1,5 +1,5 @@
 """Synopsis renders running in background threads, followed by polling their status (one registry per running
-system, :meth:`vigil.system.Services.synopsis_renders`).
+system, :attr:`vigil.system.Services.synopsis_renders`).
 
 The request has already been authorised and audited by :func:`vigil.search.synopsis.service.prepare_synopsis` in the
 request's own session; the thread only computes and writes the derived files (it needs no database session).
