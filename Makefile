@@ -32,7 +32,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/python scripts/check_test_imports.py tests
 
 typecheck: $(TEST_STAMP)
-	$(BIN)/mypy src/vigil
+	$(BIN)/mypy src/vigil src/vigil_build
 
 pytest: $(TEST_STAMP)
 	bash scripts/ensure-system-deps.sh

@@ -6,9 +6,9 @@ Builds a SQLite file in a temporary folder with the real migrations (so the real
 inserts with ``--tracks`` tracks of one busy 1920x1080 camera spread over ``--days`` days with a day/night
 activity curve (people 65 %, cars 25 %, bicycles 7 %, dogs 3 %), each with a 3-6 point path across the frame and
 observations every 0.5 s of its dwell (2-60 s, log-normal), plus a second camera with a tenth of the tracks. Then
-times :func:`vigil.search.dashboards.dashboard` (authorisation, the counts query, the path and dwell heatmaps,
+times :func:`vigil.search.dashboards.service.dashboard` (authorisation, the counts query, the path and dwell heatmaps,
 the audit entry) for a day and for the whole month, and drawing the four pictures
-(:class:`vigil.search.dashboards_charts.Charts`, without a background frame: the footage file is not real).
+(:class:`vigil.search.dashboards.charts.Charts`, without a background frame: the footage file is not real).
 Prints the median and the worst of ``--runs`` runs of each.
 """
 
@@ -32,8 +32,8 @@ from vigil.db.migrate import upgrade
 from vigil.db.models import User
 from vigil.db.session import make_engine
 from vigil.governance.audit import AuditContext
-from vigil.search.dashboards import HEATMAPS, Dashboard, Dataset, dashboard
-from vigil.search.dashboards_charts import Charts
+from vigil.search.dashboards.charts import Charts
+from vigil.search.dashboards.service import HEATMAPS, Dashboard, Dataset, dashboard
 from vigil.settings import Settings
 
 ZONE = ZoneInfo("Europe/London")

@@ -19,10 +19,10 @@ from typing import TypeVar
 import av
 from bench._common import shared_data
 
-from vigil.search.export_bundle import file_sha256
-from vigil.search.export_clips import cut_clip, frame_at
-from vigil.search.export_manifest import FORMAT, MANIFEST_DIGEST, MANIFEST_JSON, digest_line, manifest_bytes
-from vigil.search.export_verify import verify_bundle
+from vigil.search.export.bundle import file_sha256
+from vigil.search.export.clips import cut_clip, frame_at
+from vigil.search.export.manifest import FORMAT, MANIFEST_DIGEST, MANIFEST_JSON, digest_line, manifest_bytes
+from vigil.search.export.verify import verify_bundle
 
 T = TypeVar("T")
 VIDEOS = (

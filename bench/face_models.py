@@ -217,9 +217,9 @@ class FaceresEmbedder:
     dim = 1024
 
     def __init__(self, tarball: Path) -> None:
-        from vigil.vision.convert.build import read_package_files
-        from vigil.vision.convert.graph import GraphSpec
-        from vigil.vision.convert.registry import convert_tfjs
+        from vigil_build.convert.build import read_package_files
+        from vigil_build.convert.graph import GraphSpec
+        from vigil_build.convert.registry import convert_tfjs
 
         files = read_package_files(tarball, ["package/models/faceres."])
         graph = json.loads(files["package/models/faceres.json"])
@@ -237,7 +237,7 @@ class FaceresEmbedder:
 
 
 def faceres_candidate() -> Candidate | None:
-    from vigil.vision.convert.build import find_tarball
+    from vigil_build.convert.build import find_tarball
 
     tarball = find_tarball([Path("/tmp/npmcache"), REPO.parent / "shared"])
     if tarball is None:

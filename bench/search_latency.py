@@ -6,7 +6,7 @@ Builds a SQLite file in a temporary folder with the real migrations (so the real
 synthetic tracks from realistic distributions (125 cameras in 15 towns, a year of time with a day/night
 activity curve, people 65 %, cars 24 %, colours, carried objects, headings, speeds, sizes, dwell times, a
 zone on some cameras) by bulk inserts, then times a mix of realistic attribute queries through
-:func:`vigil.search.filters.find_tracks` (the service's query path: SQL, zone/line checks in Python, ORM
+:func:`vigil.search.query.filters.find_tracks` (the service's query path: SQL, zone/line checks in Python, ORM
 loading of the 60 result rows with their cameras and footage; not the audit entry). Each query kind runs with
 fresh random parameters (cameras, days, colours) every time. Prints p50/p95/max per kind and overall.
 """
@@ -33,8 +33,8 @@ from vigil.analysis.columns import carried_mask, colour_mask
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine
 from vigil.domain.vocabulary import CARRIED_CLASSES, COMPASS, PALETTE
-from vigil.search.filters import find_tracks
-from vigil.search.query import MapArea, TrackQuery
+from vigil.search.query.filters import find_tracks
+from vigil.search.query.track_query import MapArea, TrackQuery
 from vigil.settings import Settings
 
 ZONE = ZoneInfo("Europe/London")

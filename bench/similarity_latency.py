@@ -11,9 +11,9 @@ draws of random outfits (a different sighting of the same clothes).
 Candidates (each: build time, index memory, top-50 p50/p95 in ms, the same with an allowed-id filter of a random
 10 %, recall@50 against the exact answer):
 
-* ``vigil exact scan``: :class:`vigil.search.similar.SimilarityIndex` with pruning switched off: float32 rows in a
-  memory-mapped file under a temporary data folder, exact brute force with numpy (BLAS mat-vec), filter = gather
-  the allowed rows;
+* ``vigil exact scan``: :class:`~vigil.search.similarity.index.SimilarityIndex` with pruning switched off: float32
+  rows in a memory-mapped file under a temporary data folder, exact brute force with numpy (BLAS mat-vec),
+  filter = gather the allowed rows;
 * ``vigil two-stage``: the same index as vigil runs it at this size: upper bounds from its reduced copy
   (32 principal components + residual norm), then exact scores for the rows whose bound reaches the k-th best.
   Its build time is the fit and reduced copy alone (on top of the exact scan's). The two are timed query by query
@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vigil.search.similar import CHUNK, DIM, REDUCED, SimilarityIndex, top_of
+from vigil.search.similarity.index import CHUNK, DIM, REDUCED, SimilarityIndex, top_of
 from vigil.vision.appearance import BLOCK_WEIGHTS
 
 F32 = npt.NDArray[np.float32]

@@ -45,9 +45,9 @@ from vigil.db.migrate import upgrade
 from vigil.db.models import AnalysisJob, Camera, Footage, Location, Observation, Track, TrainingRecord, User
 from vigil.db.session import make_engine
 from vigil.governance.audit import AuditContext
-from vigil.search import synopsis_render as render
-from vigil.search.synopsis import render_synopsis, tubes_of
-from vigil.search.synopsis_plan import SynopsisOptions, plan_synopsis, target_length
+from vigil.search.synopsis import render
+from vigil.search.synopsis.plan import SynopsisOptions, plan_synopsis, target_length
+from vigil.search.synopsis.service import render_synopsis, tubes_of
 from vigil.settings import Settings
 
 START = datetime(2009, 3, 1, 9, 0, tzinfo=UTC)

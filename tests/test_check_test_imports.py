@@ -31,7 +31,7 @@ def checker() -> ModuleType:
         ("from tests.web import test_api\n", ["tests.web.test_api"]),
         ("def f():\n    from tests.test_cli import run\n", ["tests.test_cli"]),
         ("from tests.support.api import bearer\nfrom tests.conftest import make_settings\n", []),
-        ("from tests.web.conftest import client_for\nimport vigil.search.review\n", []),
+        ("from tests.web.conftest import client_for\nimport vigil.search.review.marks\n", []),
     ],
     ids=["from-import", "import", "from-package", "nested", "support", "conftest"],
 )

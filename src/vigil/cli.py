@@ -12,18 +12,23 @@ import typer
 from rich.console import Console
 
 from vigil.commands import (
-    admin,
     analysis,
     audit,
+    cameras,
     cases,
+    config,
+    database,
     export,
     footage,
+    locations,
     models,
     registry,
+    retention,
     search,
     similar,
-    sites,
     synopsis,
+    training,
+    users,
 )
 from vigil.commands.camera_sources import source_app
 from vigil.commands.cluster import cluster_app
@@ -42,15 +47,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for sub, name in (
-    (admin.db_app, "db"),
-    (admin.user_app, "user"),
+    (database.db_app, "db"),
+    (users.user_app, "user"),
     (token_app, "token"),
-    (admin.training_app, "training"),
-    (admin.audit_app, "audit"),
-    (admin.retention_app, "retention"),
-    (admin.config_app, "config"),
-    (admin.camera_app, "camera"),
-    (admin.location_app, "location"),
+    (training.training_app, "training"),
+    (audit.audit_app, "audit"),
+    (retention.retention_app, "retention"),
+    (config.config_app, "config"),
+    (cameras.camera_app, "camera"),
+    (locations.location_app, "location"),
     (cases.case_app, "case"),
     (footage.footage_app, "footage"),
     (analysis.tracks_app, "tracks"),
@@ -65,15 +70,7 @@ for sub, name in (
     (cluster_app, "cluster"),
 ):
     app.add_typer(sub, name=name)
-admin.audit_app.command("verify")(audit.audit_verify)
-admin.audit_app.command("checkpoint")(audit.audit_checkpoint)
-admin.audit_app.command("public-key")(audit.audit_public_key)
-admin.location_app.command("edit")(sites.location_edit)
-admin.location_app.command("retire")(sites.location_retire)
-admin.camera_app.command("edit")(sites.camera_edit)
-admin.camera_app.command("retire")(sites.camera_retire)
-admin.camera_app.command("sensitivity")(sites.camera_sensitivity)
-admin.camera_app.add_typer(source_app, name="source")
+cameras.camera_app.add_typer(source_app, name="source")
 app.command("analyse")(analysis.analyse)
 app.command("describe")(analysis.describe)
 app.command("synopsis")(synopsis.synopsis)
@@ -98,7 +95,7 @@ def serve(
         web = create_app(config)
     except VigilError as exc:
         fail(exc.message)
-    password = getattr(web.state, "first_admin_password", None)
+    password: str | None = web.state.first_admin_password  # set by create_app
     if password:
         print_first_admin(password)
     bind_host, bind_port = config.web.host, config.web.port

@@ -1,9 +1,12 @@
-"""The running system: settings, database engine and session factory, built once by the CLI or web app."""
+"""The running system: settings, database engine and session factory, and the long-lived objects built from
+them (:class:`Services`), built once by the CLI or web app and closed with it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +17,9 @@ from vigil.cluster.cameras import RayCameras
 from vigil.db.database import Backend
 from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine, make_session_factory, session_scope
+from vigil.faces.images import make_recognizer
 from vigil.faces.live import LiveAlertRule
+from vigil.faces.live_runtime import LiveRuntime
 from vigil.faces.retention import RetroSearchRule
 from vigil.governance.retention import ApiTokenRule, FootageRule, LoginSessionRule, RetentionRule
 from vigil.governance.users import bootstrap_admin
@@ -22,8 +27,87 @@ from vigil.live.rules.alerts import RuleAlertRetention
 from vigil.live.sources import CameraSources, SourceResolver
 from vigil.live.supervisor import LiveSupervisor
 from vigil.live.viewing import bookmarked_footage
-from vigil.search.export_retention import ExportRule
+from vigil.search.export.retention import ExportRule
+from vigil.search.similarity.index import SimilarityIndex
+from vigil.search.synopsis.renders import SynopsisRenders
 from vigil.settings import Settings
+from vigil.vision.detect import Detector, configured_detector
+from vigil.vision.faces.recognizer import FaceRecognizer, default_recognizer
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """One long-lived object: built on first use under its own lock (so two requests never build it twice and
+    a slow model load holds up only its own users), and closed with the system."""
+
+    def __init__(self, build: Callable[[], T], close: Callable[[T], None] | None = None) -> None:
+        self._build, self._close = build, close
+        self._lock = threading.Lock()
+        self._value: T | None = None
+
+    def get(self) -> T:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+                value = self._value
+        return value
+
+    @property
+    def built(self) -> bool:
+        return self._value is not None
+
+    def put(self, value: T) -> None:
+        """Use ``value`` from now on (a test's or benchmark's prepared object); the replaced one is closed."""
+        with self._lock:
+            old, self._value = self._value, value
+        if old is not None and self._close is not None:
+            self._close(old)
+
+    def close(self) -> None:
+        with self._lock:
+            value, self._value = self._value, None
+        if value is not None and self._close is not None:
+            self._close(value)
+
+
+class Services:
+    """The models, index and registries a running vigil keeps for its whole life, each built on first use.
+
+    Owned by the :class:`System` (one per process that serves or runs commands) and closed with it; the web app
+    reaches it through a FastAPI dependency (:func:`vigil.web.deps.services`), commands through the system.
+    """
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.recognizer: Lazy[FaceRecognizer] = Lazy(lambda: make_recognizer(settings))
+        """Face detector, aligner and embedder (watchlists, retrospective FR, calibration)."""
+        self.similarity: Lazy[SimilarityIndex] = Lazy(
+            lambda: SimilarityIndex.in_data_dir(settings.data_dir), SimilarityIndex.close
+        )
+        """The appearance-vector index behind "more like this" and search by photo."""
+        self.photo_detector: Lazy[Detector] = Lazy(lambda: configured_detector(settings.vision))
+        """The configured object detector for still pictures (search by photo)."""
+        self.synopsis_renders: Lazy[SynopsisRenders] = Lazy(SynopsisRenders, SynopsisRenders.close)
+        """Synopsis renders running in background threads."""
+        self.live_fr: Lazy[LiveRuntime] = Lazy(lambda: _live_fr_runtime(settings, sessions), LiveRuntime.stop_all)
+        """Live facial-recognition deployments running in this process (models load when one starts)."""
+
+    def close(self) -> None:
+        for lazy in (self.live_fr, self.synopsis_renders, self.similarity, self.photo_detector, self.recognizer):
+            lazy.close()
+
+
+def _live_fr_runtime(settings: Settings, sessions: sessionmaker[Session]) -> LiveRuntime:
+    return LiveRuntime(
+        sessions=sessions,
+        data_dir=settings.data_dir,
+        make_recognizer=lambda: default_recognizer(
+            threads=1, providers=settings.vision.providers, max_side=settings.faces.live_max_side
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -34,9 +118,12 @@ class System:
     live: LiveSupervisor | RayCameras = field(repr=False)
     """The live cameras (started by the web app when ``settings.live.enabled``, or `vigil live run`): a worker
     process per camera here, or a Ray actor per camera under ``VIGIL_ENGINE=ray``."""
+    services: Services = field(repr=False)
+    """Models, similarity index and render registry, each built on first use."""
 
     def close(self) -> None:
         self.live.stop()
+        self.services.close()
         self.engine.dispose()
 
 
@@ -51,7 +138,7 @@ def open_system(settings: Settings, *, live_sources: SourceResolver | None = Non
         live = RayCameras(settings=settings, resolver=resolver)
     else:
         live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
-    return System(settings=settings, engine=engine, sessions=sessions, live=live)
+    return System(settings=settings, engine=engine, sessions=sessions, live=live, services=Services(settings, sessions))
 
 
 def prepare(system: System) -> str | None:

@@ -24,11 +24,11 @@ from vigil.db.models import AnalysisJob, AuditEntry, Footage, ReviewMark, Track,
 from vigil.errors import Conflict, NotPermitted
 from vigil.governance.audit import AuditContext
 from vigil.governance.keys import secret_key
-from vigil.search.export import create_export, export_candidates
-from vigil.search.export_verify import verify_bundle
-from vigil.search.query import TrackQuery
-from vigil.search.review import mark_track
-from vigil.search.service import run_search
+from vigil.search.export.service import create_export, export_candidates
+from vigil.search.export.verify import verify_bundle
+from vigil.search.query.service import run_search
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.review.marks import mark_track
 from vigil.settings import Settings
 
 CASE_A = AuditContext(case_ref="CUM-2026-000777", purpose="identify the suspect of the market square assault")

@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from vigil.analysis.summary import Geometry, TrackRecord, inside, summarise
+from vigil.domain.cameras import Calibration, CameraGeometry, Zone
 
 FPS = 10.0
 
@@ -39,7 +40,9 @@ def test_a_person_crossing_a_square_zone_dwells_there_for_the_crossing_time() ->
     record = make_record([(x - 15, 200.0, x + 15, 300.0) for x in feet_x])
     square = ((100.0, 250.0), (200.0, 250.0), (200.0, 350.0), (100.0, 350.0))
     elsewhere = ((0.0, 0.0), (50.0, 0.0), (50.0, 50.0))
-    track = summarise(1, record, bearing_deg=None, geometry=Geometry(zones=(("till", square), ("door", elsewhere))))
+    track = summarise(
+        1, record, bearing_deg=None, geometry=Geometry(zones=(Zone("till", square), Zone("door", elsewhere)))
+    )
     assert track.summary.zone_dwell_s["till"] == pytest.approx(1.0, abs=1 / FPS)
     assert "door" not in track.summary.zone_dwell_s
     assert track.summary.height_m is None and track.summary.speed_m_s is None
@@ -47,14 +50,14 @@ def test_a_person_crossing_a_square_zone_dwells_there_for_the_crossing_time() ->
 
 def test_calibrated_camera_gives_height_and_speed_in_metres() -> None:
     camera = synthetic_camera()
-    calibration = {"image_to_ground": np.linalg.inv(camera[:, [0, 1, 3]]).tolist(), "principal_point": [320, 240]}
+    calibration = Calibration.of(np.linalg.inv(camera[:, [0, 1, 3]]), (320, 240))
     boxes = []
     for frame in range(30):  # 1.8 m tall, walking across at 1.4 m/s, 10 m in front of the camera
         x = -2.0 + 1.4 * frame / FPS
         foot_u, foot_v = project(camera, (x, 10.0, 0.0))
         _, head_v = project(camera, (x, 10.0, 1.8))
         boxes.append((foot_u - 12, head_v, foot_u + 12, foot_v))
-    geometry = Geometry.of(calibration)
+    geometry = Geometry.of(CameraGeometry(calibration=calibration))
     assert geometry.ground is not None
     summary = summarise(1, make_record(boxes), bearing_deg=None, geometry=geometry).summary
     assert summary.height_m == pytest.approx(1.8, rel=0.1)
@@ -63,7 +66,7 @@ def test_calibrated_camera_gives_height_and_speed_in_metres() -> None:
 
 def test_an_affine_calibration_gives_speed_but_no_height() -> None:
     scale = [[0.02, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 1.0]]  # 2 cm per pixel, no camera behind it
-    geometry = Geometry.of({"image_to_ground": scale, "principal_point": [320, 240]})
+    geometry = Geometry.of(CameraGeometry(calibration=Calibration.of(scale, (320, 240))))
     assert geometry.ground is None
     record = make_record([(x - 10, 100.0, x + 10, 200.0) for x in (10.0 + 50.0 * f / FPS for f in range(20))])
     summary = summarise(1, record, bearing_deg=None, geometry=geometry).summary

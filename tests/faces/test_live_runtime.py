@@ -28,7 +28,8 @@ from tests.faces.live_support import (
 from vigil.db.face_models import Alert, Deployment, Enrolment
 from vigil.db.models import User
 from vigil.faces.images import read_photo
-from vigil.faces.live import deployment_sources, start_deployment, stop_deployment
+from vigil.faces.live import stop_deployment
+from vigil.faces.live_control import go_live
 from vigil.faces.live_runtime import AlertBroker, LiveRuntime
 from vigil.faces.watchlists import SubjectForm, add_subjects, create_subject, create_watchlist, enrol_photos
 from vigil.system import System, open_system, prepare
@@ -62,13 +63,35 @@ def _runtime(
 
 
 def _go_live(system: System, runtime: LiveRuntime, deployment_id: int) -> None:
+    """As the console's Start button and a command do: the service, then the edge's commit starts the streams."""
     with system.sessions() as db:
         olive = db.execute(select(User).where(User.username == "olive")).scalar_one()
-        deployment, vectors = start_deployment(db, user=olive, deployment_id=deployment_id, now=NOW)
-        streams = deployment_sources(db, deployment, sources=file_sources(system.settings.data_dir))
-        threshold, ends = deployment.threshold, deployment.window_end
+        sources = file_sources(system.settings.data_dir)
+        go_live(db, runtime=runtime, user=olive, deployment_id=deployment_id, sources=sources, now=NOW)
+        assert runtime.running(deployment_id) == [], "nothing is read before the start is committed"
         db.commit()
-    runtime.start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
+    assert runtime.running(deployment_id), "the commit started the streams"
+
+
+def test_a_start_that_is_not_committed_reads_no_camera(
+    system: System, recognizer: FaceRecognizer, tmp_path: Path
+) -> None:
+    with system.sessions() as db:
+        user = operator(db)
+        watchlist = enrolled_watchlist(db, system.settings, recognizer, user)
+        deployment_id = planned_deployment(db, user, watchlist, grace_video(tmp_path)).id
+        db.commit()
+    runtime = _runtime(system, recognizer)
+    with system.sessions() as db:
+        olive = db.execute(select(User).where(User.username == "olive")).scalar_one()
+        sources = file_sources(system.settings.data_dir)
+        go_live(db, runtime=runtime, user=olive, deployment_id=deployment_id, sources=sources, now=NOW)
+        db.rollback()  # e.g. the request failed after the service returned
+        db.commit()  # a later commit on the same session must not start the abandoned deployment either
+    assert runtime.running(deployment_id) == []
+    with system.sessions() as db:
+        deployment = db.get(Deployment, deployment_id)
+        assert deployment is not None and deployment.status == "planned"
 
 
 def _wait(runtime: LiveRuntime, deployment_id: int) -> None:

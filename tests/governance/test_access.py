@@ -11,7 +11,8 @@ from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, Case
 from vigil.errors import InvalidInput, NotPermitted
 from vigil.governance.access import authorise, make_context
-from vigil.governance.locations import camera_statuses, require_current_pia
+from vigil.governance.cameras.register import camera_statuses
+from vigil.governance.locations import require_current_pia
 from vigil.governance.roles import Capability
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tests.support.builders import make_camera, make_user
 from vigil.db.models import AuditEntry, Camera
 from vigil.errors import InvalidInput, NotPermitted
-from vigil.governance.locations import set_camera_sensitivity
+from vigil.governance.cameras.register import set_camera_sensitivity
 
 
 def _entries(db: Session, action: str) -> list[AuditEntry]:

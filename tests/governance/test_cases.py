@@ -30,10 +30,10 @@ from vigil.governance.cases import (
     remove_member,
 )
 from vigil.governance.roles import Capability
-from vigil.search.export import create_export, download_export, export_candidates
-from vigil.search.query import TrackQuery
-from vigil.search.review import mark_track, review_track
-from vigil.search.service import list_saved_searches, run_search, save_search
+from vigil.search.export.service import create_export, download_export, export_candidates
+from vigil.search.query.service import list_saved_searches, run_search, save_search
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.review.marks import mark_track, review_track
 from vigil.settings import Settings
 
 A = make_context("CUM-2026-000100", "robbery at Market Square: trace the suspect")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.support.builders import make_camera, make_user
 from vigil.errors import InvalidInput
-from vigil.governance.ground import calibrate_from_points, fit_ground
+from vigil.governance.cameras.ground import calibrate_from_points, fit_ground
 
 TRUE = np.array([[0.05, 0.01, -3.0], [0.002, 0.08, -5.0], [0.0001, 0.0009, 1.0]])
 IMAGE = [(10.0, 200.0), (300.0, 210.0), (280.0, 60.0), (40.0, 70.0), (160.0, 140.0)]

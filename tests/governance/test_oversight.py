@@ -15,7 +15,8 @@ from vigil.governance import audit
 from vigil.governance.access import make_context, open_case
 from vigil.governance.audit import AuditContext
 from vigil.governance.audit_review import AuditFilter, browse_audit, export_audit, verify_chain
-from vigil.governance.locations import camera_register, location_register
+from vigil.governance.cameras.register import camera_register
+from vigil.governance.locations import location_register
 from vigil.governance.retention import retention_status, run_retention_now
 from vigil.governance.roles import Capability
 from vigil.governance.training import training_roster

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from tests.support.builders import make_camera, make_user
 from vigil.db.models import AuditEntry
 from vigil.errors import Conflict, InvalidInput, NotPermitted
-from vigil.governance.locations import add_camera, add_location
+from vigil.governance.cameras.register import add_camera
+from vigil.governance.locations import add_location
 from vigil.governance.sites import edit_camera, edit_location, set_camera_active, set_location_active
 
 

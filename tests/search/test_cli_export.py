@@ -16,7 +16,7 @@ from vigil.cli import app
 from vigil.db.models import AuditEntry, Track
 from vigil.db.session import session_scope
 from vigil.governance.audit import AuditContext
-from vigil.search.review import mark_track
+from vigil.search.review.marks import mark_track
 from vigil.settings import load_settings
 from vigil.system import open_system, prepare
 

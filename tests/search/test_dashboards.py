@@ -22,9 +22,9 @@ from tests.support.scenes import crossing_scene, write_video
 from vigil.db.models import AuditEntry, Camera, Footage, Observation, Track, User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
-from vigil.search.dashboards import Dashboard, Dataset, dashboard, dashboard_csv, dashboard_media, to_csv
-from vigil.search.dashboards_charts import BUSIEST_SIZE, COUNTS_SIZE, HEATMAP_SIZE, Charts
-from vigil.search.dashboards_data import BucketSize, frame_footage
+from vigil.search.dashboards.charts import BUSIEST_SIZE, COUNTS_SIZE, HEATMAP_SIZE, Charts
+from vigil.search.dashboards.data import BucketSize, frame_footage
+from vigil.search.dashboards.service import Dashboard, Dataset, dashboard, dashboard_csv, dashboard_media, to_csv
 from vigil.settings import Settings
 
 CONTEXT = AuditContext(case_ref="CUM-2026-000321", purpose="study footfall on Market Square for a patrol plan")

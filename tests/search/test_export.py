@@ -25,12 +25,12 @@ from vigil.footage.custody import add_custody_event, footage_path
 from vigil.governance.audit import AuditContext
 from vigil.governance.keys import secret_key
 from vigil.governance.retention import run_retention
-from vigil.search.export import create_export, download_export, export_candidates
-from vigil.search.export_clips import BOX_COLOUR
-from vigil.search.export_manifest import MANIFEST_DIGEST, MANIFEST_HMAC, MANIFEST_JSON
-from vigil.search.export_retention import ExportRule
-from vigil.search.export_verify import compare_with_chain, verify_bundle
-from vigil.search.review import mark_track
+from vigil.search.export.clips import BOX_COLOUR
+from vigil.search.export.manifest import MANIFEST_DIGEST, MANIFEST_HMAC, MANIFEST_JSON
+from vigil.search.export.retention import ExportRule
+from vigil.search.export.service import create_export, download_export, export_candidates
+from vigil.search.export.verify import compare_with_chain, verify_bundle
+from vigil.search.review.marks import mark_track
 from vigil.settings import Settings
 from vigil.system import default_rules
 
@@ -209,7 +209,7 @@ def test_manifest_rehashed_by_a_forger_fails_the_hmac(settings: Settings, export
     manifest = json.loads(data[MANIFEST_JSON])
     manifest["tracks"][0]["verdict"]["marked_by"] = "someone-else"
     data[MANIFEST_JSON] = json.dumps(manifest).encode()
-    from vigil.search.export_manifest import digest_line
+    from vigil.search.export.manifest import digest_line
 
     data[MANIFEST_DIGEST] = digest_line(data[MANIFEST_JSON])
     forged = tmp_path / "forged.zip"
@@ -230,7 +230,7 @@ def test_edited_audit_entry_in_the_manifest_is_found(exported, tmp_path: Path) -
     manifest = json.loads(data[MANIFEST_JSON])
     manifest["audit"]["entries"][0]["actor"] = "nobody"
     data[MANIFEST_JSON] = json.dumps(manifest).encode()
-    from vigil.search.export_manifest import digest_line
+    from vigil.search.export.manifest import digest_line
 
     data[MANIFEST_DIGEST] = digest_line(data[MANIFEST_JSON])
     forged = tmp_path / "forged.zip"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_data_dir
-from vigil.search.export_clips import ClipError, cut_clip, frame_at
+from vigil.search.export.clips import ClipError, cut_clip, frame_at
 
 FPS, GOP, FRAMES = 10, 10, 80
 

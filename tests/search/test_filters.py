@@ -15,8 +15,8 @@ from tests.support.builders import make_camera, make_user
 from vigil.analysis.columns import backfill_search_columns, fill_search_columns
 from vigil.db.models import Camera, Footage, Track, User
 from vigil.errors import InvalidInput
-from vigil.search.filters import crosses, driver, find_tracks
-from vigil.search.query import LineCrossing, MapArea, TrackQuery
+from vigil.search.query.filters import crosses, driver, find_tracks
+from vigil.search.query.track_query import LineCrossing, MapArea, TrackQuery
 from vigil.settings import Settings
 
 LONDON = ZoneInfo("Europe/London")

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from vigil.search.parser import NO_PROFILING, Gazetteer, KnownCamera, parse_description
-from vigil.search.query import TrackQuery
+from vigil.search.query.parser import NO_PROFILING, Gazetteer, KnownCamera, parse_description
+from vigil.search.query.track_query import TrackQuery
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # a Sunday morning, GMT

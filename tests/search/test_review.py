@@ -16,7 +16,7 @@ from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, Footage, ReviewMark, Track
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
-from vigil.search.review import (
+from vigil.search.review.marks import (
     case_id_of,
     confirmed_tracks,
     current_verdicts,

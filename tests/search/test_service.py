@@ -16,9 +16,7 @@ from tests.support.builders import make_camera, make_user
 from vigil.db.models import AuditEntry, Track
 from vigil.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
-from vigil.search.query import TrackQuery
-from vigil.search.review import mark_track
-from vigil.search.service import (
+from vigil.search.query.service import (
     list_saved_searches,
     load_saved_search,
     refuse_description,
@@ -26,6 +24,8 @@ from vigil.search.service import (
     save_search,
     understand,
 )
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.review.marks import mark_track
 from vigil.settings import Settings
 
 LONDON = ZoneInfo("Europe/London")

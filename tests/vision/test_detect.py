@@ -162,7 +162,7 @@ def test_nanodet_decoder_integrates_the_distance_distribution() -> None:
 
 
 def test_importing_the_detectors_loads_no_runtime() -> None:
-    code = "import sys, vigil.vision.detect, vigil.vision.convert; print('onnxruntime' in sys.modules)"
+    code = "import sys, vigil.vision.detect, vigil_build.convert; print('onnxruntime' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

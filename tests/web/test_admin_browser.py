@@ -19,9 +19,9 @@ from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, Camera, User
 from vigil.governance.access import make_context
-from vigil.governance.locations import camera_lines, camera_zones
-from vigil.search.query import LineCrossing, TrackQuery
-from vigil.search.service import run_search
+from vigil.governance.cameras.geometry import camera_geometry
+from vigil.search.query.service import run_search
+from vigil.search.query.track_query import LineCrossing, TrackQuery
 from vigil.web.app import create_app
 
 if TYPE_CHECKING:
@@ -168,23 +168,24 @@ def test_zones_and_a_line_drawn_on_the_camera_picture_are_stored_and_searched(tm
         assert problems == [], problems
 
     camera = seed(app, lambda db: db.execute(select(Camera).where(Camera.code == "PEN-01")).scalar_one())  # type: ignore[arg-type]
-    zones = dict(camera_zones(camera))
+    geometry = camera_geometry(camera)
+    zones = {zone.name: zone.polygon for zone in geometry.zones}
     for drawn, clicked in ((zones["Walkway"], WALKWAY), (zones["Corner"], CORNER)):
         assert len(drawn) == len(clicked)
         assert all(abs(x - cx) <= 3 and abs(y - cy) <= 3 for (x, y), (cx, cy) in zip(drawn, clicked, strict=True))
-    [(name, a, b, direction)] = camera_lines(camera)
-    assert (name, direction) == ("Kerb", "left-to-right")
-    assert all(abs(p - q) <= 3 for p, q in zip((*a, *b), (*KERB[0], *KERB[1]), strict=True))
+    [line] = geometry.lines
+    assert (line.name, line.direction) == ("Kerb", "left-to-right")
+    assert all(abs(p - q) <= 3 for p, q in zip((*line.a, *line.b), (*KERB[0], *KERB[1]), strict=True))
 
     def search(db: Session) -> dict[str, int]:
         ivy = db.execute(select(User).where(User.username == "ivy")).scalar_one()
         analysed_footage(db, settings, camera_code="PEN-01", user=ivy, start=utcnow() - timedelta(days=1))
         context = make_context("CUM-2026-77", "testing zones drawn on the camera")
-        line = LineCrossing(camera="pen-01", a=a, b=b, direction="left-to-right")
+        crossing = LineCrossing(camera="pen-01", a=line.a, b=line.b, direction="left-to-right")
         queries = {
             "Walkway": TrackQuery(cameras=["pen-01"], zone="Walkway"),
             "Corner": TrackQuery(cameras=["pen-01"], zone="Corner"),
-            "Kerb": TrackQuery(line=line),
+            "Kerb": TrackQuery(line=crossing),
         }
         return {key: len(run_search(db=db, user=ivy, context=context, query=q).cards) for key, q in queries.items()}
 

@@ -23,8 +23,8 @@ from vigil.db.models import AuditEntry, EvidenceExport, Track
 from vigil.governance.audit import AuditContext
 from vigil.governance.keys import secret_key
 from vigil.governance.users import issue_token
-from vigil.search.export_verify import verify_bundle
-from vigil.search.review import mark_track
+from vigil.search.export.verify import verify_bundle
+from vigil.search.review.marks import mark_track
 from vigil.web.app import create_app
 
 CASE, OTHER = "CUM-2026-000555", "CUM-2026-000556"

@@ -34,7 +34,7 @@ from vigil.db.models import Track
 from vigil.governance.audit import AuditContext
 from vigil.governance.roles import Capability
 from vigil.governance.users import issue_token
-from vigil.search.review import mark_track
+from vigil.search.review.marks import mark_track
 from vigil.web.app import create_app
 
 EXAMPLES_PER_OPERATION = 12

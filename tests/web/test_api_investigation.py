@@ -20,7 +20,7 @@ from tests.support.webapp import TestClient, seed
 from vigil.db.base import utcnow
 from vigil.db.models import ApiToken, AuditEntry, Footage, ReviewMark, SavedSearch, Track
 from vigil.governance.users import issue_token
-from vigil.search.by_example import MAX_PHOTO_BYTES
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
 from vigil.web.app import create_app
 
 CASE, OTHER = "CUM-2026-000777", "CUM-2026-000888"

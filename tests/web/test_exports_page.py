@@ -19,8 +19,8 @@ from tests.support.webapp import TestClient, chromium, log_in, notices, page_csr
 from vigil.db.models import AuditEntry, EvidenceExport, Track
 from vigil.governance.audit import AuditContext
 from vigil.governance.keys import secret_key
-from vigil.search.export_verify import verify_bundle
-from vigil.search.review import mark_track
+from vigil.search.export.verify import verify_bundle
+from vigil.search.review.marks import mark_track
 from vigil.web.app import create_app
 
 CASE, PURPOSE = "CUM-2026-000555", "identify the man who took the bicycle outside the bank"

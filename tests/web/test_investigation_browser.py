@@ -29,7 +29,7 @@ from tests.support.investigation import (
 )
 from tests.support.webapp import chromium, serve
 from vigil.governance.keys import secret_key
-from vigil.search.export_verify import verify_bundle
+from vigil.search.export.verify import verify_bundle
 from vigil.web.app import create_app
 
 VIDEO = Path("intel-sample-videos") / "person-bicycle-car-detection.mp4"

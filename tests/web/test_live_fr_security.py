@@ -119,7 +119,7 @@ def test_refused_end_and_start_change_nothing_and_are_audited(tmp_path: Path) ->
     (tmp_path / "video").mkdir()
     video = face_video(tmp_path / "video" / "long.mp4", portrait=grace_hopper(), present=range(0), frames=600)
     with client_for(tmp_path, faces={"allow_file_sources": True}) as client:
-        runtime: LiveRuntime = client.app.state.live  # type: ignore[attr-defined]
+        runtime: LiveRuntime = client.app.state.system.services.live_fr.get()  # type: ignore[attr-defined]
         _seed_people(client, video)
         _as(client, "olive")
         assert "planned" in notices(client.post("/fr/deployments", data=_plan_form(client)).text)[0]

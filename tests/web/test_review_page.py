@@ -171,7 +171,8 @@ def test_more_like_this_lists_the_other_recording_of_the_same_figure(client: Tes
 
 def test_photo_search_finds_the_figure_and_bad_photos_are_explained(client: TestClient) -> None:
     analysed(client)
-    client.app.state.photo_detector = BlobDetector()  # type: ignore[attr-defined]  # the scene's real detector
+    services = client.app.state.system.services  # type: ignore[attr-defined]
+    services.photo_detector.put(BlobDetector())  # the scene's real detector
     form = with_context(client, "/similar")
     assert 'enctype="multipart/form-data"' in form.text
     token = page_csrf(client, f"/similar?case={CASE}")

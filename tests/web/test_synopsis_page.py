@@ -22,10 +22,10 @@ from tests.support.webapp import TestClient, chromium, log_in, notices, page_csr
 from vigil.db.models import AuditEntry, User
 from vigil.errors import NotFound
 from vigil.governance.audit import AuditContext
-from vigil.search.synopsis import prepare_synopsis
+from vigil.search.synopsis.renders import SynopsisRenders
+from vigil.search.synopsis.service import prepare_synopsis
 from vigil.settings import Settings
 from vigil.web.app import create_app
-from vigil.web.synopsis_renders import SynopsisRenders
 
 CASE, PURPOSE = "CUM-2026-000417", "identify the man in the red top seen near the market"
 RENDER_TIMEOUT_S = 120

@@ -13,17 +13,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
 from tests.support.builders import PASSWORD, make_user
 from tests.support.webapp import TestClient, log_in, page_csrf, seed
-from vigil.db.models import AuditEntry
+from vigil.db.base import utcnow
+from vigil.db.models import AuditEntry, Location
 from vigil.db.session import session_scope
+from vigil.errors import InvalidInput, NotPermitted
 from vigil.governance import audit
 from vigil.settings import SettingsError, load_settings
 from vigil.web.app import create_app
+from vigil.web.deps import DbSession
+from vigil.web.forms import refusal_goes_to
 
 CASE, PURPOSE = "CUM-2026-000912", "burglary at the post office: looking for a person in a blue top"
 
@@ -81,3 +86,37 @@ def test_worker_threads_must_outnumber_database_slots(tmp_path: Path, threads: i
         return
     with pytest.raises(SettingsError, match=r"VIGIL_WEB: .*web\.threads .* must be larger than web\.db_slots"):
         load_settings(data_dir=tmp_path, web=web)
+
+
+def _refusing_routes(app: FastAPI) -> None:
+    """Two routes that write, then are refused: one as a form (flash and redirect), one as a page (403)."""
+
+    def half_write(db: Session) -> None:
+        db.add(Location(name="Half-written site", created_at=utcnow()))
+        db.flush()
+
+    @app.get("/test/refused-form")
+    def refused_form(request: Request, db: DbSession) -> Response:
+        with refusal_goes_to(request, "/login"):
+            half_write(db)
+            raise InvalidInput("the site needs a PIA first")
+        return Response("not reached")
+
+    @app.get("/test/refused-page")
+    def refused_page(request: Request, db: DbSession) -> Response:
+        with refusal_goes_to(request, "/login", shown_as_page=(NotPermitted,)):
+            half_write(db)
+            raise NotPermitted("only a supervisor may do this")
+        return Response("not reached")
+
+
+def test_a_refused_form_flashes_the_reason_redirects_and_keeps_nothing(app: FastAPI) -> None:
+    _refusing_routes(app)
+    with TestClient(app) as client:
+        response = client.get("/test/refused-form", follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/login")
+        assert "the site needs a PIA first" in client.get("/login").text  # the flash, shown once
+        page = client.get("/test/refused-page", follow_redirects=False)
+        assert page.status_code == 403 and "only a supervisor may do this" in page.text
+    sites = seed(app, lambda db: db.execute(select(Location.name)).scalars().all())
+    assert "Half-written site" not in sites

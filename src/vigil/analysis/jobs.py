@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -26,14 +26,16 @@ from vigil.analysis.liveness import process_identity
 from vigil.analysis.store import store_tracks
 from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob, Camera, Footage, ReviewMark, Track, User
+from vigil.domain.cameras import CameraGeometry
 from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack
 from vigil.errors import Conflict
 from vigil.governance import audit
 from vigil.governance.access import authorise, refuse
 from vigil.governance.audit import AuditContext
+from vigil.governance.cameras.geometry import camera_geometry
 from vigil.governance.cases import reachable_case_ids
-from vigil.governance.locations import camera_zones, require_analysis_basis
+from vigil.governance.locations import require_analysis_basis
 from vigil.governance.roles import Capability
 
 
@@ -55,10 +57,8 @@ class AnalysisSetup:
     frame_count: int
     bearing_deg: float | None
     params: dict[str, object]
-    calibration: dict[str, Any] | None = None
-    """The camera's ground-plane calibration: ``image_to_ground`` (3x3) and ``principal_point``, if any."""
-    zones: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
-    """The camera's named zones, polygons in source-image pixels."""
+    geometry: CameraGeometry = field(default_factory=CameraGeometry)
+    """The camera's ground-plane calibration (if any), named zones and lines, in source-image pixels."""
 
 
 class Analyser(Protocol):
@@ -211,8 +211,7 @@ class JobRunner:
             frame_count=footage.frame_count or 0,
             bearing_deg=footage.camera.bearing_deg,
             params=json.loads(job.params),
-            calibration=json.loads(footage.camera.calibration) if footage.camera.calibration else None,
-            zones=tuple((name, tuple(polygon)) for name, polygon in camera_zones(footage.camera)),
+            geometry=camera_geometry(footage.camera),
         )
         resumed = job.checkpoint_frame > 0
         job.status, job.error, job.owner = JobStatus.RUNNING, None, process_identity()

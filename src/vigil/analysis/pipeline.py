@@ -40,7 +40,7 @@ from vigil.domain.scene import SceneState
 from vigil.domain.tracks import FinishedTrack
 from vigil.domain.vocabulary import CARRIED_CLASS_IDS, TRACKED_CLASSES
 from vigil.settings import Settings
-from vigil.vision.detect import Detector, build_detector, matrix_nms
+from vigil.vision.detect import Detector, calibrated_threshold, configured_detector, matrix_nms
 from vigil.vision.motion import MotionDetector
 from vigil.vision.track import ByteTracker, EndedTrack, TrackerConfig
 
@@ -48,9 +48,6 @@ __all__ = ["AnalysisParams", "Options", "TrackAnalyser", "build_analyser", "fram
 
 DEFAULT_INPUT = {"nanodet": 416, "centernet": 416}
 """Long side of a full-frame detector input, by detector (crops keep the same pixels per object)."""
-SCORE_CALIBRATION = {"centernet": 0.75}
-"""CenterNet's heat-map peaks score lower than NanoDet's boxes at the same precision (bench/tracking_accuracy.py):
-its confident threshold is the configured one times this."""
 
 
 class AnalysisParams(BaseModel):
@@ -101,7 +98,7 @@ def resolve(settings: Settings, setup: AnalysisSetup) -> Options:
     name = params.detector or settings.vision.detector
     high = params.score_threshold
     if high is None:
-        high = settings.vision.score_threshold * SCORE_CALIBRATION.get(name, 1.0)
+        high = calibrated_threshold(settings.vision, name)
     low = params.low_score if params.low_score is not None else 0.4 * high
     return Options(params, name, high, min(low, high), params.input_size or DEFAULT_INPUT.get(name, 416))
 
@@ -131,7 +128,7 @@ class TrackAnalyser:
         self.stitching = StitchPolicy(
             max_gap_s=config.lost_buffer_s, gate_base=config.gate_base, gate_speed=config.gate_speed
         )
-        self.geometry = Geometry.of(setup.calibration, setup.zones)
+        self.geometry = Geometry.of(setup.geometry)
         self.sizing = PersonScale(
             frame_height=setup.height,
             base_scale=options.input_size / max(setup.width, setup.height, 1),
@@ -278,12 +275,9 @@ def build_analyser(
     """
     options = resolve(settings, setup)
     if detector is None:
-        detector = build_detector(
-            options.detector,
-            custom_model_path=settings.vision.custom_model_path,
-            custom_decoder=settings.vision.custom_decoder,
-            threads=settings.vision.threads,
-            providers=settings.vision.providers,
+        detector = configured_detector(
+            settings.vision,
+            name=options.detector,
             score_threshold=options.low_score,
             classes=TRACKED_CLASSES + CARRIED_CLASS_IDS,
         )

@@ -19,7 +19,7 @@ from vigil.footage.custody import footage_path
 from vigil.footage.video import iter_frames
 from vigil.governance import audit
 from vigil.governance.access import require_permission
-from vigil.governance.locations import get_camera
+from vigil.governance.cameras.register import get_camera
 from vigil.governance.roles import Permission
 from vigil.settings import Settings
 

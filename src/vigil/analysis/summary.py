@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from vigil.domain.cameras import CameraGeometry, Zone
 from vigil.domain.detections import COCO_CLASSES
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
 from vigil.domain.vocabulary import COMPASS, IMAGE_DIRECTIONS
@@ -25,9 +25,6 @@ from vigil.vision.attributes import GroundPlane, measure
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
-
-Zone = tuple[str, tuple[tuple[float, float], ...]]
-"""A named polygon in source-image pixels."""
 
 
 @dataclass
@@ -228,13 +225,13 @@ class Geometry:
     zones: tuple[Zone, ...] = ()
 
     @classmethod
-    def of(cls, calibration: Mapping[str, Any] | None, zones: tuple[Zone, ...] = ()) -> Geometry:
-        """From a camera's stored calibration (``image_to_ground``, ``principal_point``) and zones."""
-        if calibration is None:
-            return cls(zones=zones)
-        matrix = np.asarray(calibration["image_to_ground"], dtype=np.float64).reshape(3, 3)
-        cx, cy = (float(v) for v in calibration["principal_point"])
-        return cls(image_to_ground=matrix, ground=GroundPlane.from_homography(matrix, (cx, cy)), zones=zones)
+    def of(cls, camera: CameraGeometry) -> Geometry:
+        """From a camera's calibration (if any) and zones."""
+        if camera.calibration is None:
+            return cls(zones=camera.zones)
+        matrix = camera.calibration.matrix
+        ground = GroundPlane.from_homography(matrix, camera.calibration.principal_point)
+        return cls(image_to_ground=matrix, ground=ground, zones=camera.zones)
 
     def to_ground(self, points: F64) -> F64 | None:
         if self.image_to_ground is None:
@@ -261,7 +258,7 @@ def zone_dwell(times: F64, feet: F64, zones: tuple[Zone, ...]) -> dict[str, floa
     if len(times) < 2:
         return {}
     dt = np.diff(times)
-    dwell = {name: float(dt[inside(feet[:-1], polygon)].sum()) for name, polygon in zones}
+    dwell = {zone.name: float(dt[inside(feet[:-1], zone.polygon)].sum()) for zone in zones}
     return {name: round(seconds, 3) for name, seconds in dwell.items() if seconds > 0}
 
 

@@ -177,18 +177,11 @@ def describe(
     """
     from vigil.analysis.describe import describe_image, read_image
     from vigil.errors import VigilError
-    from vigil.vision.detect import build_detector
+    from vigil.vision.detect import configured_detector
 
     config = settings()
     vision = config.vision
-    detector = build_detector(
-        vision.detector,
-        custom_model_path=vision.custom_model_path,
-        custom_decoder=vision.custom_decoder,
-        threads=vision.threads,
-        providers=vision.providers,
-        score_threshold=vision.score_threshold,
-    )
+    detector = configured_detector(vision)
     results: list[dict[str, Any]] = []
     failed = False
     for path in images:

@@ -1,13 +1,27 @@
-"""Audit commands that anchor the chain outside the database: verify, checkpoint, public-key."""
+"""`vigil audit`: export the tamper-evident audit log, and anchor its chain outside the database (verify,
+checkpoint, public-key)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vigil.commands.common import JsonOut, emit, settings, system_session
+from vigil.commands.common import (
+    AsUser,
+    CaseOpt,
+    JsonOut,
+    PurposeOpt,
+    acting_user,
+    emit,
+    parse_datetime,
+    settings,
+    system_session,
+)
 
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 PublicKeyOpt = Annotated[
     str | None,
     typer.Option(
@@ -18,6 +32,32 @@ PublicKeyOpt = Annotated[
 ]
 
 
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[str | None, typer.Option(help="Only entries at or after this ISO date/time.")] = None,
+    filter_case: Annotated[str | None, typer.Option(help="Only entries for this case reference.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file instead of stdout.")] = None,
+    case: CaseOpt = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+) -> None:
+    """Export audit entries (with their hashes) for auditors; the export is audited with its case and purpose."""
+    from vigil.governance.access import make_context
+    from vigil.governance.audit_review import AuditFilter, export_audit
+
+    with system_session() as (_, db):
+        user = acting_user(db, as_user)
+        where = AuditFilter(case_ref=filter_case, since=parse_datetime(since, "--since") if since else None)
+        text = export_audit(db, actor=user, context=make_context(case, purpose), where=where, fmt=fmt)
+    if output:
+        output.write_text(text)
+        typer.echo(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@audit_app.command("verify")
 def audit_verify(public_key: PublicKeyOpt = None, as_json: JsonOut = False) -> None:
     """Walk the hash chain, then check it against every signed checkpoint (exit 1 if either fails).
 
@@ -46,6 +86,7 @@ def audit_verify(public_key: PublicKeyOpt = None, as_json: JsonOut = False) -> N
         raise typer.Exit(1)
 
 
+@audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
     """Sign and append a checkpoint of the chain now (the web server also writes one periodically and at shutdown).
 
@@ -62,6 +103,7 @@ def audit_checkpoint() -> None:
         typer.echo(f"checkpoint {checkpoint.n} written to {target}: entry {checkpoint.seq}, {checkpoint.count} entries")
 
 
+@audit_app.command("public-key")
 def audit_public_key() -> None:
     """Print the public key that checks the audit checkpoints (give it to auditors; the private key stays put)."""
     from vigil.governance.audit_anchor import ensure_signing_key, public_key_text

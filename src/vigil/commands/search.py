@@ -26,7 +26,7 @@ def search(
 ) -> None:
     """Search analysed footage by description (clothing colours, bags, vehicles, places, times, heading)."""
     from vigil.governance.access import make_context
-    from vigil.search.service import query_json, refuse_description, run_search, understand
+    from vigil.search.query.service import query_json, refuse_description, run_search, understand
 
     with system_session() as (system, db):
         user = acting_user(db, as_user)

@@ -67,9 +67,9 @@ def similar(
 ) -> None:
     """Tracks that look most like a track or a photo, ranked by appearance (candidates for a person to check)."""
     from vigil.governance.access import make_context
-    from vigil.search.by_example import similar_to_image, similar_to_track
-    from vigil.search.query import TrackQuery
-    from vigil.search.similar import SimilarityIndex
+    from vigil.search.query.track_query import TrackQuery
+    from vigil.search.similarity.by_example import similar_to_image, similar_to_track
+    from vigil.search.similarity.index import SimilarityIndex
 
     query = TrackQuery(cameras=camera or [])
     with system_session() as (system, db):
@@ -112,17 +112,9 @@ def _read_photo(path: Path) -> bytes:
 
 
 def _detector(settings: Settings) -> Detector:
-    from vigil.vision.detect import build_detector
+    from vigil.vision.detect import configured_detector
 
-    vision = settings.vision
-    return build_detector(
-        vision.detector,
-        custom_model_path=vision.custom_model_path,
-        custom_decoder=vision.custom_decoder,
-        threads=vision.threads,
-        providers=vision.providers,
-        score_threshold=vision.score_threshold,
-    )
+    return configured_detector(settings.vision)
 
 
 @review_app.command("mark")
@@ -137,7 +129,7 @@ def review_mark(
 ) -> None:
     """Mark a candidate track for the case (the latest mark is its verdict; earlier ones stay as history)."""
     from vigil.governance.access import make_context
-    from vigil.search.review import mark_track
+    from vigil.search.review.marks import mark_track
 
     with system_session() as (_, db):
         user = acting_user(db, as_user)

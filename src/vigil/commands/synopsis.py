@@ -26,7 +26,7 @@ def synopsis(
 ) -> None:
     """Show every object a camera recorded in a time range together in one short video (about 2 min per hour)."""
     from vigil.governance.access import make_context
-    from vigil.search.synopsis import parse_local, parse_track_ids, render_synopsis
+    from vigil.search.synopsis.service import parse_local, parse_track_ids, render_synopsis
 
     with system_session() as (system, db):
         zone = system.settings.zone

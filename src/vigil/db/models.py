@@ -345,7 +345,7 @@ class Track(Base):
     __tablename__ = "tracks"
     __table_args__ = (
         UniqueConstraint("job_id", "track_no"),  # track numbers restart with each analysis run
-        # Search (vigil.search.filters): cameras + time range; and scans driven by class (newest first), time of
+        # Search (vigil.search.query.filters): cameras + time range; and scans driven by class (newest first), time of
         # day or carried objects, which carry the attribute masks so that rows are filtered before being read.
         Index("ix_tracks_camera_id_first_seen", "camera_id", "first_seen"),
         Index("ix_tracks_class_name_first_seen", "class_name", "first_seen", *_MASKS, "heading", "start_minute"),

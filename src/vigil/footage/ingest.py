@@ -35,7 +35,8 @@ from vigil.footage.storage import (
 from vigil.governance import audit
 from vigil.governance.access import CASE_REF_PATTERN, authorise, reach_case
 from vigil.governance.audit import AuditContext
-from vigil.governance.locations import get_camera, require_analysis_basis
+from vigil.governance.cameras.register import get_camera
+from vigil.governance.locations import require_analysis_basis
 from vigil.governance.roles import Capability
 from vigil.settings import Settings
 

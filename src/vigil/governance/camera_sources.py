@@ -31,7 +31,7 @@ from vigil.db.models import Camera, CameraSource, User
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.access import require_permission
-from vigil.governance.locations import get_camera
+from vigil.governance.cameras.register import get_camera
 from vigil.governance.roles import Permission
 from vigil.settings import Settings
 

@@ -14,7 +14,8 @@ from vigil.db.models import Camera, Location, User
 from vigil.errors import Conflict, InvalidInput
 from vigil.governance import audit
 from vigil.governance.access import require_permission
-from vigil.governance.locations import check_coordinates, get_camera, get_location
+from vigil.governance.cameras.register import get_camera
+from vigil.governance.locations import check_coordinates, get_location
 from vigil.governance.roles import Permission
 
 

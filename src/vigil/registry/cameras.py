@@ -22,7 +22,8 @@ from vigil.errors import InvalidInput
 from vigil.governance import audit
 from vigil.governance.access import authorise, require_permission
 from vigil.governance.audit import AuditContext
-from vigil.governance.locations import add_camera, add_location, camera_statuses
+from vigil.governance.cameras.register import add_camera, camera_statuses
+from vigil.governance.locations import add_location
 from vigil.governance.roles import Capability, Permission
 from vigil.registry import geo
 from vigil.registry.owners import ACTIVE

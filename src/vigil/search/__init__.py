@@ -1,1 +1,2 @@
-"""Investigator search over analysed footage: query model, description parser, similarity, synopsis, export."""
+"""Investigator search over analysed footage, one sub-package per capability: query, similarity, synopsis, export,
+dashboards and review marks."""

@@ -1,6 +1,7 @@
 """Object detectors: BGR frame in, :class:`~vigil.domain.Detections` (source pixels) out.
 
-Use :func:`build_detector`; it returns a :class:`Detector` whose ``detect`` verb takes a BGR uint8
+Use :func:`configured_detector` (the detector the settings name, with their calibrated threshold: every caller
+builds it there) or :func:`build_detector`; both return a :class:`Detector` whose ``detect`` verb takes a BGR uint8
 ``H x W x 3`` image of any size.
 
 Sub-region detection
@@ -25,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.domain.detections import COCO_CLASSES, Detections
+from vigil.settings import VisionSettings
 from vigil.vision.decoders import DECODERS, Candidates, Decoder
 from vigil.vision.nms import batched_nms, iou_matrix
 from vigil.vision.runtime import DEFAULT_PROVIDERS, OnnxModel, bundled_models_dir
@@ -32,6 +34,9 @@ from vigil.vision.runtime import DEFAULT_PROVIDERS, OnnxModel, bundled_models_di
 Box = tuple[int, int, int, int]
 BUNDLED_DETECTORS = ("centernet", "nanodet")
 CUSTOM = "custom"
+SCORE_CALIBRATION = {"centernet": 0.75}
+"""CenterNet's heat-map peaks score lower than NanoDet's boxes at the same precision (bench/tracking_accuracy.py):
+its confident threshold is the configured one times this."""
 
 
 @runtime_checkable
@@ -222,3 +227,34 @@ def build_detector(
             expected_sha256=bundled_checksums(directory).get(file_name),
         )
     return OnnxDetector(model, decoder, options)
+
+
+def calibrated_threshold(vision: VisionSettings, name: str | None = None) -> float:
+    """The confident-detection score for detector ``name`` (default: the configured one): the configured
+    ``score_threshold`` scaled by the detector's :data:`SCORE_CALIBRATION`."""
+    return vision.score_threshold * SCORE_CALIBRATION.get(name or vision.detector, 1.0)
+
+
+def configured_detector(
+    vision: VisionSettings,
+    *,
+    name: str | None = None,
+    score_threshold: float | None = None,
+    classes: Iterable[int] | None = None,
+) -> OnnxDetector:
+    """The detector the settings name (or ``name``), with their model path, runtime and calibrated threshold.
+
+    The one factory every caller uses (analysis, search by photo, `vigil describe`, `vigil similar`, camera
+    sensitivity), so they all find the same objects in the same picture. ``score_threshold`` overrides the
+    calibrated one where a caller needs weaker detections too (the tracker's low band, sensitivity calibration).
+    """
+    name = name or vision.detector
+    return build_detector(
+        name,
+        custom_model_path=vision.custom_model_path,
+        custom_decoder=vision.custom_decoder,
+        threads=vision.threads,
+        providers=vision.providers,
+        score_threshold=calibrated_threshold(vision, name) if score_threshold is None else score_threshold,
+        classes=classes,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import anyio.to_thread
@@ -18,7 +18,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from vigil.analysis.worker import JobExecutor, resume_unfinished
-from vigil.faces.live_runtime import LiveRuntime
 from vigil.footage.playable import CopyMaker
 from vigil.governance.keys import secret_key
 from vigil.registry.viewer_pool import ViewerPool
@@ -74,12 +73,46 @@ API_DESCRIPTION = """vigil's JSON API. Authenticate with `Authorization: Bearer 
 is written to the audit chain."""
 
 
+PAGES = (
+    account,
+    tokens,
+    home,
+    working_context,
+    cases,
+    users,
+    locations,
+    camera_sources,  # before cameras: /cameras/sources is not a camera code
+    cameras,
+    audit,
+    retention,
+    footage,
+    tracks,
+    live_fr,
+    live_wall,  # before live_cameras: /live/wall is not a camera page
+    live_rules,  # before live_cameras: /live/rules and /live/alerts are not camera codes
+    live_cameras,
+    faces,
+    fr_calibration,
+    exports,
+    dashboards,
+    synopsis,
+    registry_public,
+    registry_sharing,
+    registry_upload,
+    registry_officer,
+    registry_live,
+    search,
+    review,
+)
+"""Page routers, in the order their routes are matched."""
+
+
 def create_app(settings: Settings, *, system: System | None = None, executor: JobExecutor | None = None) -> FastAPI:
     """Build the web app on a prepared system (migrations applied, first administrator created).
 
     Analysis jobs run on ``executor`` (default: :func:`~vigil.system.make_executor`: worker processes, or Ray
-    under ``VIGIL_ENGINE=ray``), started with
-    the app's lifespan, which first resumes the jobs a crash or restart left unfinished, and shut down with it.
+    under ``VIGIL_ENGINE=ray``), started with the app's lifespan, which first resumes the jobs a crash or restart
+    left unfinished, and shut down with it.
     """
     if executor is None and settings.engine == "ray":
         from vigil.cluster.checks import require_cluster
@@ -88,6 +121,42 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
     owns_system = system is None
     system = system if system is not None else open_system(settings)
     first_admin_password = prepare(system)
+    app = FastAPI(
+        title="vigil",
+        description=API_DESCRIPTION,
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=_lifespan(system, executor=executor, owns_system=owns_system),
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.system = system
+    app.state.first_admin_password = first_admin_password
+    templates = make_templates(settings.zone)
+    footage.add_template_helpers(templates)
+    app.state.web = WebState(
+        system=system,
+        templates=templates,
+        login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
+        registrations=SlidingWindow(limit=settings.registry.registrations_per_hour, window_s=3600.0),
+        db_slots=anyio.CapacityLimiter(settings.web.db_slots),
+        db_finish=anyio.CapacityLimiter(settings.web.db_slots),
+    )
+    _add_middleware(app, settings, secret=secret_key(settings))
+    install_handlers(app)
+    for module in PAGES:
+        app.include_router(module.router)
+    app.include_router(api_router())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _lifespan(
+    system: System, *, executor: JobExecutor | None, owns_system: bool
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """What runs while the app serves: analysis jobs, playable copies, schedulers, live cameras; then shutdown."""
+    settings = system.settings
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,71 +195,13 @@ def create_app(settings: Settings, *, system: System | None = None, executor: Jo
             await asyncio.to_thread(copies.shutdown)
             app.state.web.viewers = None
             await asyncio.to_thread(viewers.close)
-            await asyncio.to_thread(app.state.live.stop_all)
             await asyncio.to_thread(system.live.stop)
+            await asyncio.to_thread(system.services.close)  # waits for synopsis renders, unmaps the index
             await asyncio.to_thread(write_audit_checkpoint, system)  # anchors everything up to shutdown
             if owns_system:
                 system.close()
 
-    app = FastAPI(
-        title="vigil",
-        description=API_DESCRIPTION,
-        version="1",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url="/openapi.json",
-        lifespan=lifespan,
-        dependencies=[Depends(check_csrf)],
-    )
-    app.state.system = system
-    app.state.first_admin_password = first_admin_password
-    templates = make_templates(settings.zone)
-    footage.add_template_helpers(templates)
-    app.state.live = make_live_runtime(system)
-    app.state.web = WebState(
-        system=system,
-        templates=templates,
-        login_attempts=SlidingWindow(limit=settings.web.login_rate_per_minute, window_s=60.0),
-        db_slots=anyio.CapacityLimiter(settings.web.db_slots),
-        db_finish=anyio.CapacityLimiter(settings.web.db_slots),
-    )
-    _add_middleware(app, settings, secret=secret_key(settings))
-    install_handlers(app)
-    for module in (
-        account,
-        tokens,
-        home,
-        working_context,
-        cases,
-        users,
-        locations,
-        camera_sources,  # before cameras: /cameras/sources is not a camera code
-        cameras,
-        audit,
-        retention,
-        footage,
-        tracks,
-        live_fr,
-        live_wall,  # before live_cameras: /live/wall is not a camera page
-        live_rules,  # before live_cameras: /live/rules and /live/alerts are not camera codes
-        live_cameras,
-        faces,
-        fr_calibration,
-        exports,
-        dashboards,
-        synopsis,
-        registry_public,
-        registry_sharing,
-        registry_upload,
-        registry_officer,
-        registry_live,
-        search,
-        review,
-    ):
-        app.include_router(module.router)
-    app.include_router(api_router())
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    return app
+    return lifespan
 
 
 def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
@@ -206,17 +217,3 @@ def _add_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
     )
     app.add_middleware(SecurityHeaders, https=settings.web.secure_cookies)
     app.add_middleware(ClientAddress, trusted_proxies=settings.web.trusted_proxies)  # outermost: all see the result
-
-
-def make_live_runtime(system: System) -> LiveRuntime:
-    """Live facial-recognition deployments run in this process; models load when a deployment starts."""
-    from vigil.vision.faces.recognizer import default_recognizer
-
-    settings = system.settings
-    return LiveRuntime(
-        sessions=system.sessions,
-        data_dir=settings.data_dir,
-        make_recognizer=lambda: default_recognizer(
-            threads=1, providers=settings.vision.providers, max_side=settings.faces.live_max_side
-        ),
-    )

@@ -22,6 +22,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from vigil.system import Services
 from vigil.web.state import web_state
 
 UNIT_OF_WORK = "vigil.db"  # the request's session, in the ASGI scope while the request holds it
@@ -77,3 +78,11 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def get_services(request: Request) -> Services:
+    """The system's long-lived models, index and registries (each built on first use, closed with the app)."""
+    return web_state(request).system.services
+
+
+AppServices = Annotated[Services, Depends(get_services)]

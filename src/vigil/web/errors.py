@@ -28,6 +28,16 @@ class ContextRequired(Exception):
         self.case_ref = case_ref
 
 
+class Refused(Exception):
+    """A form's action was refused: its reason is already flashed; the browser goes back to ``back`` (a 303, so
+    reloading never submits the form again). Raised by :func:`vigil.web.forms.refusal_goes_to`; leaving the route
+    by an exception makes the request's unit of work (:func:`vigil.web.deps.get_db`) roll its work back."""
+
+    def __init__(self, back: str) -> None:
+        super().__init__(back)
+        self.back = back
+
+
 class CsrfRejected(VigilError):
     status_code = 403
 

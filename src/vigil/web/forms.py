@@ -4,15 +4,16 @@ post/redirect/get pattern every form uses."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 
 from fastapi import Request
-from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse
 
 from vigil.errors import InvalidInput, VigilError
 from vigil.web.auth import flash
+from vigil.web.errors import Refused
 
 MAX_FIELD_CHARS = 4000
 
@@ -90,9 +91,24 @@ def local_datetime(value: str | None, *, zone: tzinfo, label: str, required: boo
         raise InvalidInput(f"{label} is out of range") from None
 
 
+@contextmanager
+def refusal_goes_to(request: Request, back: str, *, shown_as_page: tuple[type[VigilError], ...] = ()) -> Iterator[None]:
+    """The one place a refused form turns into a response: a :class:`~vigil.errors.VigilError` raised by the
+    block's service calls is flashed and becomes a 303 to ``back``; the request's work is rolled back by its unit
+    of work as the error leaves the route (refusals the service audited were committed by the service).
+    Errors of the ``shown_as_page`` types go to the error page instead (e.g. a refused live deployment is a 403
+    page, never a redirect that looks like progress)."""
+    try:
+        yield
+    except shown_as_page:
+        raise
+    except VigilError as exc:
+        flash(request, exc.message, "error")
+        raise Refused(back) from exc
+
+
 def outcome(
     request: Request,
-    db: Session,
     action: Callable[[], object],
     *,
     done: str,
@@ -100,13 +116,8 @@ def outcome(
     retry: str | None = None,
 ) -> RedirectResponse:
     """Run a form's service call: on success flash ``done`` and go to ``back``; on a refusal or invalid
-    input undo the work, flash the reason and go to ``retry`` (default ``back``). Redirects are 303,
-    so reloading the next page never submits the form again."""
-    try:
+    input the work is undone, the reason flashed and the browser sent to ``retry`` (default ``back``)."""
+    with refusal_goes_to(request, retry or back):
         action()
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        flash(request, exc.message, "error")
-        return RedirectResponse(retry or back, status_code=303)
     flash(request, done, "ok")
     return RedirectResponse(back, status_code=303)

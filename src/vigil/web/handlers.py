@@ -17,6 +17,7 @@ from vigil.web.errors import (
     ContextRequired,
     LoginRequired,
     PasswordChangeRequired,
+    Refused,
     TooManyAttempts,
     is_api_path,
 )
@@ -104,6 +105,11 @@ async def on_context_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/context?" + urlencode(params), status_code=303)
 
 
+async def on_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return RedirectResponse(exc.back, status_code=303)
+
+
 def incident_response(request: Request, incident: str) -> Response:
     """The answer to an unexpected error: a generic message and the incident id that was logged."""
     message = f"An unexpected error occurred. It has been logged as incident {incident}; quote it when reporting."
@@ -121,3 +127,4 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
     app.add_exception_handler(ContextRequired, on_context_required)
+    app.add_exception_handler(Refused, on_refused)

@@ -20,6 +20,7 @@ class WebState:
     system: System
     templates: Jinja2Templates
     login_attempts: SlidingWindow
+    registrations: SlidingWindow  # camera registrations per client address and hour (the public form)
     db_slots: anyio.CapacityLimiter  # requests using the database at once (see vigil.web.deps)
     db_finish: anyio.CapacityLimiter  # threads for their commits: as many as slots, so a commit never queues
     executor: JobExecutor | None = None  # runs analysis jobs; set while the app's lifespan runs

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 
 from vigil.vision.faces import MobileFaceNetEmbedder, RetinaFaceDetector
-from vigil.vision.faces.build import (
+from vigil.vision.faces.detect import _INPUT
+from vigil.vision.faces.manifest import REBUILD_HINT, load_manifest, model_path, models_dir
+from vigil.vision.runtime import ModelLoadError, OnnxModel
+from vigil_build.faces.build import (
     SHIPPED,
     SourceUnavailable,
     _onnx_from_python_literal,
     build_face_models,
     fetch_source,
 )
-from vigil.vision.faces.detect import _INPUT
-from vigil.vision.faces.manifest import REBUILD_HINT, load_manifest, model_path, models_dir
-from vigil.vision.faces.tflite_onnx import TfliteConversionError, convert_tflite
-from vigil.vision.runtime import ModelLoadError, OnnxModel
+from vigil_build.faces.tflite_onnx import TfliteConversionError, convert_tflite
 
 
 def sha256(path: Path) -> str:
@@ -48,7 +48,7 @@ def test_corrupt_detector_file_names_the_file_and_the_fix(tmp_path: Path) -> Non
     detector = RetinaFaceDetector(model=OnnxModel(path, _INPUT, expected_sha256=None, rebuild_hint=REBUILD_HINT))
     with pytest.raises(ModelLoadError, match="not a valid ONNX model") as caught:
         detector.detect(np.zeros((64, 64, 3), np.uint8))
-    assert str(path) in str(caught.value) and "vigil.vision.faces.build" in str(caught.value)
+    assert str(path) in str(caught.value) and "vigil_build.faces.build" in str(caught.value)
 
 
 def test_embedder_file_that_differs_from_the_manifest_is_refused(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.access import authorise, make_context, reach_case
 from vigil.governance.audit import AuditContext
+from vigil.governance.cameras.register import get_camera
 from vigil.governance.cases import reachable_case_ids
-from vigil.governance.locations import get_camera
 from vigil.governance.roles import Capability, Permission, role_has_permission
 from vigil.live.rules.engine import KINDS, ZONE_KINDS, Crossing, Kind, RuleSpec, Schedule, Window
 

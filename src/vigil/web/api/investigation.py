@@ -16,10 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.db.models import User
 from vigil.governance.audit import AuditContext
-from vigil.search.by_example import MAX_PHOTO_BYTES, SimilarResult, similar_to_image, similar_to_track
-from vigil.search.cards import result_card
-from vigil.search.review import mark_track, review_track
-from vigil.search.service import (
+from vigil.search.query.cards import result_card
+from vigil.search.query.service import (
     list_saved_searches,
     load_saved_search,
     refuse_description,
@@ -27,6 +25,8 @@ from vigil.search.service import (
     save_search,
     understand,
 )
+from vigil.search.review.marks import mark_track, review_track
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES, SimilarResult, similar_to_image, similar_to_track
 from vigil.web.api.access import ERRORS, ApiUser, Responses
 from vigil.web.api.common import NOT_FOUND, TOO_LARGE, ApiContext, Offset, binary_body, page_of, read_body
 from vigil.web.api.schemas import RowId
@@ -46,7 +46,6 @@ from vigil.web.api.search_schemas import (
     similar_reply,
 )
 from vigil.web.deps import DbSession
-from vigil.web.pages.review import photo_detector, similarity_index
 from vigil.web.state import web_state
 
 router = APIRouter(responses=ERRORS)
@@ -132,7 +131,7 @@ def similar_track(
 ) -> SimilarReply:
     """The tracks that look most like a track (of its class unless the filters name classes)."""
     body = body or SimilarRequest()
-    index = similarity_index(request)
+    index = web_state(request).system.services.similarity.get()
     result = similar_to_track(
         db=db, user=user, context=context, index=index, track_id=track_id, k=body.top, query=body.filters
     )
@@ -166,8 +165,8 @@ def _similar_photo(
         db=db,
         user=user,
         context=context,
-        index=similarity_index(request),
-        detector=photo_detector(request),
+        index=web_state(request).system.services.similarity.get(),
+        detector=web_state(request).system.services.photo_detector.get(),
         photo=photo,
         pick=None if pick is None else pick - 1,
         k=top,

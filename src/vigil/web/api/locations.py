@@ -9,16 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 from vigil.db.base import utcnow
 from vigil.db.models import PrivacyImpactAssessment
 from vigil.governance.camera_sources import set_source, source_policy
-from vigil.governance.locations import (
-    CameraStatus,
-    LocationStatus,
-    add_camera,
-    add_location,
-    add_pia,
-    camera_register,
-    current_pia,
-    location_register,
-)
+from vigil.governance.cameras.register import CameraStatus, add_camera, camera_register
+from vigil.governance.locations import LocationStatus, add_location, add_pia, current_pia, location_register
 from vigil.web.api.access import ERRORS, ApiUser, Responses
 from vigil.web.api.schemas import CameraReply, CameraRequest, LocationReply, LocationRequest, Pia, PiaRequest
 from vigil.web.deps import DbSession

@@ -8,11 +8,11 @@ from datetime import datetime
 from pydantic import Field
 
 from vigil.db.models import ReviewMark, SavedSearch
-from vigil.search.by_example import SimilarResult
-from vigil.search.cards import ResultCard
-from vigil.search.parser import Understanding
-from vigil.search.query import TrackQuery
-from vigil.search.review import Verdict
+from vigil.search.query.cards import ResultCard
+from vigil.search.query.parser import Understanding
+from vigil.search.query.track_query import TrackQuery
+from vigil.search.review.marks import Verdict
+from vigil.search.similarity.by_example import SimilarResult
 from vigil.web.api.common import PageInfo
 from vigil.web.api.schemas import Description, Name, Note, Reply, Request
 

@@ -90,4 +90,4 @@ def password_change(
         change_password(db, user=user, current=current, new=new)
         renew_session(request, db, user)
 
-    return outcome(request, db, act, done="Your password has been changed.", back="/", retry="/password")
+    return outcome(request, act, done="Your password has been changed.", back="/", retry="/password")

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from vigil.db.base import utcnow
 from vigil.governance.camera_sources import clear_source, list_sources, set_source, source_policy
-from vigil.governance.locations import camera_register
+from vigil.governance.cameras.register import camera_register
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
 from vigil.web.forms import outcome
@@ -46,7 +46,6 @@ def source_set(
     code = camera.strip().upper()
     return outcome(
         request,
-        db,
         lambda: set_source(db, user=user, camera_code=camera, url=url, policy=policy, recording=recording or None),
         done=f"Camera {code}: live source set.",
         back="/cameras/sources",
@@ -57,7 +56,6 @@ def source_set(
 def source_clear(request: Request, db: DbSession, user: CurrentUser, camera: Field = "") -> Response:
     return outcome(
         request,
-        db,
         lambda: clear_source(db, user=user, camera_code=camera),
         done=f"Camera {camera.strip().upper()}: live source removed.",
         back="/cameras/sources",

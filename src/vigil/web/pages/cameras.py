@@ -10,9 +10,11 @@ from starlette.responses import Response
 
 from vigil.analysis.stills import camera_still, newest_footage
 from vigil.db.base import utcnow
+from vigil.domain.cameras import Line, Zone
 from vigil.errors import InvalidInput
-from vigil.governance.ground import calibrate_from_points
-from vigil.governance.locations import CameraLine, camera_lines, camera_zones, location_register, set_camera_zones
+from vigil.governance.cameras.geometry import camera_geometry, set_camera_zones
+from vigil.governance.cameras.ground import calibrate_from_points
+from vigil.governance.locations import location_register
 from vigil.governance.sites import edit_camera, managed_camera, set_camera_active
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
@@ -31,9 +33,10 @@ Code = Annotated[str, Path(max_length=64)]
 @router.get("/cameras/{code}")
 def camera_page(request: Request, db: DbSession, user: CurrentUser, code: Code) -> Response:
     camera = managed_camera(db, actor=user, code=code)
+    geometry = camera_geometry(camera)
     drawing = {
-        "zones": [{"name": name, "polygon": polygon} for name, polygon in camera_zones(camera)],
-        "lines": [{"name": n, "a": a, "b": b, "direction": d} for n, a, b, d in camera_lines(camera)],
+        "zones": [{"name": zone.name, "polygon": zone.polygon} for zone in geometry.zones],
+        "lines": [{"name": ln.name, "a": ln.a, "b": ln.b, "direction": ln.direction} for ln in geometry.lines],
     }
     return render(
         request,
@@ -74,7 +77,7 @@ def camera_edit(
             bearing_deg=optional_float(bearing_deg, label="Bearing"),
         )
 
-    return outcome(request, db, act, done=f"Camera {code.upper()} updated.", back=f"/cameras/{code}")
+    return outcome(request, act, done=f"Camera {code.upper()} updated.", back=f"/cameras/{code}")
 
 
 @router.post("/cameras/{code}/active")
@@ -83,21 +86,22 @@ def camera_active(request: Request, db: DbSession, user: CurrentUser, code: Code
     done = f"Camera {code.upper()} {'re-activated' if enable else 'retired; its footage and tracks are kept'}."
     return outcome(
         request,
-        db,
         lambda: set_camera_active(db, actor=user, code=code, active=enable),
         done=done,
         back=f"/cameras/{code}",
     )
 
 
-def _parse_drawing(raw: str) -> tuple[list[tuple[str, list[tuple[float, float]]]], list[CameraLine]]:
+def _parse_drawing(raw: str) -> tuple[list[Zone], list[Line]]:
     """The zones and lines the page's drawing tool sends (JSON); shapes are checked again by the service."""
     try:
         data: Any = json.loads(raw or "{}")
-        zones = [(str(z["name"]), [(float(x), float(y)) for x, y in z["polygon"]]) for z in data.get("zones", [])]
+        zones = [
+            Zone(str(z["name"]), tuple((float(x), float(y)) for x, y in z["polygon"])) for z in data.get("zones", [])
+        ]
         lines = [
-            (str(ln["name"]), (float(ln["a"][0]), float(ln["a"][1])), (float(ln["b"][0]), float(ln["b"][1])),
-             str(ln.get("direction", "either")))
+            Line(str(ln["name"]), (float(ln["a"][0]), float(ln["a"][1])), (float(ln["b"][0]), float(ln["b"][1])),
+                 ln.get("direction", "either"))
             for ln in data.get("lines", [])
         ]  # fmt: skip
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
@@ -111,7 +115,7 @@ def camera_drawing(request: Request, db: DbSession, user: CurrentUser, code: Cod
         zones, lines = _parse_drawing(drawing)
         set_camera_zones(db, actor=user, code=code, zones=zones, lines=lines)
 
-    return outcome(request, db, act, done="Zones and lines saved.", back=f"/cameras/{code}")
+    return outcome(request, act, done="Zones and lines saved.", back=f"/cameras/{code}")
 
 
 Numbers = Annotated[list[str], Form(max_length=60)]
@@ -157,7 +161,6 @@ def camera_calibration(
 
     return outcome(
         request,
-        db,
         act,
         done="Calibration saved: heights and speeds of footage analysed from now on are in metres.",
         back=f"/cameras/{code}",

@@ -31,7 +31,7 @@ def case_open(
     def act() -> None:
         open_case_record(db=db, actor=user, reference=reference, title=title, summary=summary)
 
-    return outcome(request, db, act, done=f"Case {reference.strip()} opened: now add its members.", back="/cases")
+    return outcome(request, act, done=f"Case {reference.strip()} opened: now add its members.", back="/cases")
 
 
 @router.post("/cases/members")
@@ -41,7 +41,7 @@ def case_member_add(
     def act() -> None:
         add_member(db=db, actor=user, reference=reference, username=username)
 
-    return outcome(request, db, act, done=f"{username} added to case {reference}.", back="/cases")
+    return outcome(request, act, done=f"{username} added to case {reference}.", back="/cases")
 
 
 @router.post("/cases/members/remove")
@@ -51,14 +51,13 @@ def case_member_remove(
     def act() -> None:
         remove_member(db=db, actor=user, reference=reference, username=username)
 
-    return outcome(request, db, act, done=f"{username} removed from case {reference}.", back="/cases")
+    return outcome(request, act, done=f"{username} removed from case {reference}.", back="/cases")
 
 
 @router.post("/cases/close")
 def case_close(request: Request, db: DbSession, user: CurrentUser, reference: Field = "") -> Response:
     return outcome(
         request,
-        db,
         lambda: close_case(db=db, actor=user, reference=reference),
         done=f"Case {reference} closed.",
         back="/cases",

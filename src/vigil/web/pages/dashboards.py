@@ -21,7 +21,8 @@ from starlette.responses import Response
 from vigil.db.base import utcnow
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance.audit import AuditContext
-from vigil.search.dashboards import (
+from vigil.search.dashboards.charts import Charts
+from vigil.search.dashboards.service import (
     Dashboard,
     Dataset,
     dashboard,
@@ -30,7 +31,6 @@ from vigil.search.dashboards import (
     dashboard_media,
     parse_local_time,
 )
-from vigil.search.dashboards_charts import Charts
 from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession

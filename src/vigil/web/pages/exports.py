@@ -1,5 +1,6 @@
 """Evidence export for the current case: its confirmed tracks (to choose from), "Create bundle", and its bundles
-with download links. Everything is checked and audited by :mod:`vigil.search.export`; routes only parse and render.
+with download links. Everything is checked and audited by :mod:`vigil.search.export.service`; routes only parse and
+render.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import FileResponse, Response
 
-from vigil.search.export import case_folder, create_export, download_export, export_candidates
+from vigil.search.export.service import case_folder, create_export, download_export, export_candidates
 from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
@@ -49,7 +50,6 @@ def exports_create(
     back = f"/exports?{urlencode({'case': context.case_ref})}"
     return outcome(
         request,
-        db,
         lambda: create_export(db=db, user=user, context=context, settings=settings, track_ids=track),
         done="The evidence bundle was created: download it below.",
         back=back,

@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from vigil.errors import InvalidInput, VigilError
+from vigil.db.models import User
+from vigil.errors import InvalidInput
 from vigil.faces.held import held_path, held_photo, hold_photo, release_photo
-from vigil.faces.images import Photo, SeveralFaces, decode_photo, make_recognizer
+from vigil.faces.images import Photo, SeveralFaces, decode_photo
 from vigil.faces.retrospective import NOT_AN_IDENTIFICATION, decide, moment, search_probe, view_search
 from vigil.faces.views import case_searches, enrolment_crop, register, retro_image
 from vigil.faces.watchlists import (
@@ -32,11 +33,11 @@ from vigil.faces.watchlists import (
     freeze_watchlist,
 )
 from vigil.governance.roles import Role
-from vigil.vision.faces import FaceRecognizer
+from vigil.system import Services
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
-from vigil.web.deps import DbSession
-from vigil.web.forms import outcome, required_date, text
+from vigil.web.deps import AppServices, DbSession
+from vigil.web.forms import outcome, refusal_goes_to, required_date, text
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -45,15 +46,6 @@ router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=4000)]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 REGISTER = "/fr/watchlists"
-
-
-def recognizer(request: Request) -> FaceRecognizer:
-    """The app's face recognizer, built on first use."""
-    built: FaceRecognizer | None = getattr(request.app.state, "face_recognizer", None)
-    if built is None:
-        built = make_recognizer(web_state(request).system.settings)
-        request.app.state.face_recognizer = built
-    return built
 
 
 def read_upload(request: Request, upload: UploadFile | None, label: str) -> Photo:
@@ -70,7 +62,6 @@ def read_upload(request: Request, upload: UploadFile | None, label: str) -> Phot
 @router.get("/fr/watchlists")
 def register_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     view = register(db, user=user)
-    db.commit()
     supervisor = user.role == Role.SUPERVISOR
     return render(
         request,
@@ -105,17 +96,16 @@ def subject_create(
         form = SubjectForm(reference, category, reason, authority, required_date(expires, label="Expiry date"))
         create_subject(db, user=user, form=form)
 
-    return outcome(request, db, act, done=f"Subject {reference.strip()} added.", back=REGISTER)
+    return outcome(request, act, done=f"Subject {reference.strip()} added.", back=REGISTER)
 
 
-def _enrol(request: Request, db: DbSession, user: CurrentUser, form: EnrolForm, photo: Photo) -> str:
+def _enrol(request: Request, db: DbSession, services: Services, user: User, form: EnrolForm, photo: Photo) -> str:
     """Enrol the photo as the form says (and add to the watchlist); the success message."""
-    settings = web_state(request).system.settings
     enrolled = enrol_photos(
         db,
-        settings=settings,
+        settings=services.settings,
         user=user,
-        recognizer=recognizer(request),
+        recognizer=services.recognizer.get(),
         subject_ref=form.subject,
         photos=[("photo", photo)],
         choice=FaceChoice(form.face, form.override_reason.strip() or None),
@@ -143,23 +133,17 @@ class EnrolForm:
 def _enrol_outcome(
     request: Request, db: DbSession, enrol: Callable[[], str], *, retry: str, several: Callable[[], str] | None = None
 ) -> Response:
-    """Run an enrolment: on success commit, flash what was enrolled and go to the register; else undo, say why and
+    """Run an enrolment: on success flash what was enrolled and go to the register; else undo, say why and
     go to ``retry``. When the photo shows several faces and none stands out, ``several`` holds it and gives the
     address of the page to choose one on."""
     try:
-        done = enrol()
-        db.commit()
+        with refusal_goes_to(request, retry, shown_as_page=(SeveralFaces,)):
+            done = enrol()
     except SeveralFaces:
-        db.rollback()
         if several is None:
             raise
-        choose = several()
-        db.commit()
-        return RedirectResponse(choose, status_code=303)
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        flash(request, exc.message, "error")
-        return RedirectResponse(retry, status_code=303)
+        db.rollback()  # nothing of the attempt is kept; the photo is held for the choice instead
+        return RedirectResponse(several(), status_code=303)
     flash(request, done, "ok")
     return RedirectResponse(REGISTER, status_code=303)
 
@@ -168,17 +152,15 @@ def _enrol_outcome(
 def subject_enrol(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     subject: Field = "",
     watchlist: Field = "",
     override_reason: Field = "",
     image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    try:
+    with refusal_goes_to(request, REGISTER):
         photo = read_upload(request, image, "photo")
-    except VigilError as exc:
-        flash(request, exc.message, "error")
-        return RedirectResponse(REGISTER, status_code=303)
 
     def hold() -> str:
         sha256 = hold_photo(db, settings=web_state(request).system.settings, user=user, photo=photo)
@@ -186,16 +168,23 @@ def subject_enrol(
         return f"/fr/subjects/enrol/choose?{query}"
 
     form = EnrolForm(subject, watchlist, override_reason)
-    return _enrol_outcome(request, db, partial(_enrol, request, db, user, form, photo), retry=REGISTER, several=hold)
+    return _enrol_outcome(
+        request, db, partial(_enrol, request, db, services, user, form, photo), retry=REGISTER, several=hold
+    )
 
 
 @router.get("/fr/subjects/enrol/choose")
 def choose_face_page(
-    request: Request, db: DbSession, user: CurrentUser, photo: str = "", subject: str = "", watchlist: str = ""
+    request: Request,
+    db: DbSession,
+    services: AppServices,
+    user: CurrentUser,
+    photo: str = "",
+    subject: str = "",
+    watchlist: str = "",
 ) -> Response:
-    settings = web_state(request).system.settings
-    held = held_photo(db, settings=settings, user=user, recognizer=recognizer(request), sha256=photo)
-    db.commit()
+    faces = services.recognizer.get()
+    held = held_photo(db, settings=services.settings, user=user, recognizer=faces, sha256=photo)
     return render(
         request,
         "fr_choose_face.html",
@@ -220,6 +209,7 @@ def held_image(request: Request, db: DbSession, user: CurrentUser, sha256: str) 
 def subject_enrol_face(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     photo: Field = "",
     subject: Field = "",
@@ -232,7 +222,7 @@ def subject_enrol_face(
 
     def enrol() -> str:
         held = held_photo(db, settings=settings, user=user, recognizer=None, sha256=photo)
-        done = _enrol(request, db, user, EnrolForm(subject, watchlist, override_reason, face), held.photo)
+        done = _enrol(request, db, services, user, EnrolForm(subject, watchlist, override_reason, face), held.photo)
         release_photo(settings=settings, user=user, sha256=photo)
         return done
 
@@ -244,7 +234,7 @@ def watchlist_create(
     request: Request, db: DbSession, user: CurrentUser, name: Field = "", kind: Field = "deployment"
 ) -> Response:
     action = partial(create_watchlist, db, user=user, name=name, kind=kind)
-    return outcome(request, db, action, done=f"Watchlist {name.strip()} created.", back=REGISTER)
+    return outcome(request, action, done=f"Watchlist {name.strip()} created.", back=REGISTER)
 
 
 @router.post("/fr/watchlists/add")
@@ -252,13 +242,13 @@ def watchlist_add(
     request: Request, db: DbSession, user: CurrentUser, watchlist: Field = "", subject: Field = ""
 ) -> Response:
     action = partial(add_subjects, db, user=user, watchlist_name=watchlist, subject_refs=[subject])
-    return outcome(request, db, action, done=f"{subject.strip()} added to {watchlist.strip()}.", back=REGISTER)
+    return outcome(request, action, done=f"{subject.strip()} added to {watchlist.strip()}.", back=REGISTER)
 
 
 @router.post("/fr/watchlists/freeze")
 def watchlist_freeze(request: Request, db: DbSession, user: CurrentUser, watchlist: Field = "") -> Response:
     action = partial(freeze_watchlist, db, user=user, watchlist_name=watchlist)
-    return outcome(request, db, action, done=f"Watchlist {watchlist.strip()} frozen.", back=REGISTER)
+    return outcome(request, action, done=f"Watchlist {watchlist.strip()} frozen.", back=REGISTER)
 
 
 def _case_query(case_ref: str) -> str:
@@ -268,7 +258,6 @@ def _case_query(case_ref: str) -> str:
 @router.get("/fr/retro")
 def retro_page(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext) -> Response:
     view = case_searches(db, user=user, context=context)
-    db.commit()
     return render(
         request,
         "fr_retro.html",
@@ -284,24 +273,19 @@ def retro_page(request: Request, db: DbSession, user: CurrentUser, context: Work
 def retro_search(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     context: WorkingContext,
     probe: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     back = f"/fr/retro?{_case_query(context.case_ref)}"
-    try:
+    with refusal_goes_to(request, back):
         photo = read_upload(request, probe, "probe photo")
-        settings, faces = web_state(request).system.settings, recognizer(request)
+        faces = services.recognizer.get()
         found = search_probe(
-            db, settings=settings, user=user, recognizer=faces, photo=photo, label="probe", context=context
+            db, settings=services.settings, user=user, recognizer=faces, photo=photo, label="probe", context=context
         )
-        search_id = found.id
-        db.commit()
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(back, status_code=303)
-    return RedirectResponse(f"/fr/retro/{search_id}?{_case_query(context.case_ref)}", status_code=303)
+    return RedirectResponse(f"/fr/retro/{found.id}?{_case_query(context.case_ref)}", status_code=303)
 
 
 @router.get("/fr/retro/{search_id}")
@@ -310,7 +294,6 @@ def retro_results(
 ) -> Response:
     search = view_search(db, user=user, search_id=search_id, context=context)
     cards = [(c, *moment(c.entry)) for c in search.candidates]
-    db.commit()
     return render(
         request,
         "fr_retro_search.html",
@@ -354,4 +337,4 @@ def retro_decide(
 ) -> Response:
     back = f"/fr/retro/{search}?{_case_query(context.case_ref)}#candidate-{candidate_id}"
     action = partial(decide, db, user=user, candidate_id=candidate_id, verdict=verdict, note=note, context=context)
-    return outcome(request, db, action, done=f"Candidate {verdict}.", back=back)
+    return outcome(request, action, done=f"Candidate {verdict}.", back=back)

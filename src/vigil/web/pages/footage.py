@@ -23,7 +23,7 @@ from vigil.footage.ingest import IngestResult, get_footage
 from vigil.footage.playable import PREPARING, QUEUED
 from vigil.footage.storage import MIB
 from vigil.governance.access import make_context
-from vigil.governance.locations import camera_register
+from vigil.governance.cameras.register import camera_register
 from vigil.governance.roles import Capability, role_grants_capability
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
@@ -151,7 +151,7 @@ def footage_analyse(
         footage = get_footage(db, footage_id)
         start_job(request, db, user=user, footage=footage, force=force == "1", context=context)
 
-    return outcome(request, db, act, done=f"Analysis of footage {footage_id} started.", back="/footage")
+    return outcome(request, act, done=f"Analysis of footage {footage_id} started.", back="/footage")
 
 
 def duration(seconds: float | None) -> str:

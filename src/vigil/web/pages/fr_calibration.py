@@ -10,13 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from vigil.errors import InvalidInput, NotFound, VigilError
+from vigil.errors import InvalidInput, NotFound
 from vigil.faces.calibration import Calibration, load_calibration, one_in, run_calibration
 from vigil.faces.calibration_sets import MAX_TOTAL_MB, photos_from_zip
 from vigil.faces.watchlists import fr_capability
 from vigil.web.auth import CurrentUser, flash
-from vigil.web.deps import DbSession
-from vigil.web.pages.faces import recognizer
+from vigil.web.deps import AppServices, DbSession
+from vigil.web.forms import refusal_goes_to
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -69,10 +69,14 @@ def _save_upload(upload: UploadFile, into: Path) -> Path:
 
 @router.post("/fr/calibration")
 def calibration_run(
-    request: Request, db: DbSession, user: CurrentUser, photos: Annotated[UploadFile | None, File()] = None
+    request: Request,
+    db: DbSession,
+    services: AppServices,
+    user: CurrentUser,
+    photos: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    settings = web_state(request).system.settings
-    try:
+    settings = services.settings
+    with refusal_goes_to(request, "/fr/calibration"):
         fr_capability(db, user=user, action="fr.calibrate", context=None)  # refuse before unpacking anything
         if photos is None:
             raise InvalidInput("choose a ZIP of labelled photos to upload")
@@ -80,12 +84,8 @@ def calibration_run(
             archive = _save_upload(photos, Path(work))
             labelled = photos_from_zip(archive, Path(work) / "photos", max_photo_mb=settings.faces.max_image_mb)
             result, _ = run_calibration(
-                db, settings=settings, user=user, recognizer=recognizer(request), photos=labelled
+                db, settings=settings, user=user, recognizer=services.recognizer.get(), photos=labelled
             )
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        flash(request, exc.message, "error")
-        return RedirectResponse("/fr/calibration", status_code=303)
     flash(
         request,
         f"Calibrated {result.model} on {result.photos} photos of {result.identities} people; deployments now use it.",

@@ -20,30 +20,28 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 
 from vigil.db.base import utcnow
 from vigil.db.face_models import Watchlist
-from vigil.errors import InvalidInput, NotPermitted, VigilError
+from vigil.errors import InvalidInput, NotPermitted
 from vigil.faces.calibration import FalseAlertEstimate, estimate_false_alerts
 from vigil.faces.live import (
     DeploymentPlan,
     StreamSpec,
     alert_image,
     decide_alert,
-    deployment_sources,
     list_deployments,
     plan_deployment,
     public_register,
     results_due,
     results_of,
     results_reminders,
-    start_deployment,
-    stop_deployment,
     streams_of,
     view_console,
 )
+from vigil.faces.live_control import end_live, go_live
 from vigil.faces.live_runtime import LiveRuntime
 from vigil.governance.camera_sources import registered_sources, source_policy
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
-from vigil.web.forms import local_datetime, outcome, text
+from vigil.web.forms import local_datetime, outcome, refusal_goes_to, text
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -56,8 +54,8 @@ KEEPALIVE_S = 15.0
 
 
 def live_runtime(request: Request) -> LiveRuntime:
-    runtime: LiveRuntime = request.app.state.live
-    return runtime
+    """The app's live FR runtime (:attr:`vigil.system.Services.live_fr`)."""
+    return web_state(request).system.services.live_fr.get()
 
 
 def _local(value: str, label: str, request: Request) -> datetime:
@@ -128,21 +126,8 @@ def deployment_plan(
     sensitive: Field = "",
 ) -> Response:
     def act() -> None:
-        try:
-            plan = DeploymentPlan(
-                name=text(name, label="Name", max_chars=200),
-                location=text(location, label="Location", max_chars=300),
-                streams=_streams(cameras),
-                window_start=_local(window_start, "Start", request),
-                window_end=_local(window_end, "End", request),
-                watchlist=watchlist,
-                threshold=float(threshold or "nan"),
-                authorising_officer=text(authorising_officer, label="Authorising officer", max_chars=200),
-                public_notice=text(public_notice, label="Public notice"),
-                operationally_sensitive=sensitive == "1",
-            )
-        except ValueError as exc:
-            raise InvalidInput(_first_error(exc)) from None
+        fields = (name, location, cameras, window_start, window_end, watchlist, threshold, authorising_officer)
+        plan = _read_plan(request, *fields, public_notice=public_notice, sensitive=sensitive == "1")
         settings = web_state(request).system.settings
         deployment = plan_deployment(db, user=user, plan=plan, sources=source_policy(settings))
         size = len(deployment.watchlist.entries) if deployment.watchlist else 0
@@ -150,7 +135,39 @@ def deployment_plan(
         if expected is not None and expected.warning:
             flash(request, f"Warning: {expected.warning}.", "warn")
 
-    return outcome(request, db, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
+    return outcome(request, act, done=f"Deployment {name.strip()} planned.", back="/fr/deployments")
+
+
+def _read_plan(
+    request: Request,
+    name: str,
+    location: str,
+    cameras: list[str],
+    window_start: str,
+    window_end: str,
+    watchlist: str,
+    threshold: str,
+    authorising_officer: str,
+    *,
+    public_notice: str,
+    sensitive: bool,
+) -> DeploymentPlan:
+    """The planning form as a checked :class:`DeploymentPlan` (the first problem as a clear message)."""
+    try:
+        return DeploymentPlan(
+            name=text(name, label="Name", max_chars=200),
+            location=text(location, label="Location", max_chars=300),
+            streams=_streams(cameras),
+            window_start=_local(window_start, "Start", request),
+            window_end=_local(window_end, "End", request),
+            watchlist=watchlist,
+            threshold=float(threshold or "nan"),
+            authorising_officer=text(authorising_officer, label="Authorising officer", max_chars=200),
+            public_notice=text(public_notice, label="Public notice"),
+            operationally_sensitive=sensitive,
+        )
+    except ValueError as exc:
+        raise InvalidInput(_first_error(exc)) from None
 
 
 def _first_error(exc: ValueError) -> str:
@@ -164,43 +181,21 @@ def _first_error(exc: ValueError) -> str:
 
 @router.post("/fr/deployments/{deployment_id}/start")
 def deployment_start(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # Authorise and change state first (the service refuses, audited, before anything runs); the streams start only
-    # after the commit. A refusal is a 403 page, never a redirect that looks like progress.
-    policy = source_policy(web_state(request).system.settings)
-    try:
-        deployment, vectors = start_deployment(db, user=user, deployment_id=deployment_id)
-        streams = deployment_sources(db, deployment, sources=policy)  # checked again before anything is read
-        threshold, ends = deployment.threshold, deployment.window_end
-        db.commit()
-    except NotPermitted:
-        db.rollback()
-        raise
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse("/fr/deployments", status_code=303)
-    live_runtime(request).start(deployment_id, watchlist=vectors, streams=streams, threshold=threshold, ends=ends)
+    # The service refuses (audited) before anything runs; the streams start once the request commits. A refusal
+    # is a 403 page, never a redirect that looks like progress.
+    with refusal_goes_to(request, "/fr/deployments", shown_as_page=(NotPermitted,)):
+        policy = source_policy(web_state(request).system.settings)
+        go_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id, sources=policy)
     flash(request, "The deployment is live. Alerts appear on this console.")
     return RedirectResponse(f"/fr/deployments/{deployment_id}/console", status_code=303)
 
 
 @router.post("/fr/deployments/{deployment_id}/end")
 def deployment_end(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # Authorise first, always: the service refuses (audited) before any state changes, and the streams are stopped
-    # only once the end is committed. Committing before stopping also frees SQLite's write lock, which the stream
-    # threads need to add their last count of faces seen as they stop.
+    # Authorised first, always (a refusal changes nothing); the streams stop once the end is committed.
     back = f"/fr/deployments/{deployment_id}/console"
-    try:
-        stop_deployment(db, user=user, deployment_id=deployment_id)
-        db.commit()
-    except NotPermitted:
-        db.rollback()
-        raise
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(back, status_code=303)
-    live_runtime(request).stop(deployment_id)
+    with refusal_goes_to(request, back, shown_as_page=(NotPermitted,)):
+        end_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id)
     flash(request, "The deployment has ended; its watchlist embeddings were deleted.", "ok")
     return RedirectResponse(back, status_code=303)
 
@@ -208,7 +203,6 @@ def deployment_end(request: Request, db: DbSession, user: CurrentUser, deploymen
 @router.get("/fr/deployments/{deployment_id}/console")
 def console_page(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
     deployment, alerts = view_console(db, user=user, deployment_id=deployment_id)
-    db.commit()
     return render(
         request,
         "fr_console.html",
@@ -265,7 +259,6 @@ def alert_decide(
     target = back if back.startswith("/fr/deployments/") and "//" not in back else "/fr/deployments"
     return outcome(
         request,
-        db,
         lambda: decide_alert(db, user=user, alert_id=alert_id, outcome=decision, note=note, case_ref=case.strip()),
         done=f"Alert {alert_id}: {decision}.",
         back=target,

@@ -146,7 +146,7 @@ def rule_create(
 
     code = camera.strip().upper()
     back = f"/live/rules?camera={quote(code)}" if code else "/live/rules"
-    return outcome(request, db, act, done=f"Rule {name.strip()} saved: it is live within seconds.", back=back)
+    return outcome(request, act, done=f"Rule {name.strip()} saved: it is live within seconds.", back=back)
 
 
 @router.post("/live/rules/{rule_id}/end")
@@ -154,7 +154,7 @@ def rule_end(request: Request, db: DbSession, user: CurrentUser, rule_id: int) -
     def act() -> None:
         end_rule(db=db, user=user, rule_id=rule_id)
 
-    return outcome(request, db, act, done=f"Rule {rule_id} ended.", back="/live/rules")
+    return outcome(request, act, done=f"Rule {rule_id} ended.", back="/live/rules")
 
 
 @router.post("/live/rules/{rule_id}/renew")
@@ -162,7 +162,7 @@ def rule_renew(request: Request, db: DbSession, user: CurrentUser, rule_id: int,
     def act() -> None:
         renew_rule(db=db, user=user, rule_id=rule_id, days=_number(days, "Days", 0))
 
-    return outcome(request, db, act, done=f"Rule {rule_id} renewed.", back="/live/rules")
+    return outcome(request, act, done=f"Rule {rule_id} renewed.", back="/live/rules")
 
 
 @router.get("/live/alerts")
@@ -251,7 +251,6 @@ def alert_decide(
     if "application/json" not in request.headers.get("accept", ""):
         return outcome(
             request,
-            db,
             lambda: decide_alert(db=db, user=user, alert_id=alert_id, decision=decision, note=note),
             done=f"Alert {alert_id}: {decision}.",
             back="/live/alerts",

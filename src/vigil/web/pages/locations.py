@@ -10,7 +10,8 @@ from starlette.responses import Response
 from vigil.db.base import utcnow
 from vigil.domain.cameras import camera_code
 from vigil.errors import InvalidInput
-from vigil.governance.locations import add_camera, add_location, add_pia, camera_register, location_register
+from vigil.governance.cameras.register import add_camera, camera_register
+from vigil.governance.locations import add_location, add_pia, location_register
 from vigil.governance.roles import Permission, role_has_permission
 from vigil.governance.sites import edit_location, set_location_active
 from vigil.web.auth import CurrentUser
@@ -71,7 +72,7 @@ def location_add(
     def act() -> None:
         add_location(db, actor=user, **_site(name, address, latitude, longitude))
 
-    return outcome(request, db, act, done=f"Location {name.strip()} added.", back="/locations")
+    return outcome(request, act, done=f"Location {name.strip()} added.", back="/locations")
 
 
 @router.post("/pias")
@@ -98,7 +99,7 @@ def pia_add(
             approved_by=text(approved_by, label="Approved by", max_chars=200),
         )
 
-    return outcome(request, db, act, done=f"PIA {reference.strip()} recorded.", back="/locations")
+    return outcome(request, act, done=f"PIA {reference.strip()} recorded.", back="/locations")
 
 
 @router.post("/cameras")
@@ -121,7 +122,7 @@ def camera_add(
             bearing_deg=optional_float(bearing_deg, label="Bearing"),
         )
 
-    return outcome(request, db, act, done=f"Camera {camera_code(code)} added.", back="/locations")
+    return outcome(request, act, done=f"Camera {camera_code(code)} added.", back="/locations")
 
 
 @router.post("/locations/{location_id}/edit")
@@ -138,7 +139,7 @@ def location_edit(
     def act() -> None:
         edit_location(db, actor=user, location_id=location_id, **_site(name, address, latitude, longitude))
 
-    return outcome(request, db, act, done=f"Location {name.strip()} updated.", back="/locations")
+    return outcome(request, act, done=f"Location {name.strip()} updated.", back="/locations")
 
 
 @router.post("/locations/{location_id}/active")
@@ -149,7 +150,6 @@ def location_active(
     done = f"Location {'re-activated' if enable else 'retired; its PIAs and cameras history are kept'}."
     return outcome(
         request,
-        db,
         lambda: set_location_active(db, actor=user, location_id=location_id, active=enable),
         done=done,
         back="/locations",

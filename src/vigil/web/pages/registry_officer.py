@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 
 from vigil.analysis.timing import correct_start_time
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, NotFound, VigilError
+from vigil.errors import InvalidInput, NotFound
 from vigil.governance.outbox import QUEUED
 from vigil.registry.area import AreaQuery, cameras_in_area
 from vigil.registry.cameras import export_geojson, map_markers
@@ -29,7 +29,7 @@ from vigil.settings import Settings
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
-from vigil.web.forms import optional_float, outcome, text
+from vigil.web.forms import optional_float, outcome, refusal_goes_to, text
 from vigil.web.mail import deliver_now, queued_notice
 from vigil.web.rendering import render
 from vigil.web.state import web_state
@@ -189,7 +189,7 @@ async def request_send(
     owners = [str(value) for value in form.getlist("owner")]
 
     back = "/registry/requests?" + urlencode({"case": context.case_ref})
-    try:
+    with refusal_goes_to(request, request.headers.get("referer") or back):
         if not all(owner.isdigit() and len(owner) < 10 for owner in owners):
             raise InvalidInput("choose owners from the search results")
         sent = send_requests(
@@ -202,10 +202,6 @@ async def request_send(
             window_end=local_time(window_end, settings, label="End of the time window"),
             message=text(message, label="Message", max_chars=2000),
         )
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(request.headers.get("referer") or back, status_code=303)
     delivery = deliver_now(request, db, [s.message_id for s in sent])  # after the requests have committed
     if delivery.all_sent:
         flash(request, f"Footage requests sent: {delivery.sent} email(s) delivered to the mail server.", "ok")
@@ -252,7 +248,6 @@ def request_revoke(
     back = "/registry/requests?" + urlencode({"case": context.case_ref})
     return outcome(
         request,
-        db,
         lambda: revoke_request(db, user=user, context=context, request_id=request_id),
         done=f"Request {request_id} withdrawn: its link no longer works.",
         back=back,
@@ -279,7 +274,7 @@ def recording_time_correct(
         )
 
     back = request.headers.get("referer") or "/registry/requests?" + urlencode({"case": context.case_ref})
-    return outcome(request, db, act, done=f"Recording time of footage {footage_id} corrected.", back=back)
+    return outcome(request, act, done=f"Recording time of footage {footage_id} corrected.", back=back)
 
 
 @router.get("/registry/stats")

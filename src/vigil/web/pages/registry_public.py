@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from vigil.errors import InvalidInput, NotFound, VigilError
+from vigil.errors import InvalidInput, NotFound
 from vigil.registry.owners import (
     CURRENT_CONSENT,
     MAX_CAMERAS,
@@ -35,7 +35,7 @@ from vigil.web.deps import DbSession, client_address
 from vigil.web.errors import TooManyAttempts
 from vigil.web.link_cookies import MANAGE_COOKIE, clear_link_cookie, link_token, set_link_cookie
 from vigil.web.mail import deliver_now, queued_notice
-from vigil.web.ratelimit import SlidingWindow, retry_after_header
+from vigil.web.ratelimit import retry_after_header
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -48,18 +48,8 @@ OWNER_FIELDS = ("kind", "name", "address", "postcode", "email", "phone")
 CAMERA_FIELDS = ("label", "kind", "latitude", "longitude", "facing_deg", "retention_days")
 
 
-def _limiter(request: Request) -> SlidingWindow:
-    state = request.app.state
-    limiter: SlidingWindow | None = getattr(state, "registry_registrations", None)
-    if limiter is None:
-        per_hour = web_state(request).system.settings.registry.registrations_per_hour
-        limiter = SlidingWindow(limit=per_hour, window_s=3600.0)
-        state.registry_registrations = limiter
-    return limiter
-
-
 def _check_rate(request: Request) -> None:
-    wait_s = _limiter(request).attempt(client_address(request))
+    wait_s = web_state(request).registrations.attempt(client_address(request))
     if wait_s is not None:
         raise TooManyAttempts(
             "Too many registrations from your address. Please try again later.", retry_after=retry_after_header(wait_s)
@@ -242,11 +232,7 @@ async def manage_submit(request: Request, db: DbSession) -> Response:
 
 @router.post("/register/manage/delete")
 def delete_submit(request: Request, db: DbSession) -> Response:
-    try:
-        delete_registration(db, token=_manage_token(request))
-    except VigilError:
-        db.rollback()
-        raise
+    delete_registration(db, token=_manage_token(request))  # a refusal leaves by the error page, rolled back
     response = _message(
         request,
         "Registration deleted",

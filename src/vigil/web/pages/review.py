@@ -22,15 +22,13 @@ from starlette.responses import Response
 from vigil.db.models import Track
 from vigil.errors import InvalidInput, VigilError
 from vigil.governance.audit import AuditContext
-from vigil.search.by_example import MAX_PHOTO_BYTES, SimilarResult, similar_to_image, similar_to_track
-from vigil.search.cards import result_card
-from vigil.search.form import query_from_fields
-from vigil.search.review import Verdict, mark_track, review_track
-from vigil.search.similar import SimilarityIndex
-from vigil.vision.detect import Detector, build_detector
+from vigil.search.query.cards import result_card
+from vigil.search.query.form import query_from_fields
+from vigil.search.review.marks import Verdict, mark_track, review_track
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES, SimilarResult, similar_to_image, similar_to_track
 from vigil.web.auth import CurrentUser, safe_next
 from vigil.web.context import WorkingContext
-from vigil.web.deps import DbSession
+from vigil.web.deps import AppServices, DbSession
 from vigil.web.forms import optional_float, outcome
 from vigil.web.playable import footage_player
 from vigil.web.rendering import render
@@ -41,32 +39,6 @@ router = APIRouter(include_in_schema=False)
 TrackId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Moment = Annotated[float | None, Query(ge=0, le=10**7, allow_inf_nan=False)]
 Top = Annotated[int, Query(ge=1, le=200)]
-
-
-def similarity_index(request: Request) -> SimilarityIndex:
-    """The app's appearance index (one per app, made on first use)."""
-    index = getattr(request.app.state, "similarity_index", None)
-    if not isinstance(index, SimilarityIndex):
-        index = SimilarityIndex.in_data_dir(web_state(request).system.settings.data_dir)
-        request.app.state.similarity_index = index
-    return index
-
-
-def photo_detector(request: Request) -> Detector:
-    """The configured object detector for uploaded photos (loaded on first use, then kept)."""
-    detector: Detector | None = getattr(request.app.state, "photo_detector", None)
-    if detector is None:
-        vision = web_state(request).system.settings.vision
-        detector = build_detector(
-            vision.detector,
-            custom_model_path=vision.custom_model_path,
-            custom_decoder=vision.custom_decoder,
-            threads=vision.threads,
-            providers=vision.providers,
-            score_threshold=vision.score_threshold,
-        )
-        request.app.state.photo_detector = detector
-    return detector
 
 
 def player_data(track: Track) -> dict[str, Any]:
@@ -122,7 +94,6 @@ def mark_post(
     back = safe_next(next) if next else fallback
     return outcome(
         request,
-        db,
         lambda: mark_track(db=db, user=user, context=context, track_id=track_id, verdict=verdict, note=note),
         done=f"Track {track_id} marked {verdict.strip().lower()} for case {context.case_ref}.",
         back=back,
@@ -166,6 +137,7 @@ def _fields(params: QueryParams) -> dict[str, str]:
 def similar_page(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     context: WorkingContext,
     track_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -177,7 +149,7 @@ def similar_page(
     try:
         query = query_from_fields(request.query_params, web_state(request).system.settings.zone)
         result = similar_to_track(
-            db=db, user=user, context=context, index=similarity_index(request), track_id=track_id, k=top, query=query
+            db=db, user=user, context=context, index=services.similarity.get(), track_id=track_id, k=top, query=query
         )
     except VigilError as exc:
         db.rollback()  # audited refusals were committed by the service itself
@@ -200,6 +172,7 @@ def _whole(value: str, *, label: str, low: int, high: int) -> int | None:
 def similar_photo(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     context: WorkingContext,
     photo: Annotated[UploadFile, File(description="A photo of the person or vehicle.")],
@@ -218,8 +191,8 @@ def similar_photo(
             db=db,
             user=user,
             context=context,
-            index=similarity_index(request),
-            detector=photo_detector(request),
+            index=services.similarity.get(),
+            detector=services.photo_detector.get(),
             photo=photo.file.read(MAX_PHOTO_BYTES + 1),
             pick=None if which is None else which - 1,
             k=count,

@@ -19,10 +19,9 @@ from starlette.responses import RedirectResponse, Response
 from vigil.domain.vocabulary import CARRIED_CLASSES
 from vigil.errors import VigilError
 from vigil.governance.audit import AuditContext
-from vigil.search.cards import ResultCard
-from vigil.search.form import LISTS, fields_of, query_from_fields, query_string
-from vigil.search.query import COLOURS, HEADINGS, SEARCHABLE_CLASSES, TrackQuery
-from vigil.search.service import (
+from vigil.search.query.cards import ResultCard
+from vigil.search.query.form import LISTS, fields_of, query_from_fields, query_string
+from vigil.search.query.service import (
     list_saved_searches,
     load_query,
     load_saved_search,
@@ -31,6 +30,7 @@ from vigil.search.service import (
     save_search,
     understand,
 )
+from vigil.search.query.track_query import COLOURS, HEADINGS, SEARCHABLE_CLASSES, TrackQuery
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession

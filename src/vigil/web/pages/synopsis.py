@@ -3,7 +3,7 @@ watch it and click an object to review its original moment.
 
 ``GET /synopsis?camera=CODE&from=ISO&to=ISO&tracks=1,2`` shows the form filled in (times in the force's time
 zone); ``POST /synopsis`` checks and audits the request (errors go back to the form), then renders it in a
-background thread (:mod:`vigil.web.synopsis_renders`) while ``/synopsis/renders/{id}`` follows its status, and
+background thread (:mod:`vigil.search.synopsis.renders`) while ``/synopsis/renders/{id}`` follows its status, and
 opens ``/synopsis/{key}``, the audited result page (an identical earlier render is reused at once). The video and
 click map are served by routes that authorise again (byte ranges for the video); static/synopsis.js maps a click
 to ``/tracks/{id}/review?t=SECONDS`` (seconds from the start of the track's footage).
@@ -22,8 +22,8 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, VigilError
-from vigil.search.synopsis import (
+from vigil.errors import InvalidInput
+from vigil.search.synopsis.service import (
     parse_local,
     parse_track_ids,
     prepare_synopsis,
@@ -31,12 +31,12 @@ from vigil.search.synopsis import (
     synopsis_file,
     view_synopsis,
 )
-from vigil.web.auth import CurrentUser, flash
+from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
-from vigil.web.deps import DbSession
+from vigil.web.deps import AppServices, DbSession
+from vigil.web.forms import refusal_goes_to
 from vigil.web.rendering import render, when
 from vigil.web.state import web_state
-from vigil.web.synopsis_renders import renders_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,6 +105,7 @@ def synopsis_form(
 def synopsis_render(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
     context: WorkingContext,
     camera: FormText = "",
@@ -116,7 +117,7 @@ def synopsis_render(
     settings = web_state(request).system.settings
     form = SynopsisForm(camera.strip(), start.strip(), end.strip(), tracks.strip())
     case_query = urlencode({"case": context.case_ref})
-    try:
+    with refusal_goes_to(request, f"/synopsis?{form.query()}&{case_query}"):
         prepared = prepare_synopsis(
             db=db,
             user=user,
@@ -127,21 +128,19 @@ def synopsis_render(
             track_ids=parse_track_ids(form.tracks),
             settings=settings,
         )
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        flash(request, exc.message, "error")
-        return RedirectResponse(f"/synopsis?{form.query()}&{case_query}", status_code=303)
     db.commit()  # the request is on the audit log whether or not its render succeeds
     if prepared.cached() is not None:
         return RedirectResponse(f"/synopsis/{prepared.key}?{case_query}", status_code=303)
-    job_id = renders_of(request).start(prepared, owner=user.id)
+    job_id = services.synopsis_renders.get().start(prepared, owner=user.id)
     return RedirectResponse(f"/synopsis/renders/{job_id}?{case_query}", status_code=303)
 
 
 @router.get("/synopsis/renders/{job_id}")
-def synopsis_waiting(request: Request, user: CurrentUser, context: WorkingContext, job_id: JobId) -> Response:
+def synopsis_waiting(
+    request: Request, services: AppServices, user: CurrentUser, context: WorkingContext, job_id: JobId
+) -> Response:
     """While the render runs: a page that follows it (static/synopsis.js); once done, the result."""
-    job = renders_of(request).get(job_id, owner=user.id)
+    job = services.synopsis_renders.get().get(job_id, owner=user.id)
     case_query = urlencode({"case": context.case_ref})
     if job.status == "done":
         return RedirectResponse(f"/synopsis/{job.key}?{case_query}", status_code=303)
@@ -160,8 +159,10 @@ def synopsis_waiting(request: Request, user: CurrentUser, context: WorkingContex
 
 
 @router.get("/synopsis/renders/{job_id}/status")
-def synopsis_render_status(request: Request, user: CurrentUser, context: WorkingContext, job_id: JobId) -> Response:
-    job = renders_of(request).get(job_id, owner=user.id)
+def synopsis_render_status(
+    request: Request, services: AppServices, user: CurrentUser, context: WorkingContext, job_id: JobId
+) -> Response:
+    job = services.synopsis_renders.get().get(job_id, owner=user.id)
     url = f"/synopsis/{job.key}?{urlencode({'case': context.case_ref})}" if job.status == "done" else None
     return JSONResponse({"status": job.status, "url": url, "error": job.error or None})
 

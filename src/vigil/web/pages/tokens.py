@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.errors import VigilError
 from vigil.governance.users import list_tokens, revoke_token
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
+from vigil.web.forms import refusal_goes_to
 from vigil.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,12 +30,8 @@ def tokens_page(request: Request, db: DbSession, user: CurrentUser, username: Us
 
 @router.post("/account/tokens/{token_id}/revoke")
 def token_revoke(request: Request, db: DbSession, user: CurrentUser, token_id: TokenId) -> Response:
-    try:
+    with refusal_goes_to(request, "/account/tokens"):
         token = revoke_token(db, actor=user, token_id=token_id)
-    except VigilError as exc:
-        db.rollback()  # the refusal was audited and committed by the service
-        flash(request, exc.message, "error")
-        return RedirectResponse("/account/tokens", status_code=303)
     owner = token.user.username
     flash(request, f"The API token “{token.name}” of {owner} is revoked: it no longer works.", "ok")
     back = "/account/tokens" + ("" if owner == user.username else "?" + urlencode({"user": owner}))

@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from vigil.db.base import utcnow
 from vigil.db.models import User
-from vigil.errors import VigilError
 from vigil.governance.accounts import change_role, reset_password
 from vigil.governance.roles import Capability, Role
 from vigil.governance.training import record_training, training_roster, withdraw_training
 from vigil.governance.users import create_user, set_active
-from vigil.web.auth import CurrentUser, flash
+from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
-from vigil.web.forms import outcome, required_date, text
+from vigil.web.forms import outcome, refusal_goes_to, required_date, text
 from vigil.web.rendering import capability_label, render
 
 router = APIRouter(include_in_schema=False)
@@ -56,12 +55,6 @@ def _one_time_password(request: Request, user: User, *, username: str, password:
     )
 
 
-def _refused(request: Request, db: DbSession, exc: VigilError) -> Response:
-    db.rollback()  # audited refusals were committed by the service itself
-    flash(request, exc.message, "error")
-    return RedirectResponse("/users", status_code=303)
-
-
 @router.post("/users")
 def user_add(
     request: Request,
@@ -71,7 +64,7 @@ def user_add(
     display_name: Field = "",
     role: Field = "",
 ) -> Response:
-    try:
+    with refusal_goes_to(request, "/users"):
         account, password = create_user(
             db,
             actor=user,
@@ -79,18 +72,14 @@ def user_add(
             display_name=text(display_name, label="Name", max_chars=200),
             role=role,
         )
-    except VigilError as exc:
-        return _refused(request, db, exc)
     why = f"User {account.username} added ({account.role})."
     return _one_time_password(request, user, username=account.username, password=password, why=why)
 
 
 @router.post("/users/{username}/password-reset")
 def user_password_reset(request: Request, db: DbSession, user: CurrentUser, username: Username) -> Response:
-    try:
+    with refusal_goes_to(request, "/users"):
         password = reset_password(db, actor=user, username=username)
-    except VigilError as exc:
-        return _refused(request, db, exc)
     why = f"Password of {username} reset: their sessions have ended and their API tokens are revoked."
     return _one_time_password(request, user, username=username, password=password, why=why)
 
@@ -98,9 +87,7 @@ def user_password_reset(request: Request, db: DbSession, user: CurrentUser, user
 @router.post("/users/{username}/role")
 def user_role(request: Request, db: DbSession, user: CurrentUser, username: Username, role: Field = "") -> Response:
     done = f"User {username} is now {role.strip().lower()}."
-    return outcome(
-        request, db, lambda: change_role(db, actor=user, username=username, role=role), done=done, back="/users"
-    )
+    return outcome(request, lambda: change_role(db, actor=user, username=username, role=role), done=done, back="/users")
 
 
 @router.post("/users/{username}/active")
@@ -114,7 +101,7 @@ def user_set_active(
     enable = active == "true"
     done = f"User {username} {'re-activated' if enable else 'retired: their sessions have ended'}."
     return outcome(
-        request, db, lambda: set_active(db, actor=user, username=username, active=enable), done=done, back="/users"
+        request, lambda: set_active(db, actor=user, username=username, active=enable), done=done, back="/users"
     )
 
 
@@ -141,7 +128,7 @@ def training_add(
         )
 
     done = f"Training in {capability_label(capability).lower()} recorded for {username}."
-    return outcome(request, db, act, done=done, back="/users")
+    return outcome(request, act, done=done, back="/users")
 
 
 @router.post("/training/{record_id}/withdraw")
@@ -155,6 +142,4 @@ def training_withdraw(
     def act() -> None:
         withdraw_training(db, actor=user, record_id=record_id, reason=text(reason, label="Reason", max_chars=500))
 
-    return outcome(
-        request, db, act, done="Training record withdrawn; it no longer unlocks its capability.", back="/users"
-    )
+    return outcome(request, act, done="Training record withdrawn; it no longer unlocks its capability.", back="/users")

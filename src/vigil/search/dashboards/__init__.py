@@ -1,0 +1,1 @@
+"""Research dashboards: counts over time, path and dwell heatmaps, busiest times, as data, charts and CSV."""

@@ -1,0 +1,1 @@
+"""Search by appearance: the appearance-vector index ("more like this") and search by an example track or photo."""

