@@ -220,6 +220,11 @@ class LiveCameraSettings(Section):
     recording: Literal["continuous", "off"] = Field(
         "continuous", description="Recording policy: 'continuous' (every segment kept as footage) or 'off'."
     )
+    analysis: bool = Field(
+        True,
+        description="Analyse the stream as it arrives (tracks searchable within seconds, linked to the recording; "
+        "with recording off, only live rules and the wall picture see the results).",
+    )
 
     @field_validator("code")
     @classmethod
@@ -264,6 +269,25 @@ class LiveSettings(Section):
     )
     health_every_seconds: float = Field(
         2, ge=0.5, le=60, description="How often a camera worker writes its health to the database."
+    )
+    analysis_fps: float = Field(
+        5, gt=0, le=30, description="Live analysis: frames per second analysed (others are decoded, not analysed)."
+    )
+    analysis_max_height: int = Field(
+        720, ge=120, le=2160, description="Live analysis: frames taller than this are scaled down to it first."
+    )
+    checkpoint_seconds: float = Field(
+        10,
+        ge=1,
+        le=300,
+        description="Live analysis: how often the analyser's state is saved with the tracks finished since; a "
+        "killed worker resumes from it, losing at most this long.",
+    )
+    tracks_every_seconds: float = Field(
+        2,
+        ge=0.5,
+        le=30,
+        description="Live analysis: how often the tracks in view are written as provisional search results.",
     )
 
 

@@ -191,6 +191,18 @@ class TrackAnalyser:
     def finish(self) -> list[FinishedTrack]:
         return self._ended(self.tracker.end_all(), stitch=False)
 
+    def in_view(self) -> list[FinishedTrack]:
+        """The confirmed live tracks that would be kept if they ended now, summarised so far (``track_no`` 0):
+        what a live stream shows as provisional search results before the tracks finish."""
+        index, t = self.last_frame
+        ids = self.tracker.predict(t, confirmed_only=True).track_id if index >= 0 else np.zeros(0, dtype=np.int64)
+        shown = []
+        for track_id in ids.tolist():
+            record = self.records.get(int(track_id))
+            if record is not None and record.frames and self._worth_keeping(record):
+                shown.append(summarise(0, record, bearing_deg=self.setup.bearing_deg, geometry=self.geometry))
+        return shown
+
     def save_state(self) -> bytes:
         return save_state(self)
 

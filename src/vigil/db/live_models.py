@@ -6,13 +6,15 @@
   the end of the last recorded segment to the start of the next; ``ended_at`` is empty while the gap is open.
 * ``live_segments``: the footage records a worker recorded, in order, each naming the segment before it.
   Deleted with the footage (retention) by the database's cascade.
+* ``live_checkpoints``: one row per analysed camera, the live analyser's saved state (vigil.live.analysis),
+  written in the same transaction as the tracks finished since the previous one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vigil.db.base import Base, UTCDateTime, utcnow
@@ -37,6 +39,11 @@ class LiveHealth(Base):
     segments: Mapped[int] = mapped_column(Integer, default=0)
     worker_pid: Mapped[int] = mapped_column(Integer, default=0)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
+    analysis: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
+    """on | off | error (live analysis of the stream; the reason of an error is in ``reason``)"""
+    analysed_fps: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    tracks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Tracks the live analysis finished and stored so far (all workers of the camera)."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -61,3 +68,18 @@ class LiveSegment(Base):
         ForeignKey("footage.id", ondelete="SET NULL"), nullable=True
     )
     previous_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LiveCheckpoint(Base):
+    __tablename__ = "live_checkpoints"
+
+    camera_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Wall-clock time of the analyser's t = 0 (its first frame): times survive a restart unchanged."""
+    next_index: Mapped[int] = mapped_column(Integer)
+    """Number the next analysed frame gets."""
+    params: Mapped[str] = mapped_column(Text)
+    """The analysis params the state was made with (JSON); a change of them starts afresh."""
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    tracks: Mapped[int] = mapped_column(Integer, default=0)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
