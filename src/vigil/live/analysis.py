@@ -103,6 +103,8 @@ class LiveAnalysis:
 
     def packet(self, packet: Packet[Any], *, clock: StreamClock, segment: OpenSegment | None) -> None:
         """Decode one packet; analyse and observe the frames that are due."""
+        if not self.active:
+            return  # analysis was refused (no PIA) and nothing observes: no decoding at all
         try:
             decoded = packet.decode()
         except (av.FFmpegError, ValueError):
