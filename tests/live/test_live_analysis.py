@@ -15,17 +15,23 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import av
 import pytest
 from sqlalchemy import select
 
 from tests.live.conftest import RECORDER, live_settings
 from tests.support.builders import make_camera, make_case, make_user
 from tests.support.rtsp import rtsp_server, wait_for
+from vigil.db.base import utcnow
 from vigil.db.live_models import LiveCheckpoint, LiveHealth, LiveSegment
 from vigil.db.models import Camera, Footage, Track
 from vigil.db.session import session_scope
 from vigil.governance.access import make_context
 from vigil.governance.users import get_user
+from vigil.live.analysis import LiveAnalysis
+from vigil.live.observers import LiveFrame
+from vigil.live.segments import StreamClock
+from vigil.live.sources import StreamSource
 from vigil.live.tracks import RESERVED_SOURCE
 from vigil.search.cards import ResultCard
 from vigil.search.query import TrackQuery
@@ -181,3 +187,66 @@ def segments(system: System, code: str) -> list[LiveSegment]:
         for row in rows:
             db.expunge(row)
         return rows
+
+
+class Seen:
+    """An observer that keeps what it is shown."""
+
+    def __init__(self) -> None:
+        self.frames: list[LiveFrame] = []
+        self.closed = False
+
+    def observe(self, frame: LiveFrame) -> None:
+        self.frames.append(frame)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Broken(Seen):
+    def observe(self, frame: LiveFrame) -> None:
+        super().observe(frame)
+        raise RuntimeError("a bug in an observer")
+
+
+def feed(live: LiveAnalysis, clip: Path, *, seconds: float) -> float:
+    """Hand ``live`` the packets of the clip's first ``seconds`` as a worker would; return the stream seconds fed."""
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None
+        clock, last = StreamClock(stream.time_base), 0.0
+        live.connected()
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            clock.observe(packet.pts, utcnow())
+            last = float(packet.pts * stream.time_base)
+            if last >= seconds:
+                break
+            live.packet(packet, clock=clock, segment=None)
+    return last
+
+
+@pytest.mark.parametrize("analysis", [True, False])
+def test_observers_see_frames_at_the_analysis_rate_and_a_failing_one_is_dropped(
+    pets_clip: Path, analysed_system: Callable[..., System], analysis: bool
+) -> None:
+    system = analysed_system({"CAM-OBS": {"url": "rtsp://127.0.0.1:9/none", "recording": "off"}}, analysis_fps=4)
+    source = StreamSource(camera_code="CAM-OBS", url="rtsp://127.0.0.1:9/none", recording="off", analysis=analysis)
+    seen, broken = Seen(), Broken()
+    live = LiveAnalysis(settings=system.settings, sessions=system.sessions, source=source, observers=[broken, seen])
+    fed = feed(live, pets_clip, seconds=10)
+    assert len(broken.frames) == 1 and broken.closed  # logged, switched off and closed; the others go on
+    assert abs(len(seen.frames) - 4 * fed) <= 2  # 4 of the clip's 10 frames a second
+    assert all(f.camera_code == "CAM-OBS" and f.image.shape == (360, 480, 3) for f in seen.frames)
+    scenes = [f.scene for f in seen.frames]
+    if analysis:
+        assert all(s is not None for s in scenes) and any(len(s.tracks) for s in scenes if s is not None)
+        assert live.facts()["analysis"] == "on"
+    else:
+        assert scenes == [None] * len(scenes) and live.facts()["analysis"] == "off"
+    live.close(None)
+    assert seen.closed
+    with session_scope(system.sessions) as db:  # recording off: nothing for a track to link to, nothing stored
+        assert not db.execute(select(Track)).first()
+        assert (db.get(LiveCheckpoint, "CAM-OBS") is not None) is analysis
