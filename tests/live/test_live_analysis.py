@@ -7,6 +7,7 @@ a ``kill -9`` of the worker exactly once, and never exist for a camera whose ana
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import statistics
@@ -18,10 +19,12 @@ from pathlib import Path
 import av
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from tests.live.conftest import RECORDER, live_settings
 from tests.support.builders import make_camera, make_case, make_user
 from tests.support.rtsp import rtsp_server, wait_for
+from vigil.cli import app
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveCheckpoint, LiveHealth, LiveSegment
 from vigil.db.models import Camera, Footage, Track
@@ -95,7 +98,7 @@ def checkpoint_tracks(system: System, code: str) -> int:
 
 
 def test_tracks_are_searchable_while_the_stream_runs_and_end_on_their_recorded_segment(
-    pets_clip: Path, analysed_system: Callable[..., System]
+    pets_clip: Path, analysed_system: Callable[..., System], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cameras: dict[str, str | dict[str, object]] = {}
     with rtsp_server({"pets": pets_clip}) as server:
@@ -128,6 +131,14 @@ def test_tracks_are_searchable_while_the_stream_runs_and_end_on_their_recorded_s
         assert live.analysis == "on" and live.analysed_fps > 2
         assert health(system, "CAM-OFF").analysis == "off" and health(system, "CAM-NOPIA").analysis == "no PIA"
         wait_for(lambda: len(segments(system, "CAM-OFF")) >= 1, timeout=60, what="CAM-OFF recorded")
+        monkeypatch.setenv("VIGIL_DATA_DIR", str(system.settings.data_dir))
+        monkeypatch.setenv("VIGIL_SECRET_KEY", "cli-test-secret")
+        monkeypatch.setenv("VIGIL_LIVE__CAMERAS", json.dumps([{"code": c, "url": server.url("pets")} for c in cameras]))
+        result = CliRunner().invoke(app, ["live", "status", "--as", "analyst", "--json"])
+        assert result.exit_code == 0, result.output
+        listed = {item["camera"]: item for item in json.loads(result.output)}
+        assert listed["CAM-LIVE"]["analysis"] == "on" and listed["CAM-LIVE"]["analysed_fps"] > 2  # type: ignore[operator]
+        assert listed["CAM-OFF"]["analysis"] == "off" and listed["CAM-NOPIA"]["analysis"] == "no PIA"
         system.live.stop()  # a clean stop: the last segments are closed and the finished tracks written
 
     tracks = final_tracks(system, "CAM-LIVE")
