@@ -156,6 +156,11 @@ def test_tracks_are_searchable_while_the_stream_runs_and_end_on_their_recorded_s
             assert segment.started_at - timedelta(seconds=0.2) <= track.first_seen < segment.ended_at
             assert abs(footage.start_time + timedelta(seconds=first.t) - track.first_seen) < timedelta(seconds=0.01)
             assert abs(first.frame_index / footage.fps - first.t) <= 1 / footage.fps
+            # Its picture lies in the footage's own folder, which retention deletes with it.
+            assert track.thumbnail_path and track.thumbnail_path.startswith(f"derived/{footage.id}/")
+            assert (system.settings.data_dir / track.thumbnail_path).is_file()
+        held = {p.name for p in (system.settings.data_dir / "derived").iterdir()}
+        assert held <= {str(i) for i in db.execute(select(Footage.id)).scalars()}  # no folder of a reserved row
         for code in ("CAM-OFF", "CAM-NOPIA"):
             camera = db.execute(select(Camera).where(Camera.code == code)).scalar_one()
             assert not db.execute(select(Track).where(Track.camera_id == camera.id)).first()

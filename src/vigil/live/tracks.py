@@ -25,6 +25,7 @@ Services flush; the worker's unit of work commits.
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
@@ -35,7 +36,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vigil.analysis.jobs import JobStatus
-from vigil.analysis.store import store_tracks
+from vigil.analysis.store import store_tracks, thumbnail_relpath
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveSegment
 from vigil.db.models import AnalysisJob, Camera, Footage, Observation, Track, User
@@ -133,12 +134,12 @@ class LiveTrackStore:
 
 def reserve_segment(db: Session, *, camera: Camera, user: User, segment: OpenSegment) -> Footage:
     """The footage row of a segment still being recorded (no file yet): live tracks can point at it."""
-    now = utcnow()
+    now, token = utcnow(), uuid.uuid4().hex
     footage = Footage(
         camera_id=camera.id,
         original_name=f"{camera.code}-{segment.started_at:%Y%m%dT%H%M%S.%f}Z.mp4 (recording)",
-        stored_path="",
-        sha256=f"recording-{uuid.uuid4().hex}",
+        stored_path=f"recording/{camera.code}/{token}.mp4",  # no file: retention or a verify finds nothing there
+        sha256=f"recording-{token}",
         size_bytes=0,
         container="recording",
         codec=segment.codec[:64],
@@ -189,9 +190,10 @@ def remove_provisional(db: Session, *, camera_id: int) -> None:
     db.execute(delete(Track).where(Track.camera_id == camera_id, Track.track_no < 0))
 
 
-def adopt_reserved(db: Session, *, footage: Footage, ended_at: datetime) -> int:
+def adopt_reserved(db: Session, *, footage: Footage, ended_at: datetime, data_dir: Path) -> int:
     """A segment was ingested as ``footage``: move the camera's reserved rows that began before it ended (its
-    own, and any whose recording was lost) onto it. Returns how many tracks moved."""
+    own, and any whose recording was lost) onto it, thumbnails included (retention deletes them with the
+    footage's folder). Returns how many tracks moved."""
     reserved = db.execute(
         select(Footage).where(
             Footage.camera_id == footage.camera_id,
@@ -201,19 +203,35 @@ def adopt_reserved(db: Session, *, footage: Footage, ended_at: datetime) -> int:
     ).scalars()
     moved = 0
     for row in list(reserved):
-        shift = (row.start_time - footage.start_time).total_seconds()
-        tracks = list(db.execute(select(Track).where(Track.footage_id == row.id)).scalars())
+        reserved_id, shift = row.id, (row.start_time - footage.start_time).total_seconds()
+        tracks = list(db.execute(select(Track).where(Track.footage_id == reserved_id)).scalars())
         if abs(shift) * max(footage.fps, 1.0) >= 0.5:  # more than half a frame apart: re-time the tracks
             for track in tracks:
                 _shift_track(track, shift=shift, fps=footage.fps)
-        db.execute(update(Track).where(Track.footage_id == row.id).values(footage_id=footage.id))
-        db.execute(update(AnalysisJob).where(AnalysisJob.footage_id == row.id).values(footage_id=footage.id))
+        for track in tracks:
+            _move_thumbnail(track, footage_id=footage.id, data_dir=data_dir)
+        db.flush()
+        db.execute(update(Track).where(Track.footage_id == reserved_id).values(footage_id=footage.id))
+        db.execute(update(AnalysisJob).where(AnalysisJob.footage_id == reserved_id).values(footage_id=footage.id))
         db.flush()
         db.expire_all()
-        db.execute(delete(Footage).where(Footage.id == row.id))
+        db.execute(delete(Footage).where(Footage.id == reserved_id))
+        shutil.rmtree(data_dir / "derived" / str(reserved_id), ignore_errors=True)  # old provisional thumbnails
         moved += len(tracks)
     db.flush()
     return moved
+
+
+def _move_thumbnail(track: Track, *, footage_id: int, data_dir: Path) -> None:
+    if not track.thumbnail_path:
+        return
+    new = thumbnail_relpath(footage_id, track.job_id, track.track_no)
+    (data_dir / new).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        (data_dir / track.thumbnail_path).replace(data_dir / new)
+        track.thumbnail_path = str(new)
+    except FileNotFoundError:
+        track.thumbnail_path = None
 
 
 def _shift_track(track: Track, *, shift: float, fps: float) -> None:

@@ -181,7 +181,7 @@ class CameraWorker:
                 user = get_user(db, self.settings.live.recorder_user)
                 close_gap(db, camera_code=self.code, resumed_at=segment.started_at, reason=self.restart_reason)
                 footage = ingest_segment(db, settings=self.settings, user=user, segment=segment)
-                adopt_reserved(db, footage=footage, ended_at=segment.ended_at)
+                adopt_reserved(db, footage=footage, ended_at=segment.ended_at, data_dir=self.settings.data_dir)
         except VigilError as exc:
             self.recording_error = f"segments cannot be ingested: {exc.message} (kept in {segment.path.parent})"
             raise RecordingFailed(self.recording_error) from exc
