@@ -16,8 +16,8 @@ Two kinds of rows are written:
   analyser's checkpoint, so a killed worker resumes from a state in which each is written exactly once;
 * *provisional* rows (``track_no`` < 0): the tracks still in view and those finished since the checkpoint,
   all replaced at every refresh (every ``tracks_every_seconds``), so a track is searchable seconds after it
-  is first confirmed. A reviewer who opens a provisional row may find it gone once its track finishes: the
-  final row then stands for it.
+  is first confirmed. A provisional row an investigator has marked is kept (``superseded``, out of searches,
+  its verdict intact); the final row then stands for the track in searches.
 
 Services flush; the worker's unit of work commits.
 """
@@ -32,14 +32,14 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from vigil.analysis.jobs import JobStatus
 from vigil.analysis.store import store_tracks, thumbnail_relpath
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveSegment
-from vigil.db.models import AnalysisJob, Camera, Footage, Observation, Track, User
+from vigil.db.models import AnalysisJob, Camera, Footage, Observation, ReviewMark, Track, User
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
 
 RESERVED_SOURCE = "live recording in progress"
@@ -80,7 +80,7 @@ class LiveTrackStore:
         """Replace the camera's provisional rows and write ``final`` tracks; False (nothing final written) if
         a final track has no segment to belong to yet (recording has not started or has failed)."""
         camera = db.execute(select(Camera).where(Camera.code == self.camera_code)).scalar_one()
-        remove_provisional(db, camera_id=camera.id)
+        below = remove_provisional(db, camera_id=camera.id)
         homes = [self._home(db, camera, origin + timedelta(seconds=float(t.observations.t[0])), segment) for t in final]
         placed = all(home is not None for home in homes)
         if not placed:
@@ -91,7 +91,7 @@ class LiveTrackStore:
         for number, track in enumerate(provisional, start=1):
             home = self._home(db, camera, origin + timedelta(seconds=float(track.observations.t[0])), segment)
             if home is not None:
-                self._store(db, home, track, origin, -number)
+                self._store(db, home, track, origin, below - number)
         return placed
 
     def _store(self, db: Session, home: AnalysisJob, track: FinishedTrack, origin: datetime, number: int) -> None:
@@ -184,10 +184,23 @@ def live_run(db: Session, *, footage: Footage, user: User, params: dict[str, obj
     return job
 
 
-def remove_provisional(db: Session, *, camera_id: int) -> None:
-    provisional = select(Track.id).where(Track.camera_id == camera_id, Track.track_no < 0)
-    db.execute(delete(Observation).where(Observation.track_id.in_(provisional)))
-    db.execute(delete(Track).where(Track.camera_id == camera_id, Track.track_no < 0))
+def remove_provisional(db: Session, *, camera_id: int) -> int:
+    """Delete the camera's provisional rows, except those an investigator has marked: they are kept, flagged
+    ``superseded`` (out of searches, still reachable with their verdicts), as a re-analysis keeps marked tracks.
+    Returns the number the next provisional rows count down from (below every kept one, so none collide)."""
+    current = (Track.camera_id == camera_id, Track.track_no < 0, Track.superseded.is_(False))
+    marked = select(ReviewMark.track_id)
+    db.execute(
+        update(Track)
+        .where(*current, Track.id.in_(marked))
+        .values(superseded=True)
+        .execution_options(synchronize_session=False)
+    )
+    doomed = select(Track.id).where(*current)
+    db.execute(delete(Observation).where(Observation.track_id.in_(doomed)))
+    db.execute(delete(Track).where(*current).execution_options(synchronize_session=False))
+    kept = db.execute(select(func.min(Track.track_no)).where(Track.camera_id == camera_id, Track.track_no < 0))
+    return min(int(kept.scalar_one() or 0), 0)
 
 
 def adopt_reserved(db: Session, *, footage: Footage, ended_at: datetime, data_dir: Path) -> int:
@@ -205,7 +218,7 @@ def adopt_reserved(db: Session, *, footage: Footage, ended_at: datetime, data_di
     for row in list(reserved):
         reserved_id, shift = row.id, (row.start_time - footage.start_time).total_seconds()
         tracks = list(db.execute(select(Track).where(Track.footage_id == reserved_id)).scalars())
-        if abs(shift) * max(footage.fps, 1.0) >= 0.5:  # more than half a frame apart: re-time the tracks
+        if abs(shift) * max(footage.fps, 1.0) >= 0.5 or row.fps != footage.fps:  # re-time the tracks onto it
             for track in tracks:
                 _shift_track(track, shift=shift, fps=footage.fps)
         for track in tracks:
@@ -235,13 +248,14 @@ def _move_thumbnail(track: Track, *, footage_id: int, data_dir: Path) -> None:
 
 
 def _shift_track(track: Track, *, shift: float, fps: float) -> None:
-    frames = round(shift * fps)
-    track.first_frame += frames
-    track.last_frame += frames
+    """Times ``shift`` seconds later from the new footage's start; frames numbered at its rate."""
     track.path = json.dumps([[round(t + shift, 3), x, y] for t, x, y in json.loads(track.path)])
     for obs in track.observations:
         obs.t += shift
-        obs.frame_index += frames
+        obs.frame_index = round(obs.t * fps)
+    if track.observations:
+        track.first_frame = track.observations[0].frame_index
+        track.last_frame = track.observations[-1].frame_index
 
 
 def in_footage(track: FinishedTrack, *, shift: float, fps: float, scale: float, track_no: int) -> FinishedTrack:
