@@ -72,6 +72,9 @@ class LiveAnalysis:
         self.detector = detector
         self.step = 1.0 / settings.live.analysis_fps
         self.late_s = max(1.0, 3 * self.step)
+        # Finished tracks wait for a segment to belong to at most this long (the recorder starts one at the next
+        # keyframe; past this, recording has stopped, e.g. the disk is full).
+        self._give_up_s = 2 * settings.live.segment_seconds + 2 * settings.live.checkpoint_seconds
         self.analyser: TrackAnalyser | None = None
         self.store: LiveTrackStore | None = None
         self.key = ""
@@ -219,6 +222,14 @@ class LiveAnalysis:
                 final = self.pending if checkpoint else []
                 provisional = analyser.in_view() + ([] if checkpoint else self.pending)
                 placed = self.store.write(db, origin=self.origin, final=final, provisional=provisional, segment=segment)
+            if checkpoint and not placed and now - self.last_checkpoint > self._give_up_s:
+                log.warning(
+                    "camera %s: %d finished track(s) have no recording to belong to (recording has stopped): "
+                    "not stored",
+                    self.code,
+                    len(self.pending),
+                )
+                self.pending, placed = [], True  # never held without bound
             if checkpoint and placed:
                 self.tracks += len(self.pending) if self.store is not None else 0
                 save_checkpoint(db, self, analyser.save_state())

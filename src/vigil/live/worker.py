@@ -1,4 +1,6 @@
-"""A camera worker: one process per camera that keeps its stream connected, records it and reports health.
+"""A camera worker: one process per camera that keeps its stream connected, records it, analyses it and reports
+health. Recording copies the packets; live analysis (:mod:`vigil.live.analysis`) decodes the same packets (one
+connection, one decode per camera) and hands the analysed frames to the camera's observers.
 
 The worker reconnects with exponential backoff after any failure (unreachable host, wrong path, a stream
 that stalls longer than the connect timeout, undecodable data), records the gap, and keeps going until told
