@@ -19,6 +19,7 @@ of the same re-encoded clip); both are scored against the ground truth and the M
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import tempfile
@@ -37,10 +38,11 @@ from tests.support.rtsp import camera_clip, rtsp_server, wait_for
 
 from vigil.analysis.jobs import AnalysisSetup
 from vigil.analysis.pipeline import build_analyser, frames
-from vigil.db.live_models import LiveCheckpoint, LiveHealth
+from vigil.db.live_models import LiveCheckpoint, LiveHealth, LiveSegment
 from vigil.db.models import Camera, Footage, Track
 from vigil.db.session import session_scope
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
+from vigil.footage.custody import footage_path
 from vigil.governance.access import make_context
 from vigil.governance.users import get_user
 from vigil.search.query import TrackQuery
@@ -182,15 +184,27 @@ def decode_only(clip: Path, seconds: float) -> float:
 # -- PETS accuracy ---------------------------------------------------------------------------------------------
 
 
-def file_tracks(clip: Path, work: Path) -> list[FinishedTrack]:
-    """File analysis of the clip at 5 fps: every second frame (the clip runs at 10 fps)."""
+def file_tracks(clip: Path, work: Path, first: int) -> list[FinishedTrack]:
+    """File analysis of the clip at 5 fps from frame ``first`` (every second frame: the clip runs at 10 fps)."""
     setup = AnalysisSetup(footage_id=1, width=480, height=360, fps=FPS, frame_count=795, bearing_deg=None, params={})
     analyser = build_analyser(Settings(data_dir=work / "file"), setup)
-    found = [t for frame in frames(clip, 0) if frame.index % 2 == 0 for t in analyser.process(frame)]
+    found = [t for frame in frames(clip, first) if (frame.index - first) % 2 == 0 for t in analyser.process(frame)]
     return found + analyser.finish()
 
 
-def live_tracks(clip: Path, work: Path) -> list[FinishedTrack]:
+def first_clip_frame(recorded: Path, clip: Path) -> int:
+    """Which frame of the clip a recording starts with (the stream's first second goes to probing the connection)."""
+    with av.open(str(recorded)) as container:
+        head = next(container.decode(video=0)).to_ndarray(format="gray").astype(np.float32)
+    with av.open(str(clip)) as container:
+        errors = [
+            float(np.mean((frame.to_ndarray(format="gray").astype(np.float32) - head) ** 2))
+            for frame in itertools.islice(container.decode(video=0), 60)
+        ]
+    return int(np.argmin(errors))
+
+
+def live_tracks(clip: Path, work: Path) -> tuple[list[FinishedTrack], int]:
     """The clip streamed once through a live camera; the stored tracks (final and still in view) read back."""
     with rtsp_server({"pets": clip}) as server:
         system = build_system(work / "pets-live", {"CAM-PETS": server.url("pets")}, analysis=True)
@@ -199,32 +213,38 @@ def live_tracks(clip: Path, work: Path) -> list[FinishedTrack]:
         time.sleep(795 / 10 + 1)  # one loop of the clip (the server starts each connection at its first frame)
         system.live.stop()
     with session_scope(system.sessions) as db:
-        origin = db.get(LiveCheckpoint, "CAM-PETS")
-        assert origin is not None
-        start = origin.origin
+        # The first segment starts with the first frame the worker received: find which frame of the clip it is.
+        opening = min(db.execute(select(LiveSegment)).scalars(), key=lambda segment: segment.started_at)
+        start, footage = opening.started_at, db.get(Footage, opening.footage_id)
+        assert footage is not None
+        first = first_clip_frame(footage_path(system.settings, footage), clip)
         stored = db.execute(select(Track).join(Track.camera).where(Camera.code == "CAM-PETS")).scalars().all()
         tracks = []
         for number, track in enumerate(stored, start=1):
             footage = db.get(Footage, track.footage_id)
             assert footage is not None
             stream_t = np.array([(footage.start_time - start).total_seconds() + o.t for o in track.observations])
-            index = np.round(stream_t * 10).astype(np.int64)
+            index = np.round(stream_t * 10).astype(np.int64) + first
             keep = index < 795
             xyxy = np.array([[o.x0, o.y0, o.x1, o.y1] for o in track.observations], dtype=np.float32)[keep]
             score = np.array([o.score for o in track.observations], dtype=np.float32)[keep]
             if keep.any():
                 observations = TrackObservations(index[keep], stream_t[keep], xyxy, score)
                 tracks.append(FinishedTrack(number, observations, TrackSummary(class_name=track.class_name)))
+        checkpoint = db.get(LiveCheckpoint, "CAM-PETS")
+        analysed = checkpoint.next_index if checkpoint is not None else 0
+        print(f"live path: {analysed} frames analysed of the {(795 - first + 1) // 2} from frame {first}")
     system.close()
-    return tracks
+    return tracks, first
 
 
 def accuracy(work: Path) -> None:
     clip = camera_clip(shared_data() / "pets09-s2l1" / "vtest.avi", work / "pets-small.mp4")
-    offline = pets_scores(file_tracks(clip, work), 795)
-    live = live_tracks(clip, work)
+    live, first = live_tracks(clip, work)
     online = pets_scores(live, 795)
-    print("\nPETS09 S2.L1, 795 frames, 5 fps (every second frame), the same H.264 clip:")
+    offline = pets_scores(file_tracks(clip, work, first), 795)
+    print(f"\nPETS09 S2.L1, 795 frames, 5 fps (every second frame from frame {first}, where the stream's recording")
+    print("starts after the connection's probing), the same H.264 clip:")
     print("| path | MOTA full | MOTA cropped | IDF1 full | ID switches |")
     print("|---|---|---|---|---|")
     for name, scores in (("file", offline), ("live", online)):
