@@ -22,7 +22,8 @@ import json
 import logging
 import time
 from collections import deque
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +54,15 @@ from vigil.vision.detect import Detector
 log = logging.getLogger("vigil.live")
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """When a frame was taken: seconds after the connection's first analysed frame (stream timestamps), and the
+    wall-clock time of that first frame on the stream clock as it stands now."""
+
+    seconds: float
+    opened: datetime
+
+
 class LiveAnalysis:
     """One camera's live decoding, analysis, observers and checkpoints (lives in the camera's worker)."""
 
@@ -81,6 +91,8 @@ class LiveAnalysis:
         self.origin: datetime | None = None
         self.next_index = 0
         self.last_t = -1.0
+        self.first_pts: int | None = None  # the connection's first analysed frame
+        self.base_t: float | None = None  # the analyser's time at that frame
         self.pending: list[FinishedTrack] = []
         self.tracks = 0
         self.next_due: float | None = None
@@ -102,7 +114,7 @@ class LiveAnalysis:
 
     # -- frames ---------------------------------------------------------------------------------------------
     def connected(self) -> None:
-        self.next_due = None
+        self.next_due, self.first_pts, self.base_t = None, None, None
 
     def packet(self, packet: Packet[Any], *, clock: StreamClock, segment: OpenSegment | None) -> None:
         """Decode one packet; analyse and observe the frames that are due."""
@@ -124,15 +136,19 @@ class LiveAnalysis:
             if (utcnow() - at).total_seconds() > self.late_s:
                 self.late += 1  # the machine is behind: drop it rather than queue
                 continue
+            if self.first_pts is None:
+                self.first_pts = frame.pts
             image = picture(frame, self.settings.live.analysis_max_height)
-            self._frame(image, at, segment, scale=frame.height / image.shape[0])
+            since = Stamp(float((frame.pts - self.first_pts) * frame.time_base), clock.at(self.first_pts))
+            self._frame(image, at, since, segment, scale=frame.height / image.shape[0])
 
-    def _frame(self, image: npt.NDArray[np.uint8], at: datetime, segment: OpenSegment | None, *, scale: float) -> None:
+    def _frame(
+        self, image: npt.NDArray[np.uint8], at: datetime, stamp: Stamp, segment: OpenSegment | None, *, scale: float
+    ) -> None:
         scene = None
         analyser = self._analyser(image.shape[1], image.shape[0], scale, at) if self.enabled else None
         if analyser is not None:
-            assert self.origin is not None
-            t = max((at - self.origin).total_seconds(), self.last_t + 1e-3)
+            t = self._time(stamp)
             self.pending.extend(analyser.process(Frame(image, t, self.next_index)))
             self.next_index, self.last_t = self.next_index + 1, t
             scene = analyser.scene()
@@ -141,6 +157,16 @@ class LiveAnalysis:
         live, now = self.settings.live, time.monotonic()
         if analyser is not None and now - self.last_refresh >= live.tracks_every_seconds:
             self.write(segment, checkpoint=now - self.last_checkpoint >= live.checkpoint_seconds)
+
+    def _time(self, stamp: Stamp) -> float:
+        """The analyser's time of a frame: the stream's own timestamps within a connection (exact spacing, as a
+        file's), continued across connections and restarts from the wall clock. ``origin`` (the wall-clock time of
+        t = 0, which tracks are stored by) follows the stream clock as it settles after connecting."""
+        assert self.origin is not None
+        if self.base_t is None:
+            self.base_t = max((stamp.opened - self.origin).total_seconds(), self.last_t + self.step)
+        self.origin = stamp.opened - timedelta(seconds=self.base_t)
+        return max(self.base_t + stamp.seconds, self.last_t + 1e-3)
 
     def _observe(self, frame: LiveFrame) -> None:
         for observer in list(self.observers):
@@ -180,7 +206,7 @@ class LiveAnalysis:
         except ValueError:
             log.warning("camera %s: its saved analysis state does not fit: starting afresh", self.code)
             self.analyser, self.origin, self.next_index = build_analyser(self.settings, setup, detector=detector), at, 0
-        self.key, self.last_t, self.pending = key, -1.0, []
+        self.key, self.last_t, self.pending, self.base_t = key, -1.0, [], None
         self.store = self._store(setup.params, scale)
         return self.analyser
 

@@ -194,11 +194,11 @@ def remove_provisional(db: Session, *, camera_id: int) -> int:
         update(Track)
         .where(*current, Track.id.in_(marked))
         .values(superseded=True)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
     doomed = select(Track.id).where(*current)
     db.execute(delete(Observation).where(Observation.track_id.in_(doomed)))
-    db.execute(delete(Track).where(*current).execution_options(synchronize_session=False))
+    db.execute(delete(Track).where(*current).execution_options(synchronize_session="fetch"))
     kept = db.execute(select(func.min(Track.track_no)).where(Track.camera_id == camera_id, Track.track_no < 0))
     return min(int(kept.scalar_one() or 0), 0)
 
