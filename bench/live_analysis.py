@@ -24,6 +24,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -41,6 +42,7 @@ from vigil.analysis.pipeline import build_analyser, frames
 from vigil.db.live_models import LiveCheckpoint, LiveHealth, LiveSegment
 from vigil.db.models import Camera, Footage, Track
 from vigil.db.session import session_scope
+from vigil.domain.detections import Frame
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
 from vigil.footage.custody import footage_path
 from vigil.governance.access import make_context
@@ -185,11 +187,20 @@ def decode_only(clip: Path, seconds: float) -> float:
 
 
 def file_tracks(clip: Path, work: Path, first: int) -> list[FinishedTrack]:
-    """File analysis of the clip at 5 fps from frame ``first`` (every second frame: the clip runs at 10 fps)."""
+    """File analysis of the clip at 5 fps from frame ``first``: every second frame, numbered as a 5 fps file's
+    frames are (the schedule counts frames), then mapped back to the clip's frame numbers for scoring."""
     setup = AnalysisSetup(footage_id=1, width=480, height=360, fps=FPS, frame_count=795, bearing_deg=None, params={})
     analyser = build_analyser(Settings(data_dir=work / "file"), setup)
-    found = [t for frame in frames(clip, first) if (frame.index - first) % 2 == 0 for t in analyser.process(frame)]
-    return found + analyser.finish()
+    kept = (frame for frame in frames(clip, first) if (frame.index - first) % 2 == 0)
+    found = [t for k, frame in enumerate(kept) for t in analyser.process(Frame(frame.image, frame.timestamp, k))]
+    return [
+        FinishedTrack(
+            track.track_no,
+            replace(track.observations, frame_index=first + 2 * track.observations.frame_index),
+            track.summary,
+        )
+        for track in found + analyser.finish()
+    ]
 
 
 def first_clip_frame(recorded: Path, clip: Path) -> int:

@@ -192,10 +192,11 @@ class TrackAnalyser:
         return self._ended(self.tracker.end_all(), stitch=False)
 
     def in_view(self) -> list[FinishedTrack]:
-        """The confirmed live tracks that would be kept if they ended now, summarised so far (``track_no`` 0):
-        what a live stream shows as provisional search results before the tracks finish."""
+        """The confirmed tracks not yet ended (in view, or lost for a moment) that would be kept if they ended
+        now, summarised so far (``track_no`` 0): what a live stream shows as provisional search results."""
         index, t = self.last_frame
-        ids = self.tracker.predict(t, confirmed_only=True).track_id if index >= 0 else np.zeros(0, dtype=np.int64)
+        tracks = self.tracker.predict(t, include_lost=True, confirmed_only=True)
+        ids = tracks.track_id if index >= 0 else np.zeros(0, dtype=np.int64)
         shown = []
         for track_id in ids.tolist():
             record = self.records.get(int(track_id))
