@@ -266,3 +266,26 @@ def test_observers_see_frames_at_the_analysis_rate_and_a_failing_one_is_dropped(
     with session_scope(system.sessions) as db:  # recording off: nothing for a track to link to, nothing stored
         assert not db.execute(select(Track)).first()
         assert (db.get(LiveCheckpoint, "CAM-OBS") is not None) is analysis
+
+
+class FailingDetector:
+    def detect(self, image: object, *, roi: object = None, input_size: int | None = None) -> object:
+        raise RuntimeError("the detector's model file is corrupt")
+
+
+def test_a_failing_analysis_is_switched_off_and_observers_go_on_without_a_scene(
+    pets_clip: Path, analysed_system: Callable[..., System]
+) -> None:
+    system = analysed_system({"CAM-ERR": {"url": "rtsp://127.0.0.1:9/none", "recording": "off"}}, analysis_fps=4)
+    source = StreamSource(camera_code="CAM-ERR", url="rtsp://127.0.0.1:9/none", recording="off")
+    seen = Seen()
+    live = LiveAnalysis(
+        settings=system.settings,
+        sessions=system.sessions,
+        source=source,
+        observers=[seen],
+        detector=FailingDetector(),  # type: ignore[arg-type]
+    )
+    fed = feed(live, pets_clip, seconds=5)  # raises nothing: the worker would go on recording
+    assert live.facts()["analysis"] == "error" and live.analyser is None
+    assert abs(len(seen.frames) - 4 * fed) <= 2 and seen.frames[-1].scene is None

@@ -117,9 +117,17 @@ class LiveAnalysis:
         self.next_due, self.first_pts, self.base_t = None, None, None
 
     def packet(self, packet: Packet[Any], *, clock: StreamClock, segment: OpenSegment | None) -> None:
-        """Decode one packet; analyse and observe the frames that are due."""
+        """Decode one packet; analyse and observe the frames that are due. A failure of the analysis (a model that
+        will not load, a database error) switches it off with state ``error``; the camera goes on recording."""
         if not self.active:
             return  # analysis was refused (no PIA) and nothing observes: no decoding at all
+        try:
+            self._packet(packet, clock=clock, segment=segment)
+        except Exception:
+            log.exception("camera %s: live analysis failed and is switched off (recording goes on)", self.code)
+            self.enabled, self.status, self.analyser = False, "error", None  # observers go on without a scene
+
+    def _packet(self, packet: Packet[Any], *, clock: StreamClock, segment: OpenSegment | None) -> None:
         try:
             decoded = packet.decode()
         except (av.FFmpegError, ValueError):
