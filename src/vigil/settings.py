@@ -281,6 +281,11 @@ class LiveCameraSettings(Section):
         description="Recording policy: 'continuous' (every segment kept as footage), 'motion' (only segments in "
         "which something moved, with one segment before and after) or 'off'.",
     )
+    analysis: bool = Field(
+        True,
+        description="Analyse the stream as it arrives (tracks searchable within seconds, linked to the recording; "
+        "with recording off, only live rules and the wall picture see the results).",
+    )
 
     @field_validator("code")
     @classmethod
@@ -334,6 +339,25 @@ class LiveSettings(Section):
         gt=0,
         le=24,
         description="How long a camera-wall view session (its stated purpose) lasts before it is asked again.",
+    )
+    analysis_fps: float = Field(
+        5, gt=0, le=30, description="Live analysis: frames per second analysed (others are decoded, not analysed)."
+    )
+    analysis_max_height: int = Field(
+        720, ge=120, le=2160, description="Live analysis: frames taller than this are scaled down to it first."
+    )
+    checkpoint_seconds: float = Field(
+        10,
+        ge=1,
+        le=300,
+        description="Live analysis: how often the analyser's state is saved with the tracks finished since; a "
+        "killed worker resumes from it, losing at most this long.",
+    )
+    tracks_every_seconds: float = Field(
+        2,
+        ge=0.5,
+        le=30,
+        description="Live analysis: how often the tracks in view are written as provisional search results.",
     )
 
 

@@ -32,7 +32,17 @@ def _health(db: Session) -> None:
     make_user(db, "watcher", "operator")
     seen = datetime(2026, 12, 5, 9, 30, 5, tzinfo=UTC)
     write_health(
-        db, camera_code="CAM-1", state="online", codec="h264", width=1920, height=1080, fps=25.0, last_frame_at=seen
+        db,
+        camera_code="CAM-1",
+        state="online",
+        codec="h264",
+        width=1920,
+        height=1080,
+        fps=25.0,
+        last_frame_at=seen,
+        analysis="on",
+        analysed_fps=4.96,
+        tracks=12,
     )
     write_health(db, camera_code="CAM-2", state="offline", reason="unreachable: connection refused by rtsp://10.0.0.6")
 
@@ -54,7 +64,8 @@ def test_the_live_page_lists_every_camera_with_its_health_and_the_view_is_audite
     rows = page.text.split('<tr data-camera="')[1:]
     assert [row.split('"', 1)[0] for row in rows] == ["CAM-1", "CAM-2", "CAM-3"]
     assert "online" in rows[0] and "h264 1920×1080 at 25.0 fps" in rows[0] and "2026-12-05 09:30:05 GMT" in rows[0]
-    assert "offline" in rows[1] and "connection refused" in rows[1]
+    assert "5.0 frames/s analysed, 12 track(s) so far" in rows[0]
+    assert "offline" in rows[1] and "connection refused" in rows[1] and "analysed" not in rows[1]
     assert "unknown" in rows[2] and "not connected" in rows[2]  # configured, but no worker has reported yet
     assert "hunter2" not in page.text and "viewer" not in page.text  # stream addresses are never shown
     assert 'href="/live"' in page.text

@@ -192,6 +192,19 @@ class TrackAnalyser:
     def finish(self) -> list[FinishedTrack]:
         return self._ended(self.tracker.end_all(), stitch=False)
 
+    def in_view(self) -> list[FinishedTrack]:
+        """The confirmed tracks not yet ended (in view, or lost for a moment) that would be kept if they ended
+        now, summarised so far (``track_no`` 0): what a live stream shows as provisional search results."""
+        index, t = self.last_frame
+        tracks = self.tracker.predict(t, include_lost=True, confirmed_only=True)
+        ids = tracks.track_id if index >= 0 else np.zeros(0, dtype=np.int64)
+        shown = []
+        for track_id in ids.tolist():
+            record = self.records.get(int(track_id))
+            if record is not None and record.frames and self._worth_keeping(record):
+                shown.append(summarise(0, record, bearing_deg=self.setup.bearing_deg, geometry=self.geometry))
+        return shown
+
     def save_state(self) -> bytes:
         return save_state(self)
 

@@ -50,7 +50,8 @@ def live_run() -> None:
 
 @live_app.command("status")
 def live_status(as_user: AsUser = None, as_json: JsonOut = False) -> None:
-    """The health of every live camera: state and since when, why, fps, resolution, codec, last frame, lag."""
+    """The health of every live camera: state and since when, why, fps, resolution, codec, last frame, lag, and
+    its live analysis (on, off or no PIA; frames analysed per second; tracks so far)."""
     with system_session() as (system, db):
         user = acting_user(db, as_user)
         codes = [source.camera_code for source in system.live.resolver.sources()]
@@ -61,7 +62,9 @@ def live_status(as_user: AsUser = None, as_json: JsonOut = False) -> None:
         from vigil.commands.common import table
 
         columns = ["camera", "state", "since", "reason", "fps", "resolution", "codec", "last frame", "drops", "lag s"]
+        columns += ["analysis", "analysed fps", "tracks"]
         keys = ["camera", "state", "since", "reason", "fps", "resolution", "codec", "last_frame", "drops", "lag_s"]
+        keys += ["analysis", "analysed_fps", "tracks"]
         table("live cameras", columns, [[str(item[key]) for key in keys] for item in data])
 
     emit(data, as_json, render)
@@ -82,4 +85,7 @@ def health_facts(row: LiveHealth) -> dict[str, object]:
         "lag_s": row.lag_s,
         "segments": row.segments,
         "restarts": row.restarts,
+        "analysis": row.analysis or "off",
+        "analysed_fps": row.analysed_fps or 0.0,
+        "tracks": row.tracks or 0,
     }

@@ -9,13 +9,15 @@
 * ``live_views``: a camera-wall view session: who watches live, for what purpose and case (stated once).
 * ``live_bookmarks``: a moment of a camera an operator marked for a case; the segment(s) covering it are kept
   beyond footage retention while the case is held.
+* ``live_checkpoints``: one row per analysed camera, the live analyser's saved state (vigil.live.analysis),
+  written in the same transaction as the tracks finished since the previous one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vigil.db.base import Base, UTCDateTime, utcnow
@@ -40,6 +42,11 @@ class LiveHealth(Base):
     segments: Mapped[int] = mapped_column(Integer, default=0)
     worker_pid: Mapped[int] = mapped_column(Integer, default=0)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
+    analysis: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
+    """on | off | error (live analysis of the stream; the reason of an error is in ``reason``)"""
+    analysed_fps: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    tracks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Tracks the live analysis finished and stored so far (all workers of the camera)."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -87,3 +94,18 @@ class LiveBookmark(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveCheckpoint(Base):
+    __tablename__ = "live_checkpoints"
+
+    camera_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Wall-clock time of the analyser's t = 0 (its first frame): times survive a restart unchanged."""
+    next_index: Mapped[int] = mapped_column(Integer)
+    """Number the next analysed frame gets."""
+    params: Mapped[str] = mapped_column(Text)
+    """The analysis params the state was made with (JSON); a change of them starts afresh."""
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    tracks: Mapped[int] = mapped_column(Integer, default=0)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -120,3 +120,22 @@ class CameraGeometry:
         items: list[dict[str, object]] = [{"name": z.name, "polygon": [list(p) for p in z.polygon]} for z in self.zones]
         items += [{"name": ln.name, "line": [list(ln.a), list(ln.b)], "direction": ln.direction} for ln in self.lines]
         return json.dumps(items)
+
+    def shrunk(self, scale: float) -> CameraGeometry:
+        """The same geometry for pictures ``scale`` times smaller than the ones it was drawn on (e.g. a live
+        stream analysed scaled down): points divided by ``scale``, the homography taking the smaller pixels."""
+        if scale == 1.0:
+            return self
+
+        def small(point: Point) -> Point:
+            return (point[0] / scale, point[1] / scale)
+
+        calibration = self.calibration
+        if calibration is not None:
+            matrix = calibration.matrix @ np.diag([scale, scale, 1.0])
+            calibration = Calibration.of(matrix, small(calibration.principal_point))
+        return CameraGeometry(
+            calibration=calibration,
+            zones=tuple(Zone(z.name, tuple(small(p) for p in z.polygon)) for z in self.zones),
+            lines=tuple(Line(ln.name, small(ln.a), small(ln.b), ln.direction) for ln in self.lines),
+        )

@@ -30,6 +30,8 @@ class StreamSource:
     camera_code: str
     url: str = field(repr=False)
     recording: RecordingPolicy = "continuous"
+    analysis: bool = True
+    """Analyse the stream live (on for registered force cameras)."""
 
     @property
     def shown(self) -> str:
@@ -49,7 +51,7 @@ class SettingsSources:
 
     def sources(self) -> list[StreamSource]:
         return [
-            StreamSource(camera_code=c.code, url=c.url.get_secret_value(), recording=c.recording)
+            StreamSource(camera_code=c.code, url=c.url.get_secret_value(), recording=c.recording, analysis=c.analysis)
             for c in self.settings.live.cameras
         ]
 

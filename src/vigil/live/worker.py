@@ -1,4 +1,6 @@
-"""A camera worker: one process per camera that keeps its stream connected, records it and reports health.
+"""A camera worker: one process per camera that keeps its stream connected, records it, analyses it and reports
+health. Recording copies the packets; live analysis (:mod:`vigil.live.analysis`) decodes the same packets (one
+connection, one decode per camera) and hands the analysed frames to the camera's observers.
 
 The worker reconnects with exponential backoff after any failure (unreachable host, wrong path, a stream
 that stalls longer than the connect timeout, undecodable data), records the gap, and keeps going until told
@@ -25,12 +27,14 @@ from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.errors import VigilError
 from vigil.footage.storage import sha256_of
 from vigil.governance.users import get_user
+from vigil.live.analysis import LiveAnalysis
 from vigil.live.health import HealthMeter
 from vigil.live.motion import NO_MOTION, MotionGate
 from vigil.live.observers import FrameObserver, build_observers
 from vigil.live.segments import FormatWatch, Recorder, RecordingFailed, StreamClock, clear_partials
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
+from vigil.live.tracks import OpenSegment, adopt_reserved
 from vigil.settings import Settings
 
 Stop = multiprocessing.synchronize.Event
@@ -53,6 +57,9 @@ class CameraWorker:
         self.segments = 0
         self.motion = MotionGate(keep=self._ingest, drop=self._drop) if source.recording == "motion" else None
         """Recording policy 'motion': sees the decoded frames (an observer) and decides which segments to keep."""
+        self.analysis: LiveAnalysis | None = None
+        self.recorder: Recorder | None = None
+        self.clock: StreamClock | None = None
 
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self, stop: Stop) -> None:
@@ -66,6 +73,17 @@ class CameraWorker:
         elif self.source.recording != "off":
             with session_scope(self.sessions) as db:
                 open_gap(db, camera_code=self.code, reason=self.recording_error)
+        analysis = LiveAnalysis(
+            settings=self.settings, sessions=self.sessions, source=self.source, observers=self.observers()
+        )
+        self.analysis = analysis if analysis.active else None
+        try:
+            self._run(stop)
+        finally:
+            if self.analysis is not None:
+                self.analysis.close(self._open_segment())
+
+    def _run(self, stop: Stop) -> None:
         backoff = self.settings.live.backoff_initial_seconds
         self._health(state="connecting", reason="")
         while not stop.is_set():  # while it reconnects, an offline camera stays 'offline since' its failure
@@ -91,7 +109,7 @@ class CameraWorker:
         options = {"analyzeduration": "1000000"}  # a second of probing: less backlog to catch up on connecting
         if self.source.url.lower().startswith("rtsp"):
             options["rtsp_transport"] = "tcp"
-        recorder = self._recorder()
+        recorder = self.recorder = self._recorder()
         try:
             with av.open(self.source.url, options=options, timeout=(timeout, timeout)) as container:
                 assert isinstance(container, InputContainer)
@@ -139,9 +157,11 @@ class CameraWorker:
         tb = stream.time_base
         if tb is None:
             raise StreamEnded("the stream has no time base")
-        clock = StreamClock(tb)
+        clock = self.clock = StreamClock(tb)
         self.meter.connected(stream)
         formats = FormatWatch(stream.codec_context.name)
+        if self.analysis is not None:
+            self.analysis.connected()
         last_report = 0.0
         for packet in container.demux(stream):
             if stop.is_set():
@@ -163,10 +183,22 @@ class CameraWorker:
                 if picture is not None:
                     recorder.new_format(picture, pts=packet.pts)
                 recorder.packet(packet, stream=stream, pts=packet.pts, clock=clock)
+            if self.analysis is not None:
+                self.analysis.packet(packet, clock=clock, segment=self._open_segment())
             if time.monotonic() - last_report >= self.settings.live.health_every_seconds:
                 last_report = time.monotonic()
                 self._health(**self._connected_state(), **self.meter.facts())
         raise StreamEnded("the stream ended")
+
+    def _open_segment(self) -> OpenSegment | None:
+        """The segment being recorded, dated as the recorder will date it when it is closed."""
+        recorder, clock = self.recorder, self.clock
+        writer = recorder.writer if recorder is not None else None
+        if recorder is None or writer is None or writer.base is None or clock is None or clock.anchor is None:
+            return None
+        meter = self.meter
+        fps = 1.0 / meter.nominal_step if meter.nominal_step > 0 else meter.fps
+        return OpenSegment(recorder.continues or clock.at(writer.base), meter.width, meter.height, fps, meter.codec)
 
     def _connected_state(self) -> dict[str, object]:
         """Connected: 'online', or 'error' while recording is stopped (e.g. the disk is full)."""
@@ -182,7 +214,8 @@ class CameraWorker:
             with session_scope(self.sessions) as db:
                 user = get_user(db, self.settings.live.recorder_user)
                 close_gap(db, camera_code=self.code, resumed_at=segment.started_at, reason=self.restart_reason)
-                ingest_segment(db, settings=self.settings, user=user, segment=segment)
+                footage = ingest_segment(db, settings=self.settings, user=user, segment=segment)
+                adopt_reserved(db, footage=footage, ended_at=segment.ended_at, data_dir=self.settings.data_dir)
         except VigilError as exc:
             self.recording_error = f"segments cannot be ingested: {exc.message} (kept in {segment.path.parent})"
             raise RecordingFailed(self.recording_error) from exc
@@ -210,7 +243,9 @@ class CameraWorker:
 
     def _health(self, **fields: object) -> None:
         with session_scope(self.sessions) as db:
-            extra = {"recording": self.source.recording, "worker_pid": os.getpid()}
+            extra: dict[str, object] = {"recording": self.source.recording, "worker_pid": os.getpid()}
+            if self.analysis is not None:
+                extra |= self.analysis.facts()
             write_health(db, camera_code=self.code, **extra, **fields)
 
 

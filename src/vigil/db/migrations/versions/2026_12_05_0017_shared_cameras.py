@@ -1,7 +1,7 @@
 """integrated third-party cameras (issue 14): owners' shared live streams and every view of them
 
-Revision ID: 0020
-Revises: 0018
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05 13:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import vigil.db.base
 
-revision = "0020"
-down_revision = "0018"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """camera wall (issue 12 items 6-7): live view sessions, bookmarks kept for a case, a recording policy per source
 
-Revision ID: 0018
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-05 13:30:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import vigil.db.base
 
-revision = "0018"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None

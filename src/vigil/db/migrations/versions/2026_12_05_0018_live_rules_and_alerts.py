@@ -1,7 +1,7 @@
 """live rules and their alerts (issue 12 items 4 and 5)
 
-Revision ID: 0017
-Revises: 0020
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05 13:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import vigil.db.base
 
-revision = "0017"
-down_revision = "0020"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
