@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.live import spooled_video
 from tests.support.rtsp import rtsp_server, wait_for
 from vigil.cli import app
 from vigil.db.live_models import LiveHealth
@@ -48,7 +49,7 @@ def test_live_run_records_until_sigterm_and_stops_cleanly(
     with session_scope(system.sessions) as db:
         health = db.get(LiveHealth, "CAM-CLI")
         assert health is not None and health.state == "stopped"
-    assert not list((system.settings.live_spool_dir / "CAM-CLI").iterdir())  # the last segment was ingested
+    assert spooled_video(system.settings.live_spool_dir / "CAM-CLI") == []  # the last segment was ingested
 
 
 def _segments(system: System) -> list[object]:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.support.live import spooled_video
 from tests.support.rtsp import free_port, rtsp_server, wait_for
 from vigil.cli import app
 from vigil.db.live_models import LiveGap, LiveHealth
@@ -139,6 +140,6 @@ def test_a_full_disk_stops_recording_with_a_clear_state_and_nothing_half_written
     assert segment_count(system, "CAM-FULL") == 0
     with session_scope(system.sessions) as db:
         assert not db.execute(select(Footage)).first()  # the partial segment was never taken for evidence
-    assert not [p for p in (tiny_disk / "CAM-FULL").iterdir()]  # and it was deleted
+    assert spooled_video(tiny_disk / "CAM-FULL") == []  # and it was deleted
     gap = gaps(system, "CAM-FULL")
     assert len(gap) == 1 and "no space left" in gap[0].reason.lower() and gap[0].ended_at is None

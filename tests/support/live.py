@@ -100,3 +100,11 @@ def make_scene(
         class_id=np.full(len(bags), 24, dtype=np.int32),
     )
     return SceneState(t=t, frame_index=int(t * 10), width=W, height=H, tracks=tracks, carried=carried)
+
+
+def spooled_video(folder: Path) -> list[Path]:
+    """What a camera's spool folder holds besides the camera wall's latest picture: segments (finished or partial)
+    not yet ingested, or anything else a worker left behind."""
+    from vigil.live.wall import PICTURE_NAME
+
+    return [path for path in folder.iterdir() if path.name != PICTURE_NAME]
