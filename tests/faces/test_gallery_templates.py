@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vigil.faces.identify import Gallery, subject_templates
+from vigil.faces.identify import Gallery
+from vigil.faces.live_engine import WatchlistVectors
+from vigil.vision.faces.embed import subject_templates
 
 
 def unit(*values: float) -> np.ndarray:
@@ -38,3 +40,17 @@ def test_an_empty_gallery_matches_no_one() -> None:
     templates, subjects = subject_templates(np.zeros((0, 4), np.float32), [])
     assert templates.shape == (0, 4) and subjects == ()
     assert Gallery(templates, subjects, {}).best(unit(1, 0, 0, 0), top=3) == ()
+
+
+def test_live_matching_scores_the_subject_template_and_reports_its_closest_entry() -> None:
+    watchlist = WatchlistVectors(
+        entry_ids=np.array([10, 11, 12], np.int64),
+        subject_ids=np.array([100, 100, 200], np.int64),
+        embeddings=np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)]),
+        model="mobilefacenet",
+    )
+    probes = np.stack([unit(0.2, 1, 0), unit(0, 0.1, 1)])
+    rows, scores = watchlist.best(probes)
+    assert watchlist.entry_ids[rows].tolist() == [11, 12]  # subject 100's second photo is the closer one
+    assert scores[0] == pytest.approx(float(unit(1, 1, 0) @ probes[0]), abs=1e-5)  # not 0.98, the best photo's
+    assert scores[1] == pytest.approx(float(unit(0, 0, 1) @ probes[1]), abs=1e-5)

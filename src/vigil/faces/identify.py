@@ -23,7 +23,7 @@ from vigil.faces.watchlists import fr_capability, get_watchlist
 from vigil.governance import audit
 from vigil.governance.audit import AuditContext
 from vigil.vision.faces import FaceRecognizer
-from vigil.vision.faces.embed import l2_normalise
+from vigil.vision.faces.embed import subject_templates
 
 
 @dataclass(frozen=True)
@@ -69,19 +69,6 @@ class Gallery:
         scores = (self.vectors @ probe).tolist()
         ranked = sorted(zip(self.subjects, scores, strict=True), key=lambda item: (-item[1], item[0]))[:top]
         return tuple(Match(subject, self.categories[subject], round(score, 4)) for subject, score in ranked)
-
-
-def subject_templates(
-    vectors: npt.NDArray[np.float32], subjects: Sequence[str]
-) -> tuple[npt.NDArray[np.float32], tuple[str, ...]]:
-    """One unit template per subject (in order of first appearance): the normalised mean of its unit vectors."""
-    order = tuple(dict.fromkeys(subjects))
-    if not order:
-        return np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 1), np.float32), ()
-    rows = {subject: i for i, subject in enumerate(order)}
-    sums = np.zeros((len(order), vectors.shape[1]), np.float64)
-    np.add.at(sums, [rows[s] for s in subjects], vectors)
-    return l2_normalise(sums), order
 
 
 def gallery_of(watchlist: Watchlist, model: str) -> Gallery:
