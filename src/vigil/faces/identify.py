@@ -54,8 +54,7 @@ class Gallery:
 
     A subject enrolled from several photos is scored by one template, the normalised mean of its entries'
     embeddings, not by its best entry: with a best-entry rule every extra photo is one more chance for a stranger
-    to score high. On LFW with two enrolment photos per person (``bench/faces_lfw.py`` cache, see BENCHMARKS.md)
-    the mean held TPIR at FPIR 1% (98%) and raised it at FPIR 0.1% on both halves of the people.
+    to score high (measured with ``bench/faces_lfw.py --enrol 2``, BENCHMARKS.md).
     """
 
     vectors: npt.NDArray[np.float32]

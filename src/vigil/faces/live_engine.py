@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import av
 import numpy as np
@@ -49,13 +50,18 @@ class WatchlistVectors:
     def __len__(self) -> int:
         return len(self.entry_ids)
 
+    @cached_property
+    def templates(self) -> tuple[npt.NDArray[np.float32], tuple[int, ...]]:
+        """One unit template per subject and the subjects' ids, computed once per frozen watchlist."""
+        return subject_templates(self.embeddings, self.subject_ids.tolist())
+
     def best(self, probes: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """For each probe row: the entry to report and its subject's score.
 
         Each subject is scored by its template (:func:`subject_templates`), as ``vigil fr identify`` does; the
         entry reported is that subject's entry most like the probe.
         """
-        templates, subjects = subject_templates(self.embeddings, self.subject_ids.tolist())
+        templates, subjects = self.templates
         scores = probes @ templates.T
         best = np.argmax(scores, axis=1)
         entry_scores = probes @ self.embeddings.T
