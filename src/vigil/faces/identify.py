@@ -23,6 +23,7 @@ from vigil.faces.watchlists import fr_capability, get_watchlist
 from vigil.governance import audit
 from vigil.governance.audit import AuditContext
 from vigil.vision.faces import FaceRecognizer
+from vigil.vision.faces.embed import subject_templates
 
 
 @dataclass(frozen=True)
@@ -49,33 +50,38 @@ class ImageResult:
 
 @dataclass(frozen=True)
 class Gallery:
-    """A watchlist's usable entries as a matrix: one row per entry, and each row's subject."""
+    """A watchlist's subjects as a matrix: one unit template per subject, and each row's subject.
+
+    A subject enrolled from several photos is scored by one template, the normalised mean of its entries'
+    embeddings, not by its best entry: with a best-entry rule every extra photo is one more chance for a stranger
+    to score high (measured with ``bench/faces_lfw.py --enrol 2``, BENCHMARKS.md).
+    """
 
     vectors: npt.NDArray[np.float32]
     subjects: tuple[str, ...]
     categories: dict[str, str]
 
     def best(self, probe: npt.NDArray[np.float32], top: int) -> tuple[Match, ...]:
-        """The ``top`` subjects by their best-scoring entry."""
+        """The ``top`` subjects by the similarity of their template to ``probe``."""
         if not len(self.subjects):
             return ()
-        scores = self.vectors @ probe
-        best: dict[str, float] = {}
-        for subject, score in zip(self.subjects, scores.tolist(), strict=True):
-            best[subject] = max(score, best.get(subject, -2.0))
-        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:top]
+        scores = (self.vectors @ probe).tolist()
+        ranked = sorted(zip(self.subjects, scores, strict=True), key=lambda item: (-item[1], item[0]))[:top]
         return tuple(Match(subject, self.categories[subject], round(score, 4)) for subject, score in ranked)
 
 
 def gallery_of(watchlist: Watchlist, model: str) -> Gallery:
-    """The watchlist's entries made by ``model`` that still hold an embedding."""
+    """The watchlist's subjects whose entries made by ``model`` still hold an embedding, one template each."""
     entries = [e for e in watchlist.entries if e.embedding is not None and e.model == model]
     if watchlist.entries and not entries:
         raise InvalidInput(f"watchlist {watchlist.name!r} holds no embeddings of the {model} model")
     vectors = np.stack([from_bytes(e.embedding) for e in entries if e.embedding is not None]) if entries else None
+    templates, subjects = subject_templates(
+        vectors if vectors is not None else np.zeros((0, 1), np.float32), [e.subject.reference for e in entries]
+    )
     return Gallery(
-        vectors=vectors if vectors is not None else np.zeros((0, 1), np.float32),
-        subjects=tuple(e.subject.reference for e in entries),
+        vectors=templates,
+        subjects=subjects,
         categories={e.subject.reference: e.subject.category for e in entries},
     )
 
@@ -120,7 +126,7 @@ def identify(
         details={
             "images": [photo.sha256 for _, photo in photos],
             "faces": sum(len(r.faces) for r in results),
-            "entries": len(gallery.subjects),
+            "subjects": len(gallery.subjects),
         },
         now=now,
     )

@@ -19,12 +19,14 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import av
 import numpy as np
 import numpy.typing as npt
 
 from vigil.errors import InvalidInput
+from vigil.vision.faces.embed import subject_templates
 from vigil.vision.faces.recognizer import FaceRecognizer
 
 Image = npt.NDArray[np.uint8]
@@ -47,6 +49,27 @@ class WatchlistVectors:
 
     def __len__(self) -> int:
         return len(self.entry_ids)
+
+    @cached_property
+    def templates(self) -> tuple[npt.NDArray[np.float32], tuple[int, ...]]:
+        """One unit template per subject and the subjects' ids, computed once per frozen watchlist."""
+        return subject_templates(self.embeddings, self.subject_ids.tolist())
+
+    def best(self, probes: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        """For each probe row: the entry to report and its subject's score.
+
+        Each subject is scored by its template (:func:`subject_templates`), as ``vigil fr identify`` does; the
+        entry reported is that subject's entry most like the probe.
+        """
+        templates, subjects = self.templates
+        scores = probes @ templates.T
+        best = np.argmax(scores, axis=1)
+        entry_scores = probes @ self.embeddings.T
+        entries = np.empty(len(probes), dtype=np.intp)
+        for i, column in enumerate(best):
+            rows = np.flatnonzero(self.subject_ids == subjects[int(column)])
+            entries[i] = rows[int(np.argmax(entry_scores[i, rows]))]
+        return entries, scores[np.arange(len(probes)), best].astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,11 +183,10 @@ class LiveMatcher:
         if not len(usable):
             return FrameOutcome(len(faces), new, ())
         analysis = self.recognizer.analyse(image, usable)
-        scores = analysis.embeddings @ self.watchlist.embeddings.T
-        best = np.argmax(scores, axis=1)
+        best, scores = self.watchlist.best(analysis.embeddings)
         matches = []
         for i, entry in enumerate(best):
-            score = float(scores[i, entry])
+            score = float(scores[i])
             if score < self.threshold or not analysis.quality[i].searchable:
                 continue
             subject = int(self.watchlist.subject_ids[entry])

