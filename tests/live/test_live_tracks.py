@@ -15,7 +15,7 @@ from tests.conftest import make_settings
 from tests.support.analysed import make_footage
 from tests.support.builders import make_camera, make_case, make_user
 from vigil.db.base import utcnow
-from vigil.db.models import Footage, ReviewMark, Track
+from vigil.db.models import Camera, Footage, ReviewMark, Track
 from vigil.db.session import session_scope
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
 from vigil.governance.access import make_context
@@ -124,3 +124,30 @@ def test_a_lost_segments_tracks_move_onto_the_next_segment_retimed_with_their_th
         assert track.first_frame == round(-8.0 * following.fps)
         assert str(track.thumbnail_path).startswith(f"derived/{following.id}/")
         assert (data / str(track.thumbnail_path)).is_file() and not (data / "derived" / str(reserved_id)).exists()
+
+
+def test_the_segment_still_recording_is_not_listed_as_footage_nor_drawn_on(tmp_path: Path) -> None:
+    """Its placeholder row carries searchable tracks, but it has no file yet: the footage register leaves it out
+    and the live rules' still comes from the newest segment actually recorded."""
+    from vigil.analysis.review import footage_register
+    from vigil.live.rules.stills import newest_force_footage
+
+    system, store = build(tmp_path)
+    origin = utcnow() - timedelta(seconds=5)
+    with session_scope(system.sessions) as db:
+        video = tmp_path / "seg.mp4"
+        video.write_bytes(b"an earlier segment's bytes")
+        camera = db.execute(select(Camera).where(Camera.code == "CAM-T")).scalar_one()
+        recorder = get_user(db, "recorder")
+        start = origin - timedelta(seconds=60)
+        recorded = make_footage(
+            db, camera=camera, user=recorder, video=video, data_dir=system.settings.data_dir, start=start
+        )
+        segment = OpenSegment(origin, 960, 720, 25.0, "h264")
+        assert store.write(db, origin=origin, final=[], provisional=[make_finished(0)], segment=segment)
+        placeholder = db.execute(select(Footage).where(Footage.source == RESERVED_SOURCE)).scalar_one()
+        assert found(db)  # its track is searchable ...
+        listed = [entry.footage.id for entry in footage_register(db, user=get_user(db, "analyst")).entries]
+        assert placeholder.id not in listed and recorded.id in listed  # ... but it is not listed as footage
+        newest = newest_force_footage(db, placeholder.camera_id)
+        assert newest is not None and newest.id != placeholder.id

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vigil.analysis.store import export_csv, export_json, export_mot, tracks_of
@@ -21,7 +21,7 @@ from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob, Camera, Footage, Location, Track, User
 from vigil.errors import InvalidInput, NotFound
 from vigil.footage.custody import footage_path
-from vigil.footage.ingest import get_footage
+from vigil.footage.ingest import RECORDING_IN_PROGRESS, get_footage
 from vigil.governance import audit
 from vigil.governance.access import authorise, require_held_for
 from vigil.governance.audit import AuditContext
@@ -92,7 +92,8 @@ def footage_register(db: Session, *, user: User, limit: int = REGISTER_LIMIT) ->
     """The most recently ingested footage with its latest job (analytics users; refusals audited)."""
     _allow(db, user, "footage.list", None)
     today = utcnow().date()
-    visible = or_(Footage.case_id.is_(None), Footage.case_id.in_(reachable_case_ids(db, user=user)))
+    reachable = or_(Footage.case_id.is_(None), Footage.case_id.in_(reachable_case_ids(db, user=user)))
+    visible = and_(reachable, Footage.source != RECORDING_IN_PROGRESS)  # a segment still recording is not footage
     stmt = (
         select(Footage)
         .where(visible)

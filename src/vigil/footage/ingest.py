@@ -41,6 +41,9 @@ from vigil.governance.roles import Capability
 from vigil.settings import Settings
 
 ACTION = "footage.ingest"
+RECORDING_IN_PROGRESS = "live recording in progress"
+"""``Footage.source`` of a live camera's segment still being recorded: a row (no file yet) its tracks can belong to
+while they are searchable; replaced by the real footage once the segment closes, and never listed as footage."""
 START_METADATA, START_OPERATOR, START_MTIME = "metadata", "operator", "file mtime"
 CASE_REF_RULE = "case reference must be 2-64 letters, digits or / _ . - and start with a letter or digit"
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)  # cameras with unset clocks write 1904, 1970, ...

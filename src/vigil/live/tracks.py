@@ -41,8 +41,9 @@ from vigil.db.base import utcnow
 from vigil.db.live_models import LiveSegment
 from vigil.db.models import AnalysisJob, Camera, Footage, Observation, ReviewMark, Track, User
 from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
+from vigil.footage.ingest import RECORDING_IN_PROGRESS
 
-RESERVED_SOURCE = "live recording in progress"
+RESERVED_SOURCE = RECORDING_IN_PROGRESS
 LIVE_RUN = "live"
 
 

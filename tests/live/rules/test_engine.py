@@ -124,4 +124,15 @@ def test_replacing_rules_keeps_the_state_of_unchanged_ones() -> None:
     assert len(run(engine, walk(7, 0.1, 0.9, 4.0))) == 1
     engine.replace([entry, RuleSpec(rule_id=2, kind="zone_entry", polygon=ZONE)])
     more = [make_scene(4.1 + i / 10, [person(7, 0.9)]) for i in range(3)]
-    assert [f.rule_id for f in run(engine, more)] == [2]  # rule 1 remembers track 7 is already inside
+    assert run(engine, more) == []  # rule 1 remembers track 7 entered; rule 2 started with 7 already inside
+    newcomer = [make_scene(4.5 + i / 10, [person(7, 0.9), person(8, 0.3 + 0.05 * i)]) for i in range(10)]
+    assert sorted((f.rule_id, f.track_id) for f in run(engine, newcomer)) == [(1, 8), (2, 8)]
+
+
+def test_people_already_in_the_zone_when_a_rule_starts_have_not_entered_it_but_newcomers_have() -> None:
+    engine = RuleEngine([RuleSpec(rule_id=1, kind="zone_entry", polygon=ZONE)])
+    standing = [make_scene(i / 10, [person(3, 0.8)]) for i in range(10)]  # inside from the rule's first frame
+    assert run(engine, standing) == []
+    newcomer = walk(4, 0.2, 0.9, 2.0, t0=1.0)  # walks in from the left half after the rule started
+    fired = run(engine, newcomer)
+    assert [(f.track_id, f.summary) for f in fired] == [(4, "entered the zone")]

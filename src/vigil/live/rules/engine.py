@@ -172,6 +172,8 @@ class _RuleState:
         self.crowd_fired = False
         self.objects: list[_Object] = []
         self.objects_seen = 0
+        self.steps = 0
+        """Frames this rule has watched: whoever is already in a zone when a rule starts has not entered it."""
 
     def cooled(self, key: int, t: float) -> bool:
         last = self.last_fired.get(key)
@@ -237,7 +239,7 @@ def _zone(state: _RuleState, scene: SceneState, feet: np.ndarray) -> Found:
         now_inside.add(track)
         if track not in state.was_inside:
             state.entered_at[track] = scene.t
-            if spec.kind == "zone_entry":
+            if spec.kind == "zone_entry" and state.steps > 0:
                 found.append((track, (_box(scene, row),), "entered the zone"))
         stayed = scene.t - state.entered_at[track]
         if spec.kind == "loitering" and stayed >= spec.seconds and track not in state.stay_fired:
@@ -247,6 +249,7 @@ def _zone(state: _RuleState, scene: SceneState, feet: np.ndarray) -> Found:
         state.entered_at.pop(gone, None)
         state.stay_fired.discard(gone)
     state.was_inside = now_inside
+    state.steps += 1
     return found
 
 

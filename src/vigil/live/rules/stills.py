@@ -21,6 +21,7 @@ from vigil.governance import audit
 from vigil.governance.access import authorise
 from vigil.governance.cameras.register import get_camera
 from vigil.governance.roles import Capability
+from vigil.live.tracks import RESERVED_SOURCE
 from vigil.settings import Settings
 
 STILL_AT_FRAME = 5
@@ -40,7 +41,10 @@ def rule_cameras(db: Session) -> list[Camera]:
 
 
 def newest_force_footage(db: Session, camera_id: int) -> Footage | None:
-    stmt = select(Footage).where(Footage.camera_id == camera_id, Footage.case_id.is_(None))
+    """The camera's newest recorded force footage (never the placeholder of a segment still being recorded)."""
+    stmt = select(Footage).where(
+        Footage.camera_id == camera_id, Footage.case_id.is_(None), Footage.source != RESERVED_SOURCE
+    )
     return db.execute(stmt.order_by(Footage.start_time.desc()).limit(1)).scalar_one_or_none()
 
 
