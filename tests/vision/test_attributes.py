@@ -98,6 +98,22 @@ def test_silhouette_follows_the_figure_not_the_box_or_its_shadow(segmenter: Segm
     assert shadow.sum() > 100 and (silhouette.mask & shadow).sum() < 0.5 * shadow.sum()  # hard by the shoes
 
 
+@pytest.mark.parametrize("segmenter", SEGMENTERS, ids=["colour-model", "grabcut"])
+def test_a_still_cropped_to_the_person_is_segmented_without_context(segmenter: Segmenter) -> None:
+    """A still that is already a tight crop (what a user cuts from a frame for ``vigil describe``): the box is the
+    whole image, so the only background is the crop's own edge. GrabCut used to keep the whole box."""
+    scene = make_person_scene()
+    crop = crop_box(scene.box, scene.image.shape)
+    still, truth = np.ascontiguousarray(crop.of(scene.image)), crop.of(scene.person)
+    whole = np.array([0, 0, still.shape[1], still.shape[0]], np.float32)
+    silhouette = segmenter.segment(still, whole)
+    assert silhouette.source == "colour model"
+    assert silhouette.mask.mean() < 0.8  # not the whole box
+    assert (silhouette.mask & truth).sum() / (silhouette.mask | truth).sum() > 0.6
+    attributes = describe_person(still, whole, segmenter=segmenter)
+    assert (attributes.upper, attributes.lower) == ((C.RED,), (C.BLUE,))
+
+
 def test_foreground_mask_is_used_and_its_shadow_label_ignored() -> None:
     scene = make_person_scene()
     fg = np.zeros(scene.person.shape, np.uint8)

@@ -74,7 +74,7 @@ def describe_person(
     """Upper- and lower-body colours of the person in ``box`` (``xyxy``) of the BGR frame ``image``.
 
     ``fg_mask`` is the motion stage's frame-sized foreground mask, if any; ``segmenter`` defaults to a
-    :class:`~vigil.vision.segment.GrabCutSegmenter` for people; ``gains`` white-balance the pixels
+    :class:`~vigil.vision.segment.ColourModelSegmenter` for people; ``gains`` white-balance the pixels
     (:func:`~vigil.vision.colour.grey_world_gains`).
     """
     segmenter = segmenter or ColourModelSegmenter(shape="person")

@@ -173,7 +173,10 @@ class GrabCutSegmenter:
     def _cut(self, image: Image, crop: CropBox, probable: BoolMask, core: BoolMask) -> BoolMask | None:
         outer, inner = _context(image, crop, self.margin)
         labels: npt.NDArray[np.uint8] = np.full((outer.height, outer.width), cv2.GC_BGD, dtype=np.uint8)
-        labels[inner] = np.where(core, cv2.GC_FGD, np.where(probable, cv2.GC_PR_FGD, cv2.GC_PR_BGD))
+        # no context (the box fills the frame, as in a still cropped to one person): the box's own edge outside
+        # the body is the only background to learn from, so it must be certain or GrabCut keeps the whole box
+        outside = cv2.GC_BGD if (outer.width, outer.height) == (crop.width, crop.height) else cv2.GC_PR_BGD
+        labels[inner] = np.where(core, cv2.GC_FGD, np.where(probable, cv2.GC_PR_FGD, outside))
         context = np.ascontiguousarray(outer.of(image))
         scale = min(1.0, self.max_side / max(outer.width, outer.height))
         if scale < 1.0:
