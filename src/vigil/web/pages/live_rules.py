@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -33,6 +34,7 @@ from vigil.live.rules.alerts import (
 )
 from vigil.live.rules.service import RULE_CLASSES, create_rule, end_rule, list_rules, parse_request, renew_rule
 from vigil.live.rules.stills import newest_force_footage, rule_cameras, rule_still
+from vigil.watch.service import create_watch, parse_watch
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
 from vigil.web.forms import optional_float, outcome
@@ -147,6 +149,40 @@ def rule_create(
     code = camera.strip().upper()
     back = f"/live/rules?camera={quote(code)}" if code else "/live/rules"
     return outcome(request, act, done=f"Rule {name.strip()} saved: it is live within seconds.", back=back)
+
+
+@router.post("/live/rules/watch")
+def watch_create(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    name: Field = "",
+    kind: Field = "",
+    cameras: Choices = [],  # noqa: B006 - FastAPI copies defaults
+    description: Field = "",
+    track: Field = "",
+    threshold: Field = "",
+    days: Field = "",
+    case: Field = "",
+    purpose: Field = "",
+) -> Response:
+    def act() -> None:
+        example = optional_float(track, label="Example track")
+        data = {
+            "name": name,
+            "kind": kind,
+            "cameras": cameras,
+            "description": description,
+            "track": None if example is None else int(example),
+            "threshold": _number(threshold, "Similarity", 0.8),
+            "days": _number(days, "Days until it expires", 0),
+        }
+        zone = ZoneInfo(web_state(request).system.settings.timezone)
+        create_watch(db=db, user=user, request=parse_watch(data), case=case, purpose=purpose, zone=zone)
+
+    return outcome(
+        request, act, done=f"Watch {name.strip()} saved: it looks at live tracks within seconds.", back="/live/rules"
+    )
 
 
 @router.post("/live/rules/{rule_id}/end")
