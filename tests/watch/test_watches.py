@@ -8,11 +8,14 @@ it matters, and nothing stored.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import cv2
 import numpy as np
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
 from tests.support.builders import make_camera, make_case, make_user
+from tests.support.scenes import BlobDetector, crossing_scene
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, Case, Footage, Track
 from vigil.db.rule_models import LiveRule, LiveRuleAlert
@@ -31,7 +35,7 @@ from vigil.live.rules.service import active_specs
 from vigil.live.tracks import LiveTrackStore, OpenSegment
 from vigil.system import System, open_system, prepare
 from vigil.watch.evaluator import run_pass, similarity
-from vigil.watch.service import create_watch, parse_watch
+from vigil.watch.service import PhotoInput, create_watch, parse_watch
 
 CASE, OTHER = "CUM-2026-000810", "CUM-2026-000820"
 PURPOSE = "watch the square for the reported robber in a red top"
@@ -199,7 +203,7 @@ def test_an_untrained_user_is_refused_and_nothing_is_stored(tmp_path: Path) -> N
         ({"description": "xyzzy plugh frobnicate"}, "found nothing to look for"),
         ({"description": "   "}, "needs a description"),
         ({"description": "red top yesterday"}, "leave the date out"),
-        ({"kind": "similar_watch"}, "needs an example track"),
+        ({"kind": "similar_watch"}, "needs an example: a track number or a photo"),
         ({"description": "red top", "days": 40}, "within 31 days"),
         ({"description": "red top", "cameras": []}, "at least 1"),
     ],
@@ -212,3 +216,40 @@ def test_a_watch_that_says_nothing_usable_is_refused_clearly_and_nothing_is_stor
         watch(db, "olive", **fields)
     with session_scope(system.sessions) as db:
         assert count(db, LiveRule) == 0 and count(db, LiveRuleAlert) == 0
+
+
+def test_a_similar_appearance_watch_from_a_photo_keeps_only_its_hash_and_alerts_on_a_look_alike(
+    tmp_path: Path,
+) -> None:
+    system, store = build(tmp_path)
+    shot = next(s for s in crossing_scene(60) if s.boxes[0] is not None and s.boxes[1] is None)
+    x0, y0, x1, y1 = (round(v) for v in shot.boxes[0])  # the red-topped figure, alone in view
+    photo = cv2.imencode(".png", shot.frame.image[max(0, y0 - 15) : y1 + 15, max(0, x0 - 15) : x1 + 15])[1].tobytes()
+    sha256 = hashlib.sha256(photo).hexdigest()
+    with session_scope(system.sessions) as db:
+        data = {"name": "Photo", "kind": "similar_watch", "cameras": ["CAM-T"], "threshold": 0.9, "days": 1}
+        rule = create_watch(
+            db=db,
+            user=get_user(db, "olive"),
+            request=parse_watch(data),
+            case=CASE,
+            purpose=PURPOSE,
+            zone=LONDON,
+            photo=PhotoInput(photo, BlobDetector()),
+        )
+        params = json.loads(rule.params)
+        assert (params["photo"], params["class"], params["track"]) == (sha256, "person", None)
+    example = np.frombuffer(base64.b64decode(params["vector"]), dtype="<f4")
+    origin = utcnow()
+    alike = person(1, start=1.0, top="red", look=vector(8, near=example, noise=0.01))
+    other = person(2, start=2.0, top="red", look=vector(9))
+    with session_scope(system.sessions) as db:
+        store.write(
+            db, origin=origin, final=[], provisional=[alike, other], segment=OpenSegment(origin, 960, 720, 25.0, "h264")
+        )
+    assert run_pass(system.sessions, data_dir=system.settings.data_dir) == 1
+    [alert] = alerts(system)
+    assert alert.at == origin + timedelta(seconds=1.0) and "looks like the photo" in alert.summary
+    with session_scope(system.sessions) as db:
+        fired = db.execute(select(AuditEntry).where(AuditEntry.action == "search.similar")).scalars().all()
+        assert [(e.actor, json.loads(e.details)["sha256"]) for e in fired] == [("olive", sha256), ("system", sha256)]

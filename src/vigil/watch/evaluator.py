@@ -139,11 +139,13 @@ def find_matches(db: Session, *, now: datetime) -> list[Match]:
             search: tuple[str, dict[str, object]] = ("search.run", {"query": params["query"]})
         else:
             found = [(t, s) for t, s in similar_matches(db, rule, candidates)]
-            search = ("search.similar", {"source": "track", "track": params["track"]})
+            source = {"source": "photo", "sha256": params["photo"]} if params.get("photo") else {}
+            search = ("search.similar", source or {"source": "track", "track": params["track"]})
         for track, score in found:
             if alerted(db, rule_id=rule.id, camera_code=track.camera.code, first_seen=track.first_seen):
                 continue
-            what = params.get("description") or f"looks like track {params['track']} ({score:.2f})"
+            example = f"track {params['track']}" if params.get("track") else "the photo"
+            what = params.get("description") or f"looks like {example} ({score:.2f})"
             matches.append(
                 Match(
                     rule.id,

@@ -3,8 +3,9 @@
 * An *appearance watch* holds a description in the search language ("red top and a backpack heading north"),
   parsed once when it is created into the same query a search runs; it alerts when a live track of its cameras
   matches that query.
-* A *similar-appearance watch* holds an example (a track the user may reach) and a similarity threshold; it
-  alerts when a live track of its cameras looks at least that similar (cosine of appearance vectors).
+* A *similar-appearance watch* holds an example (a track the user may reach, or the largest person or vehicle in
+  a photo, which is not stored: only its SHA-256 is kept, as for a search by photo) and a similarity threshold;
+  it alerts when a live track of its cameras looks at least that similar (cosine of appearance vectors).
 
 Like every live rule a watch needs the analytics capability with current training, a case, a purpose, an owner
 and an expiry at most 31 days ahead; it watches from its creation until it expires or is ended. Creating one is
@@ -15,11 +16,14 @@ audited as that search again by :mod:`vigil.watch.evaluator`. Services flush; th
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +41,10 @@ from vigil.governance.roles import Capability
 from vigil.live.rules.service import MAX_DAYS
 from vigil.search.query.service import MAX_DESCRIPTION_CHARS, query_json, refuse_description, understand
 from vigil.search.query.track_query import TrackQuery
+from vigil.search.similarity.by_example import decode_photo, photo_example
 from vigil.search.similarity.index import as_query_vector, vector_of_blob
+from vigil.vision.detect import Detector
+from vigil.vision.image_files import DEFAULT_MAX_PIXELS
 
 WatchKind = Literal["appearance_watch", "similar_watch"]
 MAX_CAMERAS = 50
@@ -76,8 +83,6 @@ class WatchRequest(BaseModel):
     def _shape(self) -> WatchRequest:
         if self.kind == "appearance_watch" and not self.description.strip():
             raise ValueError("an appearance watch needs a description, e.g. 'red top and a backpack heading north'")
-        if self.kind == "similar_watch" and self.track is None:
-            raise ValueError("a similar-appearance watch needs an example track")
         return self
 
 
@@ -125,11 +130,52 @@ def example_vector(db: Session, *, user: User, context: AuditContext, track_id: 
     vector = vector_of_blob(source.appearance)
     if vector is None or not vector.any():
         raise InvalidInput(f"track {track_id} has no appearance vector to compare (it was too small or brief)")
-    unit = as_query_vector(vector)
-    return source, base64.b64encode(np.asarray(unit, dtype="<f4").tobytes()).decode("ascii")
+    return source, _encoded(vector)
 
 
-def create_watch(*, db: Session, user: User, request: WatchRequest, case: str, purpose: str, zone: tzinfo) -> LiveRule:
+def _encoded(vector: npt.ArrayLike) -> str:
+    return base64.b64encode(np.asarray(as_query_vector(vector), dtype="<f4").tobytes()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    """An uploaded photo of the example and what finds the person or vehicle in it."""
+
+    data: bytes
+    detector: Detector
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+def _similar_params(
+    db: Session, *, user: User, context: AuditContext, request: WatchRequest, photo: PhotoInput | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The watch's example (a track, or a photo's largest person or vehicle) and what its audit says."""
+    if request.track is not None:
+        source, vector = example_vector(db, user=user, context=context, track_id=request.track)
+        params = {"track": source.id, "class": source.class_name, "threshold": request.threshold, "vector": vector}
+        return params, {"source": "track", "track": source.id, "threshold": request.threshold}
+    if photo is None:
+        raise InvalidInput("a similar-appearance watch needs an example: a track number or a photo")
+    sha256 = hashlib.sha256(photo.data).hexdigest()
+    image = decode_photo(photo.data, max_pixels=photo.max_pixels)
+    example, found = photo_example(image, detector=photo.detector, sha256=sha256, pick=None)
+    if not found.any():
+        raise InvalidInput("the person or vehicle in the photo is too small to compare; use a larger photo")
+    used = example.objects[example.used].class_name
+    params = {"track": None, "photo": sha256, "class": used, "threshold": request.threshold, "vector": _encoded(found)}
+    return params, {"source": "photo", "sha256": sha256, "class": used, "threshold": request.threshold}
+
+
+def create_watch(
+    *,
+    db: Session,
+    user: User,
+    request: WatchRequest,
+    case: str,
+    purpose: str,
+    zone: tzinfo,
+    photo: PhotoInput | None = None,
+) -> LiveRule:
     """Store a watch for ``case`` after checking capability, training, case, cameras and the search it is;
     audited as ``live_rule.create`` and as the search (``search.run`` or ``search.similar``)."""
     context = make_context(case, purpose)
@@ -144,10 +190,9 @@ def create_watch(*, db: Session, user: User, request: WatchRequest, case: str, p
         params |= {"description": " ".join(request.description.split()), "query": query_json(query)}
         search: tuple[str, dict[str, Any]] = ("search.run", {"query": params["query"]})
     else:
-        assert request.track is not None
-        source, vector = example_vector(db, user=user, context=context, track_id=request.track)
-        params |= {"track": source.id, "class": source.class_name, "threshold": request.threshold, "vector": vector}
-        search = ("search.similar", {"source": "track", "track": source.id, "threshold": request.threshold})
+        example, details = _similar_params(db, user=user, context=context, request=request, photo=photo)
+        params |= example
+        search = ("search.similar", details)
     held = db.execute(select(Case).where(Case.reference == context.case_ref)).scalar_one()
     now = utcnow()
     rule = LiveRule(
