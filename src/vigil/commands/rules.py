@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,8 @@ from vigil.commands.common import AsUser, CaseOpt, JsonOut, PurposeOpt, acting_u
 from vigil.db.rule_models import LiveRule
 from vigil.errors import InvalidInput
 from vigil.live.rules.service import create_rule, end_rule, list_rules, parse_request, renew_rule
-from vigil.watch.service import create_watch, parse_watch
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
+from vigil.watch.service import PhotoInput, create_watch, parse_watch
 
 rules_app = typer.Typer(
     help="Live rules (zone entry, line crossing, loitering, occupancy, object left behind, appearance and "
@@ -119,19 +121,22 @@ def rules_watch(
         str, typer.Option(help="Appearance watch: what to look for, e.g. 'red top and a backpack heading north'.")
     ] = "",
     track: Annotated[int | None, typer.Option(help="Similar-appearance watch: the example track's number.")] = None,
+    photo: Annotated[
+        Path | None, typer.Option(help="Similar-appearance watch: a photo of the example (not stored, only hashed).")
+    ] = None,
     threshold: Annotated[float, typer.Option(help="Similar-appearance watch: similarity to alert at (0.3..1).")] = 0.8,
     case: CaseOpt = None,
     purpose: PurposeOpt = None,
     as_user: AsUser = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Watch live cameras for a description (--description) or for people like a track (--track); a search,
-    audited as one when created and each time it fires."""
+    """Watch live cameras for a description (--description) or for people like a track (--track) or a photo
+    (--photo); a search, audited as one when created and each time it fires."""
     with system_session() as (system, db):
         user = acting_user(db, as_user)
         data = {
             "name": name,
-            "kind": "similar_watch" if track is not None else "appearance_watch",
+            "kind": "similar_watch" if track is not None or photo is not None else "appearance_watch",
             "cameras": [c.strip() for c in cameras.split(",") if c.strip()],
             "description": description,
             "track": track,
@@ -139,8 +144,19 @@ def rules_watch(
             "days": days,
         }
         zone = ZoneInfo(system.settings.timezone)
+        request = parse_watch(data)
+        example = None
+        if photo is not None:
+            from vigil.vision.detect import configured_detector  # loads a model: only when a photo is given
+
+            if not photo.is_file():
+                raise InvalidInput(f"--photo: {str(photo)!r} is not a readable photo file")
+            with photo.open("rb") as handle:
+                data_bytes = handle.read(MAX_PHOTO_BYTES + 1)
+            vision = system.settings.vision
+            example = PhotoInput(data_bytes, configured_detector(vision), vision.max_image_pixels)
         rule = create_watch(
-            db=db, user=user, request=parse_watch(data), case=case or "", purpose=purpose or "", zone=zone
+            db=db, user=user, request=request, case=case or "", purpose=purpose or "", zone=zone, photo=example
         )
         facts = rule_facts(rule)
     emit(facts, as_json, lambda: typer.echo(f"watch {facts['id']} created; it expires {facts['expires']}"))

@@ -68,6 +68,8 @@ def test_an_appearance_watch_is_created_and_a_description_that_says_nothing_is_r
     assert made["kind"] == "appearance_watch" and made["camera"] == "PEN-01" and made["owner"] == "olive"
     output = run(vigil, *base, "--description", "xyzzy plugh", *CASE, "--as", "olive", code=2)
     assert "found nothing to look for" in output
+    missing = run(vigil, *base, "--photo", "/no/such/photo.jpg", *CASE, "--as", "olive", code=2)
+    assert "is not a readable photo file" in missing
     assert [r["id"] for r in json.loads(run(vigil, "rules", "list", "--all", "--as", "olive", "--json"))] == [
         made["id"]
     ]
