@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
@@ -34,9 +34,10 @@ from vigil.live.rules.alerts import (
 )
 from vigil.live.rules.service import RULE_CLASSES, create_rule, end_rule, list_rules, parse_request, renew_rule
 from vigil.live.rules.stills import newest_force_footage, rule_cameras, rule_still
-from vigil.watch.service import create_watch, parse_watch
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
+from vigil.watch.service import PhotoInput, create_watch, parse_watch
 from vigil.web.auth import CurrentUser
-from vigil.web.deps import DbSession
+from vigil.web.deps import AppServices, DbSession
 from vigil.web.forms import optional_float, outcome
 from vigil.web.rendering import render
 from vigil.web.state import web_state
@@ -155,7 +156,9 @@ def rule_create(
 def watch_create(
     request: Request,
     db: DbSession,
+    services: AppServices,
     user: CurrentUser,
+    photo: Annotated[UploadFile | None, File()] = None,
     name: Field = "",
     kind: Field = "",
     cameras: Choices = [],  # noqa: B006 - FastAPI copies defaults
@@ -167,18 +170,24 @@ def watch_create(
     purpose: Field = "",
 ) -> Response:
     def act() -> None:
-        example = optional_float(track, label="Example track")
+        number = optional_float(track, label="Example track")
         data = {
             "name": name,
             "kind": kind,
             "cameras": cameras,
             "description": description,
-            "track": None if example is None else int(example),
+            "track": None if number is None else int(number),
             "threshold": _number(threshold, "Similarity", 0.8),
             "days": _number(days, "Days until it expires", 0),
         }
-        zone = ZoneInfo(web_state(request).system.settings.timezone)
-        create_watch(db=db, user=user, request=parse_watch(data), case=case, purpose=purpose, zone=zone)
+        settings = web_state(request).system.settings
+        watch = parse_watch(data)
+        example = None
+        if photo is not None and photo.filename and kind == "similar_watch" and data["track"] is None:
+            content = photo.file.read(MAX_PHOTO_BYTES + 1)
+            example = PhotoInput(content, services.photo_detector.get(), settings.vision.max_image_pixels)
+        zone = ZoneInfo(settings.timezone)
+        create_watch(db=db, user=user, request=watch, case=case, purpose=purpose, zone=zone, photo=example)
 
     return outcome(
         request, act, done=f"Watch {name.strip()} saved: it looks at live tracks within seconds.", back="/live/rules"
