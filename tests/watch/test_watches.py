@@ -253,3 +253,35 @@ def test_a_similar_appearance_watch_from_a_photo_keeps_only_its_hash_and_alerts_
     with session_scope(system.sessions) as db:
         fired = db.execute(select(AuditEntry).where(AuditEntry.action == "search.similar")).scalars().all()
         assert [(e.actor, json.loads(e.details)["sha256"]) for e in fired] == [("olive", sha256), ("system", sha256)]
+
+
+def test_the_web_apps_watch_loop_raises_the_alert_within_a_pass_and_stops_when_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import contextlib
+    import time
+
+    from vigil.web import scheduler
+
+    monkeypatch.setattr(scheduler, "EVERY_S", 0.05)
+    system, store = build(tmp_path)
+    with session_scope(system.sessions) as db:
+        watch(db, "olive", description="red top")
+    origin = utcnow()
+    with session_scope(system.sessions) as db:
+        store.write(db, origin=origin, final=[], provisional=[person(1, start=1.0, top="red", look=vector(1))],
+                    segment=OpenSegment(origin, 960, 720, 25.0, "h264"))  # fmt: skip
+
+    async def run() -> None:
+        task = asyncio.create_task(scheduler.watch_loop(system))
+        deadline = time.monotonic() + 30
+        while not await asyncio.to_thread(alerts, system) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+
+    asyncio.run(run())
+    assert len(alerts(system)) == 1
