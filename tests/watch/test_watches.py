@@ -285,3 +285,22 @@ def test_the_web_apps_watch_loop_raises_the_alert_within_a_pass_and_stops_when_c
 
     asyncio.run(run())
     assert len(alerts(system)) == 1
+
+
+def test_candidates_are_matched_in_chunks_and_every_match_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vigil.watch import evaluator
+
+    monkeypatch.setattr(evaluator, "CHUNK", 1)
+    system, store = build(tmp_path)
+    with session_scope(system.sessions) as db:
+        watch(db, "olive", description="red top")
+    origin = utcnow()
+    people = [person(n, start=float(n), top=top, look=vector(n)) for n, top in ((1, "red"), (2, "blue"), (3, "red"))]
+    with session_scope(system.sessions) as db:
+        store.write(
+            db, origin=origin, final=[], provisional=people, segment=OpenSegment(origin, 960, 720, 25.0, "h264")
+        )
+    assert run_pass(system.sessions, data_dir=system.settings.data_dir) == 2
+    assert sorted(a.at for a in alerts(system)) == [origin + timedelta(seconds=1), origin + timedelta(seconds=3)]

@@ -50,6 +50,8 @@ EVERY_S = 3.0
 LOOKBACK = timedelta(minutes=2)
 """Tracks last seen longer ago than this are not looked at again (their provisional rows were already)."""
 SAME_MOMENT = timedelta(milliseconds=5)
+CHUNK = 500
+"""Candidates matched per query (the search's own page limit)."""
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,13 @@ def live_candidates(db: Session, rule: LiveRule, cameras: list[str], since: date
 
 def appearance_matches(db: Session, rule: LiveRule, candidates: list[Track]) -> list[Track]:
     """The candidates the watch's description finds (the search's own filters, on these tracks only)."""
-    if not candidates:
-        return []
-    params = json.loads(rule.params)
-    query = load_query(params["query"]).model_copy(
-        update={"track_ids": [t.id for t in candidates], "limit": len(candidates), "offset": 0}
-    )
-    return find_tracks(db, query, case_id=rule.case_id).tracks
+    query = load_query(json.loads(rule.params)["query"])
+    found: list[Track] = []
+    for start in range(0, len(candidates), CHUNK):
+        ids = [t.id for t in candidates[start : start + CHUNK]]
+        chunk = query.model_copy(update={"track_ids": ids, "limit": len(ids), "offset": 0})
+        found += find_tracks(db, chunk, case_id=rule.case_id).tracks
+    return found
 
 
 def similar_matches(db: Session, rule: LiveRule, candidates: list[Track]) -> list[tuple[Track, float]]:
