@@ -61,6 +61,7 @@ def test_an_operator_saves_an_appearance_watch_and_an_unreadable_one_is_refused(
         expect(page.get_by_role("status").first).to_contain_text("Watch Robber in red saved", timeout=WAIT_MS)
         expect(page.locator("tr[data-rule]")).to_have_count(1, timeout=WAIT_MS)
         expect(page.locator("tr[data-rule]")).to_contain_text("appearance watch", timeout=WAIT_MS)
+        expect(page.locator("tr[data-rule]")).to_contain_text("PEN-01, PEN-02", timeout=WAIT_MS)
 
         def saved(db: Session) -> tuple[str, str, dict[str, object]]:
             rule = db.execute(select(LiveRule)).scalar_one()

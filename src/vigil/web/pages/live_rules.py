@@ -32,7 +32,15 @@ from vigil.live.rules.alerts import (
     open_console,
     require_console,
 )
-from vigil.live.rules.service import RULE_CLASSES, create_rule, end_rule, list_rules, parse_request, renew_rule
+from vigil.live.rules.service import (
+    RULE_CLASSES,
+    WATCH_KINDS,
+    create_rule,
+    end_rule,
+    list_rules,
+    parse_request,
+    renew_rule,
+)
 from vigil.live.rules.stills import newest_force_footage, rule_cameras, rule_still
 from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
 from vigil.watch.service import PhotoInput, create_watch, parse_watch
@@ -67,6 +75,7 @@ def rules_page(
         user=user,
         section="live_rules",
         rules=rules,
+        watched={r.id: ", ".join(json.loads(r.params).get("cameras", [])) for r in rules if r.kind in WATCH_KINDS},
         cameras=cameras,
         chosen=chosen,
         footage=footage,
