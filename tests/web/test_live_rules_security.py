@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.support.analysed import make_footage
+from tests.support.analysed import make_footage, make_track
 from tests.support.api import last_entry
 from tests.support.builders import PASSWORD, make_camera, make_user
 from tests.support.scenes import crossing_scene, write_video
@@ -152,3 +153,45 @@ def test_footage_held_for_a_case_is_never_shown_as_the_cameras_still(client: Tes
     assert log_in(client, "olive", PASSWORD) == "/"
     assert client.get("/live/rules/still/PEN-01.jpg").status_code == 404
     assert "has no recording yet" in client.get("/live/rules?camera=PEN-01").text
+
+
+def held_track(client: TestClient, reference: str) -> int:
+    """A track of PEN-01's footage, the footage held for case ``reference``."""
+
+    def build(db: Session) -> int:
+        footage = db.execute(select(Footage)).scalars().first()
+        assert footage is not None
+        footage.case_id = db.execute(select(Case.id).where(Case.reference == reference)).scalar_one()
+        track = make_track(db, footage, upper="red")
+        track.appearance = np.ones(128, dtype=np.float32).tobytes()
+        db.flush()
+        return track.id
+
+    return seed(client.app, build)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("user", "changes", "message"),
+    [
+        ("olive", {"kind": "similar_watch", "track": "OTHER"}, "held for another case"),
+        ("ollie", {"description": "red top"}, "not a member"),
+        ("una", {"description": "red top"}, "no current training"),
+        ("olive", {"description": "xyzzy plugh"}, "found nothing to look for"),
+        ("olive", {"description": "who is this man in a red top"}, "identif"),
+    ],
+)
+def test_watches_from_the_form_that_must_not_be_made_are_refused_audited_and_store_nothing(
+    client: TestClient, tmp_path: Path, user: str, changes: dict[str, str], message: str
+) -> None:
+    world(client, tmp_path)
+    if changes.get("track") == "OTHER":
+        changes = changes | {"track": str(held_track(client, OTHER))}
+    assert log_in(client, user, PASSWORD) == "/"
+    token = page_csrf(client, "/")
+    data = {"name": "Robber", "kind": "appearance_watch", "cameras": ["PEN-01"], "days": "3", "case": CASE,
+            "purpose": "look out for the reported robber", "csrf_token": token} | changes  # fmt: skip
+    answer = client.post("/live/rules/watch", data=data)  # back on the rules page (403 for the untrained)
+    assert message in " ".join(notices(answer.text)), notices(answer.text)
+    assert rules_count(client) == 1  # only the world's rule
+    if message != "found nothing to look for":
+        assert last_entry(client, actor=user).outcome == "refused"

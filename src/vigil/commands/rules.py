@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -10,10 +12,13 @@ from vigil.commands.common import AsUser, CaseOpt, JsonOut, PurposeOpt, acting_u
 from vigil.db.rule_models import LiveRule
 from vigil.errors import InvalidInput
 from vigil.live.rules.service import create_rule, end_rule, list_rules, parse_request, renew_rule
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
+from vigil.watch.service import PhotoInput, create_watch, parse_watch
 
 rules_app = typer.Typer(
-    help="Live rules (zone entry, line crossing, loitering, occupancy, object left behind) that raise alerts "
-    "for operators to check. Each has a case, a purpose, an owner and an expiry of at most 31 days.",
+    help="Live rules (zone entry, line crossing, loitering, occupancy, object left behind, appearance and "
+    "similar-appearance watches) that raise alerts for operators to check. Each has a case, a purpose, an owner "
+    "and an expiry of at most 31 days.",
     no_args_is_help=True,
 )
 
@@ -105,6 +110,56 @@ def rules_create(
         rule = create_rule(db=db, user=user, request=parse_request(data), case=case or "", purpose=purpose or "")
         facts = rule_facts(rule)
     emit(facts, as_json, lambda: typer.echo(f"rule {facts['id']} created; it expires {facts['expires']}"))
+
+
+@rules_app.command("watch")
+def rules_watch(
+    cameras: Annotated[str, typer.Option(help="Comma-separated codes of the cameras to watch.")],
+    name: Annotated[str, typer.Option(help="Short name operators see on its alerts.")],
+    days: Annotated[float, typer.Option(help="Days until it expires (at most 31; renewable).")],
+    description: Annotated[
+        str, typer.Option(help="Appearance watch: what to look for, e.g. 'red top and a backpack heading north'.")
+    ] = "",
+    track: Annotated[int | None, typer.Option(help="Similar-appearance watch: the example track's number.")] = None,
+    photo: Annotated[
+        Path | None, typer.Option(help="Similar-appearance watch: a photo of the example (not stored, only hashed).")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Similar-appearance watch: similarity to alert at (0.3..1).")] = 0.8,
+    case: CaseOpt = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Watch live cameras for a description (--description) or for people like a track (--track) or a photo
+    (--photo); a search, audited as one when created and each time it fires."""
+    with system_session() as (system, db):
+        user = acting_user(db, as_user)
+        data = {
+            "name": name,
+            "kind": "similar_watch" if track is not None or photo is not None else "appearance_watch",
+            "cameras": [c.strip() for c in cameras.split(",") if c.strip()],
+            "description": description,
+            "track": track,
+            "threshold": threshold,
+            "days": days,
+        }
+        zone = ZoneInfo(system.settings.timezone)
+        request = parse_watch(data)
+        example = None
+        if photo is not None:
+            from vigil.vision.detect import configured_detector  # loads a model: only when a photo is given
+
+            if not photo.is_file():
+                raise InvalidInput(f"--photo: {str(photo)!r} is not a readable photo file")
+            with photo.open("rb") as handle:
+                data_bytes = handle.read(MAX_PHOTO_BYTES + 1)
+            vision = system.settings.vision
+            example = PhotoInput(data_bytes, configured_detector(vision), vision.max_image_pixels)
+        rule = create_watch(
+            db=db, user=user, request=request, case=case or "", purpose=purpose or "", zone=zone, photo=example
+        )
+        facts = rule_facts(rule)
+    emit(facts, as_json, lambda: typer.echo(f"watch {facts['id']} created; it expires {facts['expires']}"))
 
 
 @rules_app.command("renew")

@@ -26,11 +26,12 @@ class LiveRule(Base):
     name: Mapped[str] = mapped_column(String(80))
     camera_code: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    """zone_entry | line_crossing | loitering | occupancy | left_behind"""
+    """zone_entry | line_crossing | loitering | occupancy | left_behind | appearance_watch | similar_watch"""
     geometry: Mapped[str] = mapped_column(Text)
     """JSON: {"polygon": [[x, y], ...]} or {"line": [[x, y], [x, y]], "direction": ...}, normalised 0..1."""
     params: Mapped[str] = mapped_column(Text)
-    """JSON: classes, seconds, count, radius, cooldown_s, schedule."""
+    """JSON: classes, seconds, count, radius, cooldown_s, schedule; watches: cameras (the first is
+    ``camera_code``), description and query (appearance), track, class, threshold and vector (similar)."""
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     purpose: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

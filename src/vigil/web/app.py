@@ -64,7 +64,13 @@ from vigil.web.pages import (
 )
 from vigil.web.ratelimit import SlidingWindow
 from vigil.web.rendering import STATIC_DIR, make_templates
-from vigil.web.scheduler import checkpoint_loop, retention_loop, sweep_footage_folder, write_audit_checkpoint
+from vigil.web.scheduler import (
+    checkpoint_loop,
+    retention_loop,
+    sweep_footage_folder,
+    watch_loop,
+    write_audit_checkpoint,
+)
 from vigil.web.state import WebState
 
 SESSION_COOKIE = "vigil_session"
@@ -182,6 +188,7 @@ def _lifespan(
         ]
         if settings.live.enabled:
             await asyncio.to_thread(system.live.start)
+            schedulers.append(asyncio.create_task(watch_loop(system), name="vigil-watches"))
         try:
             yield
         finally:

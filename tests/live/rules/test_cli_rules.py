@@ -60,3 +60,16 @@ def test_bad_rules_fail_with_one_clear_line(vigil: CliRunner, args: tuple[str, .
     output = run(vigil, *base, *args, *CASE, "--as", user, code=2)
     assert error in output
     assert json.loads(run(vigil, "rules", "list", "--all", "--as", "olive", "--json")) == []
+
+
+def test_an_appearance_watch_is_created_and_a_description_that_says_nothing_is_refused(vigil: CliRunner) -> None:
+    base = ("rules", "watch", "--cameras", "PEN-01", "--name", "Robber", "--days", "2")
+    made = json.loads(run(vigil, *base, "--description", "red top and a backpack", *CASE, "--as", "olive", "--json"))
+    assert made["kind"] == "appearance_watch" and made["camera"] == "PEN-01" and made["owner"] == "olive"
+    output = run(vigil, *base, "--description", "xyzzy plugh", *CASE, "--as", "olive", code=2)
+    assert "found nothing to look for" in output
+    missing = run(vigil, *base, "--photo", "/no/such/photo.jpg", *CASE, "--as", "olive", code=2)
+    assert "is not a readable photo file" in missing
+    assert [r["id"] for r in json.loads(run(vigil, "rules", "list", "--all", "--as", "olive", "--json"))] == [
+        made["id"]
+    ]

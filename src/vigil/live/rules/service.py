@@ -32,6 +32,8 @@ from vigil.governance.roles import Capability, Permission, role_has_permission
 from vigil.live.rules.engine import KINDS, ZONE_KINDS, Crossing, Kind, RuleSpec, Schedule, Window
 
 MAX_DAYS = 31
+WATCH_KINDS: tuple[str, ...] = ("appearance_watch", "similar_watch")
+"""Rules that are searches over the live tracks (evaluated by :mod:`vigil.watch`, not by the camera workers)."""
 MAX_CORNERS = 32
 MIN_AREA = 0.0005  # of the picture: smaller is a slip of the mouse, not a zone
 RULE_CLASSES: tuple[str, ...] = tuple(COCO_CLASSES[i] for i in TRACKED_CLASSES)
@@ -249,7 +251,10 @@ def is_active(rule: LiveRule, now: datetime) -> bool:
 def active_specs(db: Session, *, camera_code: str, now: datetime, zone: str) -> list[RuleSpec]:
     """What a camera's worker runs: its rules that have not ended or expired (read-only)."""
     stmt = select(LiveRule).where(
-        LiveRule.camera_code == camera_code, LiveRule.ended_at.is_(None), LiveRule.expires_at > now
+        LiveRule.camera_code == camera_code,
+        LiveRule.kind.in_(KINDS),  # watches are searches, run by vigil.watch over the stored live tracks
+        LiveRule.ended_at.is_(None),
+        LiveRule.expires_at > now,
     )
     return [spec_of(rule, zone=zone) for rule in db.execute(stmt.order_by(LiveRule.id)).scalars()]
 

@@ -13,8 +13,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
@@ -31,10 +32,20 @@ from vigil.live.rules.alerts import (
     open_console,
     require_console,
 )
-from vigil.live.rules.service import RULE_CLASSES, create_rule, end_rule, list_rules, parse_request, renew_rule
+from vigil.live.rules.service import (
+    RULE_CLASSES,
+    WATCH_KINDS,
+    create_rule,
+    end_rule,
+    list_rules,
+    parse_request,
+    renew_rule,
+)
 from vigil.live.rules.stills import newest_force_footage, rule_cameras, rule_still
+from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
+from vigil.watch.service import PhotoInput, create_watch, parse_watch
 from vigil.web.auth import CurrentUser
-from vigil.web.deps import DbSession
+from vigil.web.deps import AppServices, DbSession
 from vigil.web.forms import optional_float, outcome
 from vigil.web.rendering import render
 from vigil.web.state import web_state
@@ -64,6 +75,7 @@ def rules_page(
         user=user,
         section="live_rules",
         rules=rules,
+        watched={r.id: ", ".join(json.loads(r.params).get("cameras", [])) for r in rules if r.kind in WATCH_KINDS},
         cameras=cameras,
         chosen=chosen,
         footage=footage,
@@ -147,6 +159,48 @@ def rule_create(
     code = camera.strip().upper()
     back = f"/live/rules?camera={quote(code)}" if code else "/live/rules"
     return outcome(request, act, done=f"Rule {name.strip()} saved: it is live within seconds.", back=back)
+
+
+@router.post("/live/rules/watch")
+def watch_create(
+    request: Request,
+    db: DbSession,
+    services: AppServices,
+    user: CurrentUser,
+    photo: Annotated[UploadFile | None, File()] = None,
+    name: Field = "",
+    kind: Field = "",
+    cameras: Choices = [],  # noqa: B006 - FastAPI copies defaults
+    description: Field = "",
+    track: Field = "",
+    threshold: Field = "",
+    days: Field = "",
+    case: Field = "",
+    purpose: Field = "",
+) -> Response:
+    def act() -> None:
+        number = optional_float(track, label="Example track")
+        data = {
+            "name": name,
+            "kind": kind,
+            "cameras": cameras,
+            "description": description,
+            "track": None if number is None else int(number),
+            "threshold": _number(threshold, "Similarity", 0.8),
+            "days": _number(days, "Days until it expires", 0),
+        }
+        settings = web_state(request).system.settings
+        watch = parse_watch(data)
+        example = None
+        if photo is not None and photo.filename and kind == "similar_watch" and data["track"] is None:
+            content = photo.file.read(MAX_PHOTO_BYTES + 1)
+            example = PhotoInput(content, services.photo_detector.get(), settings.vision.max_image_pixels)
+        zone = ZoneInfo(settings.timezone)
+        create_watch(db=db, user=user, request=watch, case=case, purpose=purpose, zone=zone, photo=example)
+
+    return outcome(
+        request, act, done=f"Watch {name.strip()} saved: it looks at live tracks within seconds.", back="/live/rules"
+    )
 
 
 @router.post("/live/rules/{rule_id}/end")
