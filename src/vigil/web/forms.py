@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 
 from fastapi import Request
-from starlette.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.errors import InvalidInput, VigilError
 from vigil.web.auth import flash
-from vigil.web.errors import Refused
+from vigil.web.deps import UNIT_OF_WORK
+from vigil.web.errors import Refused, ShownInline
 
 MAX_FIELD_CHARS = 4000
 
@@ -105,6 +107,35 @@ def refusal_goes_to(request: Request, back: str, *, shown_as_page: tuple[type[Vi
     except VigilError as exc:
         flash(request, exc.message, "error")
         raise Refused(back) from exc
+
+
+@contextmanager
+def refusal_shown_on(request: Request, page: Callable[[VigilError], Response]) -> Iterator[None]:
+    """The one place a refused form is answered in place: a :class:`~vigil.errors.VigilError` raised by the block's
+    service calls rolls the request's work back, then ``page(error)`` (the form re-rendered with the error inline,
+    its status the error's) is the answer. Refusals the service audited were committed by the service."""
+    try:
+        yield
+    except VigilError as exc:
+        _roll_back(request)  # before the page renders: rendering commits what the session holds
+        raise ShownInline(page(exc)) from exc
+
+
+@contextmanager
+def refusal_as_json(request: Request) -> Iterator[None]:
+    """The one place a script's refused request becomes JSON: ``{"error": message}`` with the error's status,
+    the request's work rolled back."""
+    try:
+        yield
+    except VigilError as exc:
+        _roll_back(request)
+        raise ShownInline(JSONResponse({"error": exc.message}, status_code=exc.status_code)) from exc
+
+
+def _roll_back(request: Request) -> None:
+    db = request.scope.get(UNIT_OF_WORK)
+    if isinstance(db, Session):
+        db.rollback()
 
 
 def outcome(

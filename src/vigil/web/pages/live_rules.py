@@ -226,29 +226,33 @@ async def console_events(
     await run_in_threadpool(_may_watch, request, user_id)
     resumed = request.headers.get("last-event-id", "")
     after = max(after, int(resumed) if resumed.isdigit() and len(resumed) < 12 else 0)  # a reconnecting browser
-    waiting = _ids(pending)  # alerts on the page whose clips are pending
-
-    async def events() -> AsyncIterator[str]:
-        last, quiet = after, 0.0
-        yield "retry: 2000\n\n"
-        while not await request.is_disconnected():
-            for kind, data in await run_in_threadpool(_news, request, user_id, camera, last, set(waiting)):
-                if kind == "alert":
-                    last = max(last, data["id"])
-                    if data["clip_state"] == "pending":
-                        waiting.add(data["id"])
-                    yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data)}\n\n"
-                else:
-                    waiting.discard(data["id"])
-                    yield f"event: clip\ndata: {json.dumps(data)}\n\n"
-            await asyncio.sleep(POLL_S)
-            quiet += POLL_S
-            if quiet >= KEEPALIVE_S:
-                quiet = 0.0
-                yield ": keep-alive\n\n"
-
+    events = _console_events(request, user_id, camera, after, waiting=_ids(pending))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+
+async def _console_events(
+    request: Request, user_id: int, camera: str, after: int, *, waiting: set[int]
+) -> AsyncIterator[str]:
+    """The console's Server-Sent Events: new alerts after ``after``, clips of ``waiting`` (alerts on the page whose
+    clips are pending) as they are cut, and a keep-alive comment when quiet, until the browser goes away."""
+    last, quiet = after, 0.0
+    yield "retry: 2000\n\n"
+    while not await request.is_disconnected():
+        for kind, data in await run_in_threadpool(_news, request, user_id, camera, last, set(waiting)):
+            if kind == "alert":
+                last = max(last, data["id"])
+                if data["clip_state"] == "pending":
+                    waiting.add(data["id"])
+                yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data)}\n\n"
+            else:
+                waiting.discard(data["id"])
+                yield f"event: clip\ndata: {json.dumps(data)}\n\n"
+        await asyncio.sleep(POLL_S)
+        quiet += POLL_S
+        if quiet >= KEEPALIVE_S:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
 
 
 @router.post("/live/alerts/{alert_id}/decide")
