@@ -110,26 +110,30 @@ def refusal_goes_to(request: Request, back: str, *, shown_as_page: tuple[type[Vi
 
 
 @contextmanager
-def refusal_shown_on(request: Request, page: Callable[[VigilError], Response]) -> Iterator[None]:
-    """The one place a refused form is answered in place: a :class:`~vigil.errors.VigilError` raised by the block's
-    service calls rolls the request's work back, then ``page(error)`` (the form re-rendered with the error inline,
-    its status the error's) is the answer. Refusals the service audited were committed by the service."""
+def refusal_shown_on(
+    request: Request,
+    page: Callable[[VigilError], Response],
+    *,
+    catching: tuple[type[VigilError], ...] = (VigilError,),
+) -> Iterator[None]:
+    """The one place a refused form is answered in place: an error of the ``catching`` types raised by the block's
+    service calls rolls the request's work back, then ``page(error)`` (the form re-rendered with the error inline)
+    is the answer. Other errors go to the error page. Refusals the service audited were committed by it."""
     try:
         yield
-    except VigilError as exc:
+    except catching as exc:
         _roll_back(request)  # before the page renders: rendering commits what the session holds
         raise ShownInline(page(exc)) from exc
 
 
 @contextmanager
-def refusal_as_json(request: Request) -> Iterator[None]:
-    """The one place a script's refused request becomes JSON: ``{"error": message}`` with the error's status,
-    the request's work rolled back."""
+def refusal_as_json() -> Iterator[None]:
+    """The one place a script's refused request becomes JSON: ``{"detail": message}`` with the error's status;
+    the request's work is rolled back by its unit of work as the error leaves the route (nothing renders first)."""
     try:
         yield
     except VigilError as exc:
-        _roll_back(request)
-        raise ShownInline(JSONResponse({"error": exc.message}, status_code=exc.status_code)) from exc
+        raise ShownInline(JSONResponse({"detail": exc.message}, status_code=exc.status_code)) from exc
 
 
 def _roll_back(request: Request) -> None:
