@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, VigilError
+from vigil.errors import InvalidInput
 from vigil.registry.live_views import (
     end_view,
     is_live,
@@ -145,12 +145,8 @@ def view_picture(request: Request, db: DbSession, user: CurrentUser, context: Wo
 
 @router.post("/registry/live/views/{view_id}/end")
 def view_end(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, view_id: Id) -> Response:
-    try:
+    with refusal_goes_to(request, _view_url(view_id, context.case_ref)):
         end_view(db, user=user, context=context, view_id=view_id, reason="the officer closed the view")
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(_view_url(view_id, context.case_ref), status_code=303)
     db.commit()
     pool = web_state(request).viewers
     if pool is not None:
@@ -165,12 +161,8 @@ def view_recording(
 ) -> Response:
     """Ask the owner for a recording of the view's period (a footage request with its own upload link)."""
     settings = web_state(request).system.settings
-    try:
+    with refusal_goes_to(request, _view_url(view_id, context.case_ref)):
         sent = request_recording(db, settings=settings, user=user, context=context, view_id=view_id)
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(_view_url(view_id, context.case_ref), status_code=303)
     delivery = deliver_now(request, db, [sent.message_id])
     note = f"Footage request {sent.request.id} sent to the owner for this view's period."
     flash_delivery(request, delivery, sent=note)
