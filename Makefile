@@ -30,6 +30,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_test_imports.py tests
+	$(BIN)/python scripts/check_sizes.py src
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy src/vigil src/vigil_build

@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vigil.search.similarity.index import CHUNK, DIM, REDUCED, SimilarityIndex, top_of
+from vigil.search.similarity.index import SimilarityIndex
+from vigil.search.similarity.vectors import CHUNK, DIM, REDUCED, top_of
 from vigil.vision.appearance import BLOCK_WEIGHTS
 
 F32 = npt.NDArray[np.float32]

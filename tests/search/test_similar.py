@@ -21,15 +21,8 @@ from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.governance.audit import AuditContext
 from vigil.search.query.track_query import TrackQuery
 from vigil.search.similarity.by_example import similar_to_image, similar_to_track
-from vigil.search.similarity.index import (
-    DIM,
-    REDUCED,
-    SimilarityIndex,
-    fit_components,
-    pruned_top,
-    reduce_rows,
-    scanned_top,
-)
+from vigil.search.similarity.index import SimilarityIndex
+from vigil.search.similarity.vectors import DIM, REDUCED, fit_components, pruned_top, reduce_rows, scanned_top
 from vigil.settings import Settings
 
 CONTEXT = AuditContext(case_ref="CUM-2026-000303", purpose="find the robbery suspect on other cameras")

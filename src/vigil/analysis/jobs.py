@@ -76,6 +76,23 @@ FrameSource = Callable[[Path, int], Iterator[Frame]]
 ProgressCallback = Callable[[int, int], None]
 
 
+def current_run(db: Session, *, footage_id: int) -> AnalysisJob | None:
+    """The footage's latest analysis job that has not been superseded (None before its first analysis)."""
+    return db.execute(
+        select(AnalysisJob)
+        .where(AnalysisJob.footage_id == footage_id, AnalysisJob.superseded_at.is_(None))
+        .order_by(AnalysisJob.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def require_case_member(db: Session, *, user: User, footage: Footage) -> None:
+    """Refuse (audited) footage held for a case the user is not a member of."""
+    if footage.case_id is not None and footage.case_id not in reachable_case_ids(db, user=user):
+        reason = f"footage {footage.id} is held for a case you are not a member of"
+        raise refuse(db, actor=user.username, action="analysis.start", reason=reason)
+
+
 def start_analysis(
     db: Session,
     *,
@@ -93,12 +110,7 @@ def start_analysis(
     supersedes the previous one without destroying evidence (see :func:`supersede_runs`).
     """
     now = now or utcnow()
-    existing = db.execute(
-        select(AnalysisJob)
-        .where(AnalysisJob.footage_id == footage.id, AnalysisJob.superseded_at.is_(None))
-        .order_by(AnalysisJob.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    existing = current_run(db, footage_id=footage.id)
     again = force and existing is not None
     authorise(
         db,
@@ -109,9 +121,7 @@ def start_analysis(
         context_required=again,
         now=now,
     )
-    if footage.case_id is not None and footage.case_id not in reachable_case_ids(db, user=user):
-        reason = f"footage {footage.id} is held for a case you are not a member of"
-        raise refuse(db, actor=user.username, action="analysis.start", reason=reason)
+    require_case_member(db, user=user, footage=footage)
     basis = require_analysis_basis(db, footage=footage, user=user, action="analysis.start", today=now.date())
     if existing is not None and not force:
         return existing

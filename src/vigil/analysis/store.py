@@ -27,6 +27,62 @@ def thumbnail_relpath(footage_id: int, job_id: int, track_no: int) -> Path:
     return Path("derived") / str(footage_id) / "tracks" / f"{job_id}-{track_no}.jpg"
 
 
+def save_thumbnail(finished: FinishedTrack, *, footage_id: int, job_id: int, data_dir: Path) -> str | None:
+    """Write the track's thumbnail under ``data_dir`` and return its relative path (None when it has none)."""
+    thumbnail = finished.summary.thumbnail
+    if thumbnail is None or not thumbnail.size:
+        return None
+    rel = thumbnail_relpath(footage_id, job_id, finished.track_no)
+    (data_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(data_dir / rel), thumbnail, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return str(rel)
+
+
+def track_row(finished: FinishedTrack, *, footage: Footage, job_id: int, thumbnail_path: str | None) -> Track:
+    """The ``Track`` row (with its observations) of a finished track; search columns are filled by the caller."""
+    obs, summary = finished.observations, finished.summary
+    track = Track(
+        footage_id=footage.id,
+        camera_id=footage.camera_id,
+        job_id=job_id,
+        track_no=finished.track_no,
+        class_name=summary.class_name,
+        first_seen=footage.start_time + timedelta(seconds=float(obs.t[0])),
+        last_seen=footage.start_time + timedelta(seconds=float(obs.t[-1])),
+        first_frame=int(obs.frame_index[0]),
+        last_frame=int(obs.frame_index[-1]),
+        upper_colours=",".join(summary.upper_colours),
+        lower_colours=",".join(summary.lower_colours),
+        body_colours=",".join(summary.body_colours),
+        carried=",".join(summary.carried),
+        height_px=summary.height_px,
+        height_m=summary.height_m,
+        speed_px_s=summary.speed_px_s,
+        speed_m_s=summary.speed_m_s,
+        heading=summary.heading,
+        heading_deg=summary.heading_deg,
+        dwell_s=summary.dwell_s,
+        zone_dwell=json.dumps(dict(summary.zone_dwell_s), sort_keys=True),
+        path=json.dumps([[round(v, 3) for v in point] for point in summary.path]),
+        score=summary.score,
+        thumbnail_path=thumbnail_path,
+        appearance=summary.appearance.astype(np.float32).tobytes() if summary.appearance.size else None,
+    )
+    track.observations = [
+        Observation(
+            frame_index=int(f),
+            t=float(t),
+            x0=float(b[0]),
+            y0=float(b[1]),
+            x1=float(b[2]),
+            y1=float(b[3]),
+            score=float(s),
+        )
+        for f, t, b, s in zip(obs.frame_index, obs.t, obs.xyxy, obs.score, strict=True)
+    ]
+    return track
+
+
 def store_tracks(
     db: Session,
     *,
@@ -42,54 +98,10 @@ def store_tracks(
     zone = zone or ZoneInfo(Settings.model_fields["timezone"].default)
     count = 0
     for finished in tracks:
-        obs, summary = finished.observations, finished.summary
-        if not len(obs):
+        if not len(finished.observations):
             continue
-        thumb: str | None = None
-        if summary.thumbnail is not None and summary.thumbnail.size:
-            rel = thumbnail_relpath(footage.id, job_id, finished.track_no)
-            (data_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(data_dir / rel), summary.thumbnail, [cv2.IMWRITE_JPEG_QUALITY, 90])
-            thumb = str(rel)
-        track = Track(
-            footage_id=footage.id,
-            camera_id=footage.camera_id,
-            job_id=job_id,
-            track_no=finished.track_no,
-            class_name=summary.class_name,
-            first_seen=footage.start_time + timedelta(seconds=float(obs.t[0])),
-            last_seen=footage.start_time + timedelta(seconds=float(obs.t[-1])),
-            first_frame=int(obs.frame_index[0]),
-            last_frame=int(obs.frame_index[-1]),
-            upper_colours=",".join(summary.upper_colours),
-            lower_colours=",".join(summary.lower_colours),
-            body_colours=",".join(summary.body_colours),
-            carried=",".join(summary.carried),
-            height_px=summary.height_px,
-            height_m=summary.height_m,
-            speed_px_s=summary.speed_px_s,
-            speed_m_s=summary.speed_m_s,
-            heading=summary.heading,
-            heading_deg=summary.heading_deg,
-            dwell_s=summary.dwell_s,
-            zone_dwell=json.dumps(dict(summary.zone_dwell_s), sort_keys=True),
-            path=json.dumps([[round(v, 3) for v in point] for point in summary.path]),
-            score=summary.score,
-            thumbnail_path=thumb,
-            appearance=summary.appearance.astype(np.float32).tobytes() if summary.appearance.size else None,
-        )
-        track.observations = [
-            Observation(
-                frame_index=int(f),
-                t=float(t),
-                x0=float(b[0]),
-                y0=float(b[1]),
-                x1=float(b[2]),
-                y1=float(b[3]),
-                score=float(s),
-            )
-            for f, t, b, s in zip(obs.frame_index, obs.t, obs.xyxy, obs.score, strict=True)
-        ]
+        thumb = save_thumbnail(finished, footage_id=footage.id, job_id=job_id, data_dir=data_dir)
+        track = track_row(finished, footage=footage, job_id=job_id, thumbnail_path=thumb)
         fill_search_columns(track, zone)
         db.add(track)
         count += 1

@@ -229,18 +229,24 @@ def enrol_photos(
         enrolment = _store(db, settings, subject, photo, face, model=model, user=user, now=now, override=overrider)
         existing[photo.sha256] = enrolment
         result.append(enrolment)
-        details: dict[str, object] = {
-            "image": label,
-            "sha256": photo.sha256,
-            "quality": face.quality.score,
-            "face": face.number,
-            "chosen": face.chosen,
-        }
-        if overrider:
-            details |= {"override_reason": choice.override_reason, "overridden_refusal": list(face.overridden)}
+        details = _enrol_details(label, photo, face, choice.override_reason if overrider else None)
         _audit(db, user, "fr.enrol", capability, context, ("fr_subject", subject.reference), details, now)
     db.refresh(subject)
     return result
+
+
+def _enrol_details(label: str, photo: Photo, face: CheckedFace, override_reason: str | None) -> dict[str, object]:
+    """The audit details of one enrolled image (with the override, when a supervisor overrode the quality check)."""
+    details: dict[str, object] = {
+        "image": label,
+        "sha256": photo.sha256,
+        "quality": face.quality.score,
+        "face": face.number,
+        "chosen": face.chosen,
+    }
+    if override_reason is not None:
+        details |= {"override_reason": override_reason, "overridden_refusal": list(face.overridden)}
+    return details
 
 
 def _store(

@@ -81,6 +81,15 @@ def _check_request_input(owner_ids: list[int], start: datetime, end: datetime, m
         raise InvalidInput(f"the message is limited to {MAX_MESSAGE_CHARS} characters")
 
 
+def _active_owners(db: Session, owner_ids: list[int]) -> list[RegistryOwner]:
+    """The registrations asked for, or a clear error naming those that are not active (deleted or unconfirmed)."""
+    owners = list(db.execute(select(RegistryOwner).where(RegistryOwner.id.in_(owner_ids))).scalars())
+    inactive = sorted(set(owner_ids) - {o.id for o in owners if o.status == ACTIVE})
+    if inactive:
+        raise InvalidInput(f"registration(s) {', '.join(map(str, inactive))} are not active (deleted or unconfirmed)")
+    return owners
+
+
 def send_requests(
     db: Session,
     *,
@@ -103,10 +112,7 @@ def send_requests(
     message = message.strip()
     owner_ids = sorted(set(owner_ids))
     _check_request_input(owner_ids, window_start, window_end, message, now)
-    owners = list(db.execute(select(RegistryOwner).where(RegistryOwner.id.in_(owner_ids))).scalars())
-    inactive = sorted(set(owner_ids) - {o.id for o in owners if o.status == ACTIVE})
-    if inactive:
-        raise InvalidInput(f"registration(s) {', '.join(map(str, inactive))} are not active (deleted or unconfirmed)")
+    owners = _active_owners(db, owner_ids)
     case = ensure_case(db, reference=context.case_ref, user=user)
     sent = []
     for owner in owners:

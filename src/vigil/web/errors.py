@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from starlette.responses import Response
+
 from vigil.errors import VigilError
 
 API_PREFIX = "/api/"
@@ -36,6 +38,16 @@ class Refused(Exception):
     def __init__(self, back: str) -> None:
         super().__init__(back)
         self.back = back
+
+
+class ShownInline(Exception):
+    """A refusal answered in place: the form re-rendered with its error, or a JSON error for a script. Raised by
+    :func:`vigil.web.forms.refusal_shown_on` (or ``refusal_as_json``) with the response ready; leaving the route
+    by an exception makes the request's unit of work roll its work back."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 class CsrfRejected(VigilError):

@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 
 from fastapi import Request
-from starlette.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.errors import InvalidInput, VigilError
 from vigil.web.auth import flash
-from vigil.web.errors import Refused
+from vigil.web.deps import UNIT_OF_WORK
+from vigil.web.errors import Refused, ShownInline
 
 MAX_FIELD_CHARS = 4000
 
@@ -105,6 +107,39 @@ def refusal_goes_to(request: Request, back: str, *, shown_as_page: tuple[type[Vi
     except VigilError as exc:
         flash(request, exc.message, "error")
         raise Refused(back) from exc
+
+
+@contextmanager
+def refusal_shown_on(
+    request: Request,
+    page: Callable[[VigilError], Response],
+    *,
+    catching: tuple[type[VigilError], ...] = (VigilError,),
+) -> Iterator[None]:
+    """The one place a refused form is answered in place: an error of the ``catching`` types raised by the block's
+    service calls rolls the request's work back, then ``page(error)`` (the form re-rendered with the error inline)
+    is the answer. Other errors go to the error page. Refusals the service audited were committed by it."""
+    try:
+        yield
+    except catching as exc:
+        _roll_back(request)  # before the page renders: rendering commits what the session holds
+        raise ShownInline(page(exc)) from exc
+
+
+@contextmanager
+def refusal_as_json() -> Iterator[None]:
+    """The one place a script's refused request becomes JSON: ``{"detail": message}`` with the error's status;
+    the request's work is rolled back by its unit of work as the error leaves the route (nothing renders first)."""
+    try:
+        yield
+    except VigilError as exc:
+        raise ShownInline(JSONResponse({"detail": exc.message}, status_code=exc.status_code)) from exc
+
+
+def _roll_back(request: Request) -> None:
+    db = request.scope.get(UNIT_OF_WORK)
+    if isinstance(db, Session):
+        db.rollback()
 
 
 def outcome(

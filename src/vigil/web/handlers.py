@@ -18,6 +18,7 @@ from vigil.web.errors import (
     LoginRequired,
     PasswordChangeRequired,
     Refused,
+    ShownInline,
     TooManyAttempts,
     is_api_path,
 )
@@ -110,6 +111,11 @@ async def on_refused(request: Request, exc: Exception) -> Response:
     return RedirectResponse(exc.back, status_code=303)
 
 
+async def on_shown_inline(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShownInline)
+    return exc.response
+
+
 def incident_response(request: Request, incident: str) -> Response:
     """The answer to an unexpected error: a generic message and the incident id that was logged."""
     message = f"An unexpected error occurred. It has been logged as incident {incident}; quote it when reporting."
@@ -128,3 +134,4 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
     app.add_exception_handler(ContextRequired, on_context_required)
     app.add_exception_handler(Refused, on_refused)
+    app.add_exception_handler(ShownInline, on_shown_inline)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from vigil.governance.outbox import Delivery, deliver
 from vigil.registry.housekeeping import send_queued_mail
 from vigil.system import System
+from vigil.web.auth import flash
 from vigil.web.state import web_state
 
 log = logging.getLogger("vigil.mail")
@@ -45,3 +46,12 @@ def queued_notice(delivery: Delivery) -> str:
         f"({delivery.error}). They will be retried automatically."
         + (f" {delivery.failed} could not be sent at all." if delivery.failed else "")
     )
+
+
+def flash_delivery(request: Request, delivery: Delivery, *, sent: str, saved: str | None = None) -> None:
+    """Tell the person how their emails went: ``sent`` when every one reached the mail server, else ``saved``
+    (default ``sent``) with the true state of the queue (a warning, since they will only be retried)."""
+    if delivery.all_sent:
+        flash(request, sent, "ok")
+    else:
+        flash(request, f"{saved if saved is not None else sent} {queued_notice(delivery)}".strip(), "warn")

@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from vigil.db.session import session_scope
+from vigil.domain.clock import SYSTEM_CLOCK, Clock
 from vigil.footage.custody import sweep_stale_files
 from vigil.governance.audit_anchor import AnchorError, checkpoint_now
 from vigil.governance.retention import RetentionReport, run_retention
@@ -39,11 +40,12 @@ def run_scheduled_retention(system: System) -> RetentionReport:
         return run_retention(db, rules=default_rules(settings), data_dir=settings.data_dir)
 
 
-async def retention_loop(system: System) -> None:
-    """Run retention forever at the configured interval; a failed run is logged and retried next time."""
+async def retention_loop(system: System, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    """Run retention forever at the configured interval, the first one interval after start; a failed run is
+    logged and retried next time."""
     interval_s = system.settings.retention.run_every_minutes * 60
     while True:
-        await asyncio.sleep(interval_s)
+        await clock.sleep(interval_s)
         try:  # the registry's reminders, link expiry and purges of unconfirmed registrations (issue 5)
             await asyncio.to_thread(run_scheduled_housekeeping, system)
         except Exception:
@@ -96,11 +98,11 @@ def write_audit_checkpoint(system: System) -> None:
         anchor_log.info("audit checkpoint %d: entry %d (%d entries)", checkpoint.n, checkpoint.seq, checkpoint.count)
 
 
-async def checkpoint_loop(system: System) -> None:
+async def checkpoint_loop(system: System, *, clock: Clock = SYSTEM_CLOCK) -> None:
     """Write an audit checkpoint every ``settings.audit.checkpoint_every_minutes`` (0: never; shutdown still does)."""
     minutes = system.settings.audit.checkpoint_every_minutes
     if minutes <= 0:
         return
     while True:
-        await asyncio.sleep(minutes * 60)
+        await clock.sleep(minutes * 60)
         await asyncio.to_thread(write_audit_checkpoint, system)

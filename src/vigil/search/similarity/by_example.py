@@ -33,7 +33,8 @@ from vigil.search.query.filters import _exact as passes_exact_checks  # zone pre
 from vigil.search.query.filters import camera_ids, longest_track_s, predicates
 from vigil.search.query.track_query import TrackQuery
 from vigil.search.review.marks import case_id_of, current_verdicts
-from vigil.search.similarity.index import SimilarityIndex, vector_of_blob
+from vigil.search.similarity.index import SimilarityIndex
+from vigil.search.similarity.vectors import vector_of_blob
 from vigil.vision.appearance import appearance_vector
 from vigil.vision.detect import Detector
 from vigil.vision.image_files import ACCEPTED, DEFAULT_MAX_PIXELS, decode_image

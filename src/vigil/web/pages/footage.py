@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 from vigil.analysis.review import footage_register, job_status
 from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob, PlayableCopy, User
-from vigil.errors import NotPermitted, VigilError
+from vigil.errors import NotPermitted
 from vigil.footage.ingest import IngestResult, get_footage
 from vigil.footage.playable import PREPARING, QUEUED
 from vigil.footage.storage import MIB
@@ -27,7 +27,7 @@ from vigil.governance.cameras.register import camera_register
 from vigil.governance.roles import Capability, role_grants_capability
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
-from vigil.web.forms import outcome
+from vigil.web.forms import outcome, refusal_as_json
 from vigil.web.jobs import percent, start_job
 from vigil.web.rendering import render
 from vigil.web.state import web_state
@@ -70,14 +70,11 @@ async def footage_upload(
     analyse: Param = "1",
 ) -> Response:
     """Receive a video (the raw body), ingest it and, if asked, start its analysis; answers JSON."""
-    try:
+    with refusal_as_json():  # audited refusals were committed by the service itself
         zone = web_state(request).system.settings.zone
         details = upload_details(camera=camera, name=name, start=start, case=case, modified=modified, zone=zone)
         result = await receive_and_ingest(request, db, user=user, details=details)
         reply = await run_in_threadpool(_after_upload, request, db, user, result, analyse == "1")
-    except VigilError as exc:
-        await run_in_threadpool(db.rollback)  # audited refusals were committed by the service itself
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
     return JSONResponse(reply)
 
 
@@ -129,10 +126,9 @@ def job_json(job: AnalysisJob) -> dict[str, Any]:
 @router.get("/footage/jobs/{job_id}")
 def job_poll(db: DbSession, user: CurrentUser, job_id: JobId) -> Response:
     """An analysis job's progress, polled by the footage page every second."""
-    try:
-        return JSONResponse(job_json(job_status(db, user=user, job_id=job_id)))
-    except VigilError as exc:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    with refusal_as_json():
+        job = job_status(db, user=user, job_id=job_id)
+    return JSONResponse(job_json(job))
 
 
 @router.post("/footage/{footage_id}/analyse")

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from vigil.db.models import User
@@ -115,50 +117,55 @@ def _drawing(geometry: str) -> dict[str, Any]:
     return drawn
 
 
-@router.post("/live/rules")
-def rule_create(
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    camera: Field = "",
-    name: Field = "",
-    kind: Field = "",
-    geometry: Geometry = "",
-    direction: Field = "",
-    classes: Choices = [],  # noqa: B006 - FastAPI copies defaults
-    seconds: Field = "",
-    count: Field = "",
-    radius: Field = "",
-    cooldown: Field = "",
-    days: Field = "",
-    schedule_days: Choices = [],  # noqa: B006
-    start: Field = "",
-    end: Field = "",
-    case: Field = "",
-    purpose: Field = "",
-) -> Response:
-    def act() -> None:
-        drawn = _drawing(geometry)
-        data = {
-            "name": name,
-            "camera": camera,
-            "kind": kind,
-            "polygon": drawn.get("polygon"),
-            "line": drawn.get("line"),
-            "direction": direction or "either",
-            "classes": classes or ["person"],
-            "seconds": _number(seconds, "T (seconds)", 0),
-            "count": int(_number(count, "N (count)", 0)),
-            "radius": _number(radius, "Radius", 0.1),
-            "cooldown_s": _number(cooldown, "Cooldown", 30),
-            "schedule": _schedule(schedule_days, start, end),
-            "days": _number(days, "Days until it expires", 0),
-        }
-        create_rule(db=db, user=user, request=parse_request(data), case=case, purpose=purpose)
+class RuleForm(BaseModel):
+    """The live rule form as posted (free text; :func:`_rule_data` turns it into the service's request)."""
 
-    code = camera.strip().upper()
+    camera: str = PydanticField(default="", max_length=4000)
+    name: str = PydanticField(default="", max_length=4000)
+    kind: str = PydanticField(default="", max_length=4000)
+    geometry: str = PydanticField(default="", max_length=20_000)
+    direction: str = PydanticField(default="", max_length=4000)
+    classes: list[str] = PydanticField(default_factory=list, max_length=20)
+    seconds: str = PydanticField(default="", max_length=4000)
+    count: str = PydanticField(default="", max_length=4000)
+    radius: str = PydanticField(default="", max_length=4000)
+    cooldown: str = PydanticField(default="", max_length=4000)
+    days: str = PydanticField(default="", max_length=4000)
+    schedule_days: list[str] = PydanticField(default_factory=list, max_length=20)
+    start: str = PydanticField(default="", max_length=4000)
+    end: str = PydanticField(default="", max_length=4000)
+    case: str = PydanticField(default="", max_length=4000)
+    purpose: str = PydanticField(default="", max_length=4000)
+
+
+def _rule_data(form: RuleForm) -> dict[str, Any]:
+    drawn = _drawing(form.geometry)
+    return {
+        "name": form.name,
+        "camera": form.camera,
+        "kind": form.kind,
+        "polygon": drawn.get("polygon"),
+        "line": drawn.get("line"),
+        "direction": form.direction or "either",
+        "classes": form.classes or ["person"],
+        "seconds": _number(form.seconds, "T (seconds)", 0),
+        "count": int(_number(form.count, "N (count)", 0)),
+        "radius": _number(form.radius, "Radius", 0.1),
+        "cooldown_s": _number(form.cooldown, "Cooldown", 30),
+        "schedule": _schedule(form.schedule_days, form.start, form.end),
+        "days": _number(form.days, "Days until it expires", 0),
+    }
+
+
+@router.post("/live/rules")
+def rule_create(request: Request, db: DbSession, user: CurrentUser, form: Annotated[RuleForm, Form()]) -> Response:
+    def act() -> None:
+        rule = parse_request(_rule_data(form))
+        create_rule(db=db, user=user, request=rule, case=form.case, purpose=form.purpose)
+
+    code = form.camera.strip().upper()
     back = f"/live/rules?camera={quote(code)}" if code else "/live/rules"
-    return outcome(request, act, done=f"Rule {name.strip()} saved: it is live within seconds.", back=back)
+    return outcome(request, act, done=f"Rule {form.name.strip()} saved: it is live within seconds.", back=back)
 
 
 @router.post("/live/rules/watch")
@@ -273,29 +280,33 @@ async def console_events(
     await run_in_threadpool(_may_watch, request, user_id)
     resumed = request.headers.get("last-event-id", "")
     after = max(after, int(resumed) if resumed.isdigit() and len(resumed) < 12 else 0)  # a reconnecting browser
-    waiting = _ids(pending)  # alerts on the page whose clips are pending
-
-    async def events() -> AsyncIterator[str]:
-        last, quiet = after, 0.0
-        yield "retry: 2000\n\n"
-        while not await request.is_disconnected():
-            for kind, data in await run_in_threadpool(_news, request, user_id, camera, last, set(waiting)):
-                if kind == "alert":
-                    last = max(last, data["id"])
-                    if data["clip_state"] == "pending":
-                        waiting.add(data["id"])
-                    yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data)}\n\n"
-                else:
-                    waiting.discard(data["id"])
-                    yield f"event: clip\ndata: {json.dumps(data)}\n\n"
-            await asyncio.sleep(POLL_S)
-            quiet += POLL_S
-            if quiet >= KEEPALIVE_S:
-                quiet = 0.0
-                yield ": keep-alive\n\n"
-
+    events = _console_events(request, user_id, camera, after, waiting=_ids(pending))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+
+async def _console_events(
+    request: Request, user_id: int, camera: str, after: int, *, waiting: set[int]
+) -> AsyncIterator[str]:
+    """The console's Server-Sent Events: new alerts after ``after``, clips of ``waiting`` (alerts on the page whose
+    clips are pending) as they are cut, and a keep-alive comment when quiet, until the browser goes away."""
+    last, quiet = after, 0.0
+    yield "retry: 2000\n\n"
+    while not await request.is_disconnected():
+        for kind, data in await run_in_threadpool(_news, request, user_id, camera, last, set(waiting)):
+            if kind == "alert":
+                last = max(last, data["id"])
+                if data["clip_state"] == "pending":
+                    waiting.add(data["id"])
+                yield f"id: {data['id']}\nevent: alert\ndata: {json.dumps(data)}\n\n"
+            else:
+                waiting.discard(data["id"])
+                yield f"event: clip\ndata: {json.dumps(data)}\n\n"
+        await asyncio.sleep(POLL_S)
+        quiet += POLL_S
+        if quiet >= KEEPALIVE_S:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
 
 
 @router.post("/live/alerts/{alert_id}/decide")

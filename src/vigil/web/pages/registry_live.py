@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.errors import VigilError
+from vigil.errors import InvalidInput
 from vigil.registry.live_views import (
     end_view,
     is_live,
@@ -29,7 +29,8 @@ from vigil.registry.sharing import SHARING
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
-from vigil.web.mail import deliver_now, queued_notice
+from vigil.web.forms import refusal_goes_to
+from vigil.web.mail import deliver_now, flash_delivery
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -68,27 +69,23 @@ def view_start(
 ) -> Response:
     settings = web_state(request).system.settings
     back = f"/registry/live/{camera_id}?" + urlencode({"case": context.case_ref})
-    try:
-        wanted = float(minutes) if minutes.strip() else None
+    with refusal_goes_to(request, back):
+        wanted = _minutes(minutes)
         requested = request_view(db, settings=settings, user=user, context=context, camera_id=camera_id, minutes=wanted)
-    except ValueError:
-        flash(request, "give the view's length as a number of minutes", "error")
-        return RedirectResponse(back, status_code=303)
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(back, status_code=303)
-    view_id = requested.view.id
+    view_id, emergency = requested.view.id, requested.view.emergency
     delivery = deliver_now(request, db, [requested.message_id])  # after the view has committed
-    if requested.view.emergency:
-        note = "Emergency view opened; the owner has been told."
+    if emergency:
+        flash_delivery(request, delivery, sent="Emergency view opened; the owner has been told.")
     else:
-        note = "The owner has been asked; the view opens when they approve."
-    if delivery.all_sent:
-        flash(request, note, "ok")
-    else:
-        flash(request, f"{note} {queued_notice(delivery)}", "warn")
+        flash_delivery(request, delivery, sent="The owner has been asked; the view opens when they approve.")
     return RedirectResponse(_view_url(view_id, context.case_ref), status_code=303)
+
+
+def _minutes(value: str) -> float | None:
+    try:
+        return float(value) if value.strip() else None
+    except ValueError:
+        raise InvalidInput("give the view's length as a number of minutes") from None
 
 
 @router.get("/registry/live/views/{view_id}")
@@ -148,12 +145,8 @@ def view_picture(request: Request, db: DbSession, user: CurrentUser, context: Wo
 
 @router.post("/registry/live/views/{view_id}/end")
 def view_end(request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, view_id: Id) -> Response:
-    try:
+    with refusal_goes_to(request, _view_url(view_id, context.case_ref)):
         end_view(db, user=user, context=context, view_id=view_id, reason="the officer closed the view")
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(_view_url(view_id, context.case_ref), status_code=303)
     db.commit()
     pool = web_state(request).viewers
     if pool is not None:
@@ -168,17 +161,9 @@ def view_recording(
 ) -> Response:
     """Ask the owner for a recording of the view's period (a footage request with its own upload link)."""
     settings = web_state(request).system.settings
-    try:
+    with refusal_goes_to(request, _view_url(view_id, context.case_ref)):
         sent = request_recording(db, settings=settings, user=user, context=context, view_id=view_id)
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse(_view_url(view_id, context.case_ref), status_code=303)
     delivery = deliver_now(request, db, [sent.message_id])
     note = f"Footage request {sent.request.id} sent to the owner for this view's period."
-    flash(
-        request,
-        note if delivery.all_sent else f"{note} {queued_notice(delivery)}",
-        "ok" if delivery.all_sent else "warn",
-    )
+    flash_delivery(request, delivery, sent=note)
     return RedirectResponse("/registry/requests?" + urlencode({"case": context.case_ref}), status_code=303)

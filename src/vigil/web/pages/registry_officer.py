@@ -10,27 +10,30 @@ import gzip
 import json
 from datetime import datetime
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from vigil.analysis.timing import correct_start_time
 from vigil.db.base import utcnow
+from vigil.db.models import User
 from vigil.errors import InvalidInput, NotFound
+from vigil.governance.audit import AuditContext
 from vigil.governance.outbox import QUEUED
 from vigil.registry.area import AreaQuery, cameras_in_area
 from vigil.registry.cameras import export_geojson, map_markers
-from vigil.registry.nearby import NearQuery, cameras_near, may_see_contacts
+from vigil.registry.nearby import NearbyCamera, NearQuery, cameras_near, may_see_contacts
 from vigil.registry.requests import analysis_status, case_requests, request_mail, revoke_request, send_requests
 from vigil.registry.stats import registry_stats
 from vigil.settings import Settings
-from vigil.web.auth import CurrentUser, flash
+from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
 from vigil.web.forms import optional_float, outcome, refusal_goes_to, text
-from vigil.web.mail import deliver_now, queued_notice
+from vigil.web.mail import deliver_now, flash_delivery
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -128,6 +131,31 @@ def _area_query(area: str, radius: str, at: str, settings: Settings) -> AreaQuer
     )
 
 
+def _cameras_found(
+    db: Session,
+    settings: Settings,
+    user: User,
+    context: AuditContext,
+    *,
+    lat: str,
+    lon: str,
+    radius: str,
+    at: str,
+    area: str,
+) -> tuple[list[NearbyCamera] | None, str]:
+    """The cameras in the drawn area or near the point (None when nothing was asked) and the error to show inline."""
+    try:
+        if area:
+            found = _area_query(area, radius, at, settings)
+            return cameras_in_area(db, settings=settings, user=user, context=context, query=found), ""
+        if lat or lon:
+            query = _query(lat, lon, radius, at, settings)
+            return cameras_near(db, settings=settings, user=user, context=context, query=query), ""
+    except InvalidInput as exc:
+        return None, exc.message
+    return None, ""
+
+
 @router.get("/registry")
 def registry_page(
     request: Request,
@@ -141,19 +169,7 @@ def registry_page(
     area: Annotated[str, Query(max_length=4000)] = "",
 ) -> Response:
     settings = web_state(request).system.settings
-    results, error = None, ""
-    if area:
-        try:
-            found = _area_query(area, radius, at, settings)
-            results = cameras_in_area(db, settings=settings, user=user, context=context, query=found)
-        except InvalidInput as exc:
-            error = exc.message
-    elif lat or lon:
-        try:
-            query = _query(lat, lon, radius, at, settings)
-            results = cameras_near(db, settings=settings, user=user, context=context, query=query)
-        except InvalidInput as exc:
-            error = exc.message
+    results, error = _cameras_found(db, settings, user, context, lat=lat, lon=lon, radius=radius, at=at, area=area)
     return render(
         request,
         "registry_map.html",
@@ -174,6 +190,13 @@ def registry_markers(db: DbSession, user: CurrentUser, context: WorkingContext) 
     return JSONResponse(map_markers(db, user=user, context=context))
 
 
+def _owner_ids(values: list[Any]) -> list[int]:
+    owners = [str(value) for value in values]
+    if not all(owner.isdigit() and len(owner) < 10 for owner in owners):
+        raise InvalidInput("choose owners from the search results")
+    return [int(owner) for owner in owners]
+
+
 @router.post("/registry/requests")
 async def request_send(
     request: Request,
@@ -185,28 +208,22 @@ async def request_send(
     message: Field = "",
 ) -> Response:
     settings = web_state(request).system.settings
-    form = await request.form()
-    owners = [str(value) for value in form.getlist("owner")]
-
+    owners = (await request.form()).getlist("owner")
     back = "/registry/requests?" + urlencode({"case": context.case_ref})
     with refusal_goes_to(request, request.headers.get("referer") or back):
-        if not all(owner.isdigit() and len(owner) < 10 for owner in owners):
-            raise InvalidInput("choose owners from the search results")
         sent = send_requests(
             db,
             settings=settings,
             user=user,
             context=context,
-            owner_ids=[int(owner) for owner in owners],
+            owner_ids=_owner_ids(owners),
             window_start=local_time(window_start, settings, label="Start of the time window"),
             window_end=local_time(window_end, settings, label="End of the time window"),
             message=text(message, label="Message", max_chars=2000),
         )
     delivery = deliver_now(request, db, [s.message_id for s in sent])  # after the requests have committed
-    if delivery.all_sent:
-        flash(request, f"Footage requests sent: {delivery.sent} email(s) delivered to the mail server.", "ok")
-    else:
-        flash(request, f"Footage requests saved. {queued_notice(delivery)}", "warn")
+    sent_note = f"Footage requests sent: {delivery.sent} email(s) delivered to the mail server."
+    flash_delivery(request, delivery, sent=sent_note, saved="Footage requests saved.")
     return RedirectResponse(back, status_code=303)
 
 
@@ -217,10 +234,7 @@ def request_mail_retry(request: Request, db: DbSession, user: CurrentUser, conte
     listed = case_requests(db, user=user, context=context)
     queued = [m.id for m in request_mail(db, listed).values() if m.status == QUEUED]
     delivery = deliver_now(request, db, queued)
-    if delivery.all_sent:
-        flash(request, f"{delivery.sent} queued email(s) sent.", "ok")
-    else:
-        flash(request, queued_notice(delivery), "warn")
+    flash_delivery(request, delivery, sent=f"{delivery.sent} queued email(s) sent.", saved="")
     return RedirectResponse(back, status_code=303)
 
 

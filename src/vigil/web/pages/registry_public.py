@@ -13,13 +13,14 @@ says so (the email is retried), never that it was sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from vigil.errors import InvalidInput, NotFound
+from vigil.errors import InvalidInput, NotFound, VigilError
 from vigil.registry.owners import (
     CURRENT_CONSENT,
     MAX_CAMERAS,
@@ -33,6 +34,7 @@ from vigil.registry.owners import (
 )
 from vigil.web.deps import DbSession, client_address
 from vigil.web.errors import TooManyAttempts
+from vigil.web.forms import refusal_shown_on
 from vigil.web.link_cookies import MANAGE_COOKIE, clear_link_cookie, link_token, set_link_cookie
 from vigil.web.mail import deliver_now, queued_notice
 from vigil.web.ratelimit import retry_after_header
@@ -123,6 +125,15 @@ def registration_form(request: Request) -> Response:
     return _form_page(request, values={"kind": "resident"})
 
 
+def _form_again(request: Request, form: dict[str, str], *, manage: str = "") -> Callable[[VigilError], Response]:
+    """The registration form shown again as it was filled in, with the reason it was not accepted (422)."""
+
+    def page(exc: VigilError) -> Response:
+        return _form_page(request, values=form, error=exc.message, manage=manage, status=422)
+
+    return page
+
+
 @router.post("/register")
 async def registration_submit(request: Request, db: DbSession) -> Response:
     _check_rate(request)
@@ -130,11 +141,9 @@ async def registration_submit(request: Request, db: DbSession) -> Response:
     if form.get(HONEYPOT):
         return _check_email(request)
     settings = web_state(request).system.settings
-    try:
+    refused = _form_again(request, form)
+    with refusal_shown_on(request, refused, catching=(InvalidInput,)):
         registered = register(db, settings=settings, data=parse_registration(form_data(form)))
-    except InvalidInput as exc:
-        db.rollback()
-        return _form_page(request, values=form, error=exc.message, status=422)
     delivery = deliver_now(request, db, [registered.message_id])
     return _check_email(request, warning="" if delivery.all_sent else queued_notice(delivery))
 
@@ -222,11 +231,8 @@ def _manage_token(request: Request) -> str:
 async def manage_submit(request: Request, db: DbSession) -> Response:
     token = _manage_token(request)
     form = await _form(request)
-    try:
+    with refusal_shown_on(request, _form_again(request, form, manage="yes"), catching=(InvalidInput,)):
         update_registration(db, token=token, data=parse_registration(form_data(form)))
-    except InvalidInput as exc:
-        db.rollback()
-        return _form_page(request, values=form, error=exc.message, manage="yes", status=422)
     return _message(request, "Registration updated", "Your changes are saved.")
 
 

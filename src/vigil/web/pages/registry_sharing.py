@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from vigil.db.share_models import SharedCamera
-from vigil.errors import InvalidInput, VigilError
+from vigil.errors import InvalidInput
 from vigil.registry.live_views import answer_view, view_for_approval
 from vigil.registry.sharing import change_sharing, owner_cameras, parse_site, share_site, view_log
 from vigil.registry.streams import probe_stream
 from vigil.web.auth import flash
 from vigil.web.deps import DbSession
+from vigil.web.forms import refusal_goes_to
 from vigil.web.link_cookies import MANAGE_COOKIE, link_token
 from vigil.web.pages.registry_public import _manage_token, _message
 from vigil.web.rendering import render
@@ -109,12 +110,8 @@ def sharing_change(
     action: Literal["pause", "resume", "stop"],
 ) -> Response:
     token = _manage_token(request)
-    try:
+    with refusal_goes_to(request, "/register/manage/live"):
         ended = change_sharing(db, token=token, camera_id=camera_id, action=action)
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        return RedirectResponse("/register/manage/live", status_code=303)
     db.commit()
     pool = web_state(request).viewers
     if pool is not None and ended:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.db.base import utcnow
-from vigil.errors import InvalidInput, NotFound, NotPermitted, VigilError
+from vigil.errors import InvalidInput, NotFound, NotPermitted
 from vigil.footage.storage import MIB
 from vigil.registry.requests import INVALID_LINK, decline_request, finish_request, open_request, request_for_token
 from vigil.registry.uploads import (
@@ -27,6 +27,7 @@ from vigil.registry.uploads import (
 )
 from vigil.web.auth import flash
 from vigil.web.deps import DbSession
+from vigil.web.forms import refusal_as_json
 from vigil.web.jobs import start_job
 from vigil.web.link_cookies import UPLOAD_COOKIE, link_token, set_link_cookie
 from vigil.web.playable import start_copy
@@ -44,10 +45,6 @@ class NewUpload(BaseModel):
 
     name: str = Field(max_length=1000, description="The file's name on the owner's computer.")
     size: int = Field(ge=0, le=2**50, description="The file's size in bytes.")
-
-
-def _json_error(exc: VigilError) -> JSONResponse:
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
 
 def _token(request: Request) -> str:
@@ -98,21 +95,16 @@ def upload_open(request: Request, db: DbSession, token: Annotated[str, Form(max_
 @router.post("/upload/files")
 def upload_begin(request: Request, db: DbSession, body: NewUpload) -> Response:
     settings = web_state(request).system.settings
-    try:
+    with refusal_as_json():
         token = _token(request)
         upload = begin_upload(db, settings=settings, token=token, name=body.name, size_bytes=body.size)
-    except VigilError as exc:
-        db.rollback()
-        return _json_error(exc)
     return JSONResponse({"key": upload.upload_key, "received": 0, "size": upload.size_bytes}, status_code=201)
 
 
 @router.get("/upload/files/{key}")
 def upload_state(request: Request, db: DbSession, key: str) -> Response:
-    try:
+    with refusal_as_json():
         upload = upload_of(db, token=_token(request), upload_key=key, now=utcnow())
-    except VigilError as exc:
-        return _json_error(exc)
     return JSONResponse(
         {"key": key, "received": upload.received_bytes, "size": upload.size_bytes, "status": upload.status}
     )
@@ -124,26 +116,20 @@ async def upload_chunk(
 ) -> Response:
     settings = web_state(request).system.settings
     declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > MAX_CHUNK_BYTES:
-        return _json_error(InvalidInput(f"send chunks of at most {MAX_CHUNK_BYTES // MIB} MiB with their length"))
-    data = await request.body()
-    try:
+    with refusal_as_json():
+        if not declared.isdigit() or int(declared) > MAX_CHUNK_BYTES:
+            raise InvalidInput(f"send chunks of at most {MAX_CHUNK_BYTES // MIB} MiB with their length")
+        data = await request.body()
         token = _token(request)
         upload = append_chunk(db, settings=settings, token=token, upload_key=key, offset=offset, data=data)
-    except VigilError as exc:
-        db.rollback()
-        return _json_error(exc)
     return JSONResponse({"key": key, "received": upload.received_bytes, "size": upload.size_bytes})
 
 
 @router.post("/upload/files/{key}/complete")
 def upload_complete(request: Request, db: DbSession, key: str) -> Response:
     settings = web_state(request).system.settings
-    try:
+    with refusal_as_json():
         stored = complete_upload(db, settings=settings, token=_token(request), upload_key=key)
-    except VigilError as exc:
-        db.rollback()
-        return _json_error(exc)
     db.commit()
     start_copy(request, stored.footage.id)  # a copy browsers can play, if the owner's format needs one
     analysis = "queued for analysis"

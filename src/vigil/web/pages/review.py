@@ -12,6 +12,7 @@ marks of the case. ``POST /tracks/{id}/marks`` records a verdict and returns to 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ from vigil.search.similarity.by_example import MAX_PHOTO_BYTES, SimilarResult, s
 from vigil.web.auth import CurrentUser, safe_next
 from vigil.web.context import WorkingContext
 from vigil.web.deps import AppServices, DbSession
-from vigil.web.forms import optional_float, outcome
+from vigil.web.forms import optional_float, outcome, refusal_shown_on
 from vigil.web.playable import footage_player
 from vigil.web.rendering import render
 from vigil.web.state import web_state
@@ -133,6 +134,17 @@ def _fields(params: QueryParams) -> dict[str, str]:
     return {key: str(params.get(key) or "") for key in ("camera", "start", "end", "top")}
 
 
+def _similar_refused(
+    request: Request, user: CurrentUser, context: AuditContext, fields: dict[str, str]
+) -> Callable[[VigilError], Response]:
+    """The similar-tracks form shown again with the refusal's message (and its status) inline."""
+
+    def page(exc: VigilError) -> Response:
+        return _similar_page(request, user, context, None, error=exc.message, fields=fields, status=exc.status_code)
+
+    return page
+
+
 @router.get("/similar")
 def similar_page(
     request: Request,
@@ -146,14 +158,11 @@ def similar_page(
     if track_id is None:
         return _similar_page(request, user, context, None)
     fields = _fields(request.query_params)
-    try:
+    with refusal_shown_on(request, _similar_refused(request, user, context, fields)):
         query = query_from_fields(request.query_params, web_state(request).system.settings.zone)
         result = similar_to_track(
             db=db, user=user, context=context, index=services.similarity.get(), track_id=track_id, k=top, query=query
         )
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        return _similar_page(request, user, context, None, error=exc.message, fields=fields, status=exc.status_code)
     kept = {k: v for k, v in fields.items() if v}
     here = f"/similar?{urlencode({**kept, 'track_id': track_id, 'case': context.case_ref})}"
     return _similar_page(request, user, context, result, fields=fields, here=here)
@@ -183,10 +192,8 @@ def similar_photo(
     end: Annotated[str, Form(max_length=40, description="Seen until (local time).")] = "",
 ) -> Response:
     fields = {"camera": camera, "start": start, "end": end, "top": top}
-    try:
+    with refusal_shown_on(request, _similar_refused(request, user, context, fields)):
         which = _whole(pick, label="Which one", low=1, high=100)
-        count = _whole(top, label="Results", low=1, high=200) or 50
-        query = query_from_fields(QueryParams(fields), web_state(request).system.settings.zone)
         result = similar_to_image(
             db=db,
             user=user,
@@ -195,12 +202,9 @@ def similar_photo(
             detector=services.photo_detector.get(),
             photo=photo.file.read(MAX_PHOTO_BYTES + 1),
             pick=None if which is None else which - 1,
-            k=count,
-            query=query,
+            k=_whole(top, label="Results", low=1, high=200) or 50,
+            query=query_from_fields(QueryParams(fields), web_state(request).system.settings.zone),
             max_pixels=web_state(request).system.settings.vision.max_image_pixels,
         )
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        return _similar_page(request, user, context, None, error=exc.message, fields=fields, status=exc.status_code)
     here = f"/similar?{urlencode({'case': context.case_ref})}"
     return _similar_page(request, user, context, result, fields=fields, here=here)

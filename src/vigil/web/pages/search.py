@@ -34,6 +34,7 @@ from vigil.search.query.track_query import COLOURS, HEADINGS, SEARCHABLE_CLASSES
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.context import WorkingContext
 from vigil.web.deps import DbSession
+from vigil.web.forms import refusal_goes_to, refusal_shown_on
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -116,13 +117,10 @@ def search_page(request: Request, db: DbSession, user: CurrentUser, context: Wor
     zone = web_state(request).system.settings.zone
     if not q.strip():  # no description yet: the filters can also be set directly
         return _page(request, db, user, context, fields=fields_of(TrackQuery(), zone))
-    try:
+    with refusal_shown_on(request, lambda exc: _page(request, db, user, context, q=q, error=exc.message)):
         understanding = understand(db, description=q, zone=zone)
         if understanding.refusal is not None:
             refuse_description(db, user=user, context=context, understanding=understanding)
-    except VigilError as exc:
-        db.rollback()  # audited refusals were committed by the service itself
-        return _page(request, db, user, context, q=q, error=exc.message)
     fields = fields_of(understanding.query, zone)
     return _page(request, db, user, context, q=q, understanding=understanding, fields=fields)
 
@@ -132,14 +130,15 @@ def search_results(
     request: Request, db: DbSession, user: CurrentUser, context: WorkingContext, q: Text = ""
 ) -> Response:
     zone = web_state(request).system.settings.zone
-    try:
-        query = query_from_fields(request.query_params, zone)
-        results = run_search(db=db, user=user, context=context, query=query, description=q, zone=zone)
-    except VigilError as exc:
-        db.rollback()
+
+    def refused(exc: VigilError) -> Response:  # the form as given, with the reason
         given = {key: request.query_params.getlist(key) for key in request.query_params}
         shown = fields_of(TrackQuery(), zone) | {k: v if k in LISTS else v[0] for k, v in given.items()}
         return _page(request, db, user, context, q=q, error=exc.message, fields=shown)
+
+    with refusal_shown_on(request, refused):
+        query = query_from_fields(request.query_params, zone)
+        results = run_search(db=db, user=user, context=context, query=query, description=q, zone=zone)
     later = query.model_copy(update={"offset": query.offset + query.limit})
     return _page(
         request,
@@ -167,19 +166,13 @@ def search_save(
     description: FormText = "",
 ) -> Response:
     zone = web_state(request).system.settings.zone
-    parsed: TrackQuery | None = None
-    try:
+    with refusal_goes_to(request, f"/search?{urlencode({'case': context.case_ref})}"):
         parsed = load_query(query)
+    results = f"/search/results?{query_string(parsed, zone, q=description, case=context.case_ref)}"
+    with refusal_goes_to(request, results):  # saved or not: the same results
         save_search(db=db, user=user, context=context, name=name, query=parsed, description=description)
-    except VigilError as exc:
-        db.rollback()
-        flash(request, exc.message, "error")
-        if parsed is None:
-            return RedirectResponse(f"/search?{urlencode({'case': context.case_ref})}", status_code=303)
-    else:
-        flash(request, f"Saved the search as “{' '.join(name.split())}” for case {context.case_ref}.", "ok")
-    target = query_string(parsed, zone, q=description, case=context.case_ref)  # saved or not: the same results
-    return RedirectResponse(f"/search/results?{target}", status_code=303)
+    flash(request, f"Saved the search as “{' '.join(name.split())}” for case {context.case_ref}.", "ok")
+    return RedirectResponse(results, status_code=303)
 
 
 @router.get("/search/saved/{saved_id}")

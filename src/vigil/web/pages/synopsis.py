@@ -24,6 +24,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from vigil.db.base import utcnow
 from vigil.errors import InvalidInput
 from vigil.search.synopsis.service import (
+    PreparedSynopsis,
     parse_local,
     parse_track_ids,
     prepare_synopsis,
@@ -31,6 +32,7 @@ from vigil.search.synopsis.service import (
     synopsis_file,
     view_synopsis,
 )
+from vigil.system import Services
 from vigil.web.auth import CurrentUser
 from vigil.web.context import WorkingContext
 from vigil.web.deps import AppServices, DbSession
@@ -129,10 +131,14 @@ def synopsis_render(
             settings=settings,
         )
     db.commit()  # the request is on the audit log whether or not its render succeeds
+    return RedirectResponse(f"{_synopsis_url(services, prepared, user.id)}?{case_query}", status_code=303)
+
+
+def _synopsis_url(services: Services, prepared: PreparedSynopsis, owner: int) -> str:
+    """The synopsis itself when it is already rendered, else the page of its new background render."""
     if prepared.cached() is not None:
-        return RedirectResponse(f"/synopsis/{prepared.key}?{case_query}", status_code=303)
-    job_id = services.synopsis_renders.get().start(prepared, owner=user.id)
-    return RedirectResponse(f"/synopsis/renders/{job_id}?{case_query}", status_code=303)
+        return f"/synopsis/{prepared.key}"
+    return f"/synopsis/renders/{services.synopsis_renders.get().start(prepared, owner=owner)}"
 
 
 @router.get("/synopsis/renders/{job_id}")
