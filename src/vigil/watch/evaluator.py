@@ -41,7 +41,7 @@ from vigil.live.rules.service import WATCH_KINDS
 from vigil.live.tracks import RESERVED_SOURCE
 from vigil.search.query.filters import find_tracks, other_cases_footage
 from vigil.search.query.service import load_query
-from vigil.search.similarity.index import vector_of_blob
+from vigil.search.similarity.vectors import vector_of_blob
 
 log = logging.getLogger(__name__)
 

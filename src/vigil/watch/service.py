@@ -42,7 +42,7 @@ from vigil.live.rules.service import MAX_DAYS
 from vigil.search.query.service import MAX_DESCRIPTION_CHARS, query_json, refuse_description, understand
 from vigil.search.query.track_query import TrackQuery
 from vigil.search.similarity.by_example import decode_photo, photo_example
-from vigil.search.similarity.index import as_query_vector, vector_of_blob
+from vigil.search.similarity.vectors import as_query_vector, vector_of_blob
 from vigil.vision.detect import Detector
 from vigil.vision.image_files import DEFAULT_MAX_PIXELS
 

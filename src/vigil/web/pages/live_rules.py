@@ -45,7 +45,8 @@ from vigil.live.rules.service import (
 )
 from vigil.live.rules.stills import newest_force_footage, rule_cameras, rule_still
 from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
-from vigil.watch.service import PhotoInput, create_watch, parse_watch
+from vigil.system import Services
+from vigil.watch.service import PhotoInput, WatchRequest, create_watch, parse_watch
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import AppServices, DbSession
 from vigil.web.forms import optional_float, outcome
@@ -168,6 +169,32 @@ def rule_create(request: Request, db: DbSession, user: CurrentUser, form: Annota
     return outcome(request, act, done=f"Rule {form.name.strip()} saved: it is live within seconds.", back=back)
 
 
+def _watch_request(
+    name: str, kind: str, cameras: list[str], description: str, track: str, threshold: str, days: str
+) -> WatchRequest:
+    number = optional_float(track, label="Example track")
+    return parse_watch(
+        {
+            "name": name,
+            "kind": kind,
+            "cameras": cameras,
+            "description": description,
+            "track": None if number is None else int(number),
+            "threshold": _number(threshold, "Similarity", 0.8),
+            "days": _number(days, "Days until it expires", 0),
+        }
+    )
+
+
+def _photo_example(
+    photo: UploadFile | None, watch: WatchRequest, services: Services, max_pixels: int
+) -> PhotoInput | None:
+    """The uploaded example photo of a similar-appearance watch that names no example track."""
+    if photo is None or not photo.filename or watch.kind != "similar_watch" or watch.track is not None:
+        return None
+    return PhotoInput(photo.file.read(MAX_PHOTO_BYTES + 1), services.photo_detector.get(), max_pixels)
+
+
 @router.post("/live/rules/watch")
 def watch_create(
     request: Request,
@@ -186,22 +213,9 @@ def watch_create(
     purpose: Field = "",
 ) -> Response:
     def act() -> None:
-        number = optional_float(track, label="Example track")
-        data = {
-            "name": name,
-            "kind": kind,
-            "cameras": cameras,
-            "description": description,
-            "track": None if number is None else int(number),
-            "threshold": _number(threshold, "Similarity", 0.8),
-            "days": _number(days, "Days until it expires", 0),
-        }
+        watch = _watch_request(name, kind, cameras, description, track, threshold, days)
         settings = web_state(request).system.settings
-        watch = parse_watch(data)
-        example = None
-        if photo is not None and photo.filename and kind == "similar_watch" and data["track"] is None:
-            content = photo.file.read(MAX_PHOTO_BYTES + 1)
-            example = PhotoInput(content, services.photo_detector.get(), settings.vision.max_image_pixels)
+        example = _photo_example(photo, watch, services, settings.vision.max_image_pixels)
         zone = ZoneInfo(settings.timezone)
         create_watch(db=db, user=user, request=watch, case=case, purpose=purpose, zone=zone, photo=example)
 
