@@ -150,3 +150,19 @@ def _stop(temp_dir: Path, env: dict[str, str]) -> None:
 def task_pids(name: str) -> list[int]:
     """Process ids of Ray workers now running a task called ``name`` (their title is ``ray::name``)."""
     return [pid for pid, (_, command) in _processes().items() if command.startswith(f"ray::{name}")]
+
+
+def stop_node(node_id: str) -> int:
+    """Stop a node as a machine that dies would: ``kill -9`` of its raylet (named by ``--node_id``) and of every
+    process under it (its workers and agents). Returns the raylet's process id."""
+    table = _processes()
+    [raylet] = [pid for pid, (_, command) in table.items() if "raylet" in command and f"--node_id={node_id}" in command]
+    doomed, grew = {raylet}, True
+    while grew:
+        more = {pid for pid, (parent, _) in table.items() if parent in doomed} - doomed - {os.getpid()}
+        doomed |= more
+        grew = bool(more)
+    for pid in doomed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+    return raylet

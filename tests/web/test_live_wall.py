@@ -17,6 +17,7 @@ from vigil.db.base import utcnow
 from vigil.db.live_models import LiveBookmark, LiveView
 from vigil.db.models import AuditEntry
 from vigil.live.observers import LiveFrame
+from vigil.live.store import write_health
 from vigil.live.wall import WallPicture
 
 CAMERAS = [
@@ -153,3 +154,22 @@ def test_a_bookmark_is_reached_only_for_its_case_and_another_cases_member_is_ref
 def client_for_same(client: TestClient) -> TestClient:
     """A second browser on the same app (its own cookies)."""
     return TestClient(client.app)
+
+
+def test_the_wall_shows_the_cluster_node_of_each_camera_that_runs_on_ray(wall: TestClient) -> None:
+    """A camera whose health names a Ray node shows it (page and refresh); a local camera shows none."""
+
+    def health(db: Session) -> None:
+        write_health(db, camera_code="CAM-1", state="online", node="10.0.0.21 3f2a9c1b2d4e")
+        write_health(db, camera_code="CAM-2", state="online")
+
+    seed(wall.app, health)  # type: ignore[arg-type]
+    assert log_in(wall, "olive", PASSWORD) == "/"
+    _start(wall)
+    page = wall.get("/live/wall").text
+    one = page.split('data-camera="CAM-1"', 1)[1].split("</figure>", 1)[0]
+    two = page.split('data-camera="CAM-2"', 1)[1].split("</figure>", 1)[0]
+    assert '<span class="muted" data-field="node">node 10.0.0.21 3f2a9c1b2d4e</span>' in one
+    assert '<span class="muted" data-field="node"></span>' in two
+    rows = {row["camera"]: row for row in wall.get("/live/wall/health").json()}
+    assert rows["CAM-1"]["node"] == "node 10.0.0.21 3f2a9c1b2d4e" and rows["CAM-2"]["node"] == ""

@@ -31,6 +31,8 @@ from vigil.web.app import create_app
 CASE = "CUM-2026-000501"
 PURPOSE = "watching the market square during the night-time economy operation"
 CAMERAS = [{"code": "CAM-1", "url": "rtsp://10.0.0.5/s1"}, {"code": "CAM-2", "url": "rtsp://10.0.0.6/s1"}]
+NODE_1, NODE_2 = "10.0.0.21 3f2a9c1b2d4e", "10.0.0.22 9b8c7d6e5f4a"
+"""Ray nodes (address and short id) CAM-1 runs on, before and after its node is lost; CAM-2 runs locally."""
 
 
 def feed(settings: Settings, stop: threading.Event) -> None:
@@ -55,7 +57,9 @@ def feed(settings: Settings, stop: threading.Event) -> None:
 def _world(settings: Settings) -> object:
     def build(db: Session) -> int:
         make_user(db, "olive", "operator", trained_for=("analytics",), cases=[CASE])
-        write_health(db, camera_code="CAM-1", state="online", codec="h264", width=640, height=480, fps=10.0)
+        write_health(
+            db, camera_code="CAM-1", state="online", codec="h264", width=640, height=480, fps=10.0, node=NODE_1
+        )
         write_health(db, camera_code="CAM-2", state="error", reason="recording stopped: No space left on device")
         footage = _footage(db, settings, "SEG", age_days=0)
         now = utcnow()
@@ -110,9 +114,15 @@ def test_an_operator_watches_the_wall_opens_a_camera_large_and_bookmarks_the_mom
             expect(cam2.locator('[data-field="since"]')).to_contain_text("error since")
             expect(page.locator("#wall-notice")).to_contain_text("recording has stopped on CAM-2", timeout=20_000)
 
-            seed(app, lambda db: write_health(db, camera_code="CAM-1", state="online", width=1280, height=720))
             cam1 = page.locator('figure[data-camera="CAM-1"]')
+            expect(cam1.locator('[data-field="node"]')).to_have_text(f"node {NODE_1}")
+            expect(cam2.locator('[data-field="node"]')).to_have_text("")
+            seed(  # CAM-1's node was lost: Ray restarted it on another, at a new resolution
+                app,
+                lambda db: write_health(db, camera_code="CAM-1", state="online", width=1280, height=720, node=NODE_2),
+            )
             expect(cam1.locator('[data-field="resolution"]')).to_have_text("1280×720", timeout=20_000)
+            expect(cam1.locator('[data-field="node"]')).to_have_text(f"node {NODE_2}", timeout=20_000)
 
             cam1.click()
             large = page.locator("#wall-large")

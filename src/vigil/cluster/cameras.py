@@ -28,6 +28,11 @@ ACTOR_PREFIX = "vigil-camera-"
 RESTARTED = "the camera's Ray actor died (its process was killed or its node was lost) and Ray restarted it"
 
 
+def node_name(ray: Any) -> str:
+    """This process's Ray node as shown on the wall and in ``vigil cluster status``: its address and short id."""
+    return f"{ray.util.get_node_ip_address()} {ray.get_runtime_context().get_node_id()[:12]}"
+
+
 class CameraActor:
     """Ray actor: a camera's worker, run in a thread of the actor's process until :meth:`stop`."""
 
@@ -46,7 +51,7 @@ class CameraActor:
                 restarts = (health.restarts if health else 0) + 1
                 write_health(db, camera_code=source.camera_code, state="connecting", reason=reason, restarts=restarts)
         with session_scope(sessions) as db:
-            write_health(db, camera_code=source.camera_code, worker_pid=os.getpid())
+            write_health(db, camera_code=source.camera_code, worker_pid=os.getpid(), node=node_name(ray))
         self._stop = threading.Event()
         worker = CameraWorker(settings=settings, sessions=sessions, source=source, restart_reason=reason)
         self._thread = threading.Thread(

@@ -1,10 +1,15 @@
-"""`vigil cluster status`: the nodes of the Ray cluster and the bulk chunks queued or running on them."""
+"""`vigil cluster status`: the nodes of the Ray cluster, the bulk chunks queued or running on them, and each live
+camera's node and lag (from its health row)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
+from vigil.db.live_models import LiveHealth
+from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.settings import Settings
 
 
@@ -19,10 +24,21 @@ class NodeStatus:
 
 
 @dataclass(frozen=True)
+class CameraStatus:
+    """A live camera as its worker last reported it: state, lag behind the stream and the node it runs on."""
+
+    code: str
+    state: str
+    lag_s: float
+    node: str
+
+
+@dataclass(frozen=True)
 class ClusterStatus:
     nodes: list[NodeStatus]
     chunks: list[dict[str, object]]
     cameras_restarting: tuple[str, ...] = ()
+    cameras: tuple[CameraStatus, ...] = ()
 
     @property
     def queued(self) -> int:
@@ -48,7 +64,24 @@ def cluster_status(settings: Settings) -> ClusterStatus:
         nodes=sorted(nodes, key=lambda n: (not n.alive, n.address, n.node_id)),
         chunks=chunks,
         cameras_restarting=tuple(sorted(code for code, node in placed.items() if node is None)),
+        cameras=camera_health(settings, sorted(placed)),
     )
+
+
+def camera_health(settings: Settings, codes: list[str]) -> tuple[CameraStatus, ...]:
+    """State, lag and node of the cameras ``codes`` from their health rows (a camera without one is ``unknown``)."""
+    if not codes:
+        return ()
+    engine = make_engine(settings)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            rows = {
+                row.camera_code: CameraStatus(row.camera_code, row.state, row.lag_s, row.node)
+                for row in db.execute(select(LiveHealth).where(LiveHealth.camera_code.in_(codes))).scalars()
+            }
+    finally:
+        engine.dispose()
+    return tuple(rows.get(code) or CameraStatus(code, "unknown", 0.0, "") for code in codes)
 
 
 def camera_nodes(ray: Any) -> dict[str, str | None]:
@@ -94,6 +127,10 @@ def render(status: ClusterStatus) -> str:
     for chunk in status.chunks:
         where = f" on {str(chunk['node'])[:12]}" if chunk["node"] else ""
         lines.append(f"  job {chunk['job']} chunk {chunk['chunk']}: {chunk['state']}{where}")
+    lines.append(f"cameras: {len(status.cameras)}")
+    for camera in status.cameras:
+        where = f"on {camera.node}" if camera.node else "node not reported yet"
+        lines.append(f"  {camera.code:<12} {camera.state:<10} lag {camera.lag_s:.2f} s  {where}")
     if status.cameras_restarting:
         lines.append(f"cameras being restarted: {', '.join(status.cameras_restarting)}")
     return "\n".join(lines)

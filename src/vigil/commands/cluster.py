@@ -11,7 +11,7 @@ cluster_app = typer.Typer(help="The Ray cluster (VIGIL_ENGINE=ray): nodes and qu
 
 @cluster_app.command("status")
 def cluster_status() -> None:
-    """Nodes (alive, CPUs), bulk-analysis chunks running or queued, and cameras per node, in plain text."""
+    """Nodes (alive, CPUs), bulk chunks running or queued, cameras per node, each camera's state, lag and node."""
     from vigil.cluster.engine import ClusterError
     from vigil.cluster.status import cluster_status, render
 

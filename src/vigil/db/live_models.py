@@ -42,6 +42,9 @@ class LiveHealth(Base):
     segments: Mapped[int] = mapped_column(Integer, default=0)
     worker_pid: Mapped[int] = mapped_column(Integer, default=0)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
+    node: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    """The Ray node the camera's actor runs on (``address node-id``, see :func:`vigil.cluster.cameras.node_name`);
+    empty on the local engine."""
     analysis: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
     """on | off | error (live analysis of the stream; the reason of an error is in ``reason``)"""
     analysed_fps: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")

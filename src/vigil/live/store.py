@@ -42,7 +42,7 @@ def write_health(db: Session, *, camera_code: str, **fields: Any) -> LiveHealth:
     if row is None:
         row = LiveHealth(camera_code=camera_code, state=fields.get("state", "connecting"), since=now, reason="")
         row.codec, row.width, row.height, row.fps, row.drops, row.lag_s = "", 0, 0, 0.0, 0, 0.0
-        row.segments, row.worker_pid, row.restarts, row.recording = 0, 0, 0, "continuous"
+        row.segments, row.worker_pid, row.restarts, row.recording, row.node = 0, 0, 0, "continuous", ""
         db.add(row)
     elif "state" in fields and fields["state"] != row.state:
         row.since = now

@@ -120,6 +120,7 @@ class LiveSupervisor:
                 camera_code=source.camera_code,
                 state="connecting",
                 worker_pid=process.pid or 0,
+                node="",
                 restarts=restarts,
                 reason=reason,
             )

@@ -114,6 +114,7 @@ def _health(row: LiveHealth) -> dict[str, object]:
         "reason": row.reason or "",
         "resolution": f"{row.width}×{row.height}" if row.width else "",
         "recording": row.recording or "",
+        "node": f"node {row.node}" if row.node else "",
     }
 
 

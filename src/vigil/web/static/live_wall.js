@@ -32,6 +32,7 @@
       figure.querySelector('[data-field="state"]').textContent = row.state;
       figure.querySelector('[data-field="resolution"]').textContent = row.resolution;
       figure.querySelector('[data-field="reason"]').textContent = row.reason;
+      figure.querySelector('[data-field="node"]').textContent = row.node;
       const since = figure.querySelector('[data-field="since"]');
       since.textContent = row.state !== "online" && row.since ? row.state + " since " + window.vigilTime(new Date(row.since)) : "";
       if (row.state === "error" && row.reason.indexOf("recording stopped") === 0) stopped.push(row.camera + ": " + row.reason);
