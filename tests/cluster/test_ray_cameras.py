@@ -11,7 +11,7 @@ import signal
 import pytest
 from sqlalchemy import select
 
-from tests.cluster.conftest import ClusterSystem
+from tests.cluster.conftest import ClusterSystem, segments
 from tests.support.rtsp import wait_for
 from vigil.cluster.cameras import RESTARTED, RayCameras
 from vigil.cluster.status import cluster_status, render
@@ -27,11 +27,6 @@ from vigil.system import System
 pytestmark = [pytest.mark.ray, pytest.mark.postgres, pytest.mark.data]
 
 
-def segments(system: System, code: str) -> int:
-    with session_scope(system.sessions) as db:
-        return len(list_segments(db, code))
-
-
 def checkpoint_tracks(system: System, code: str) -> int:
     with session_scope(system.sessions) as db:
         row = db.get(LiveCheckpoint, code)
@@ -45,14 +40,6 @@ def final_tracks(system: System, code: str) -> list[Track]:
         for track in tracks:
             db.expunge(track)
         return tracks
-
-
-def health(system: System, code: str) -> LiveHealth | None:
-    with session_scope(system.sessions) as db:
-        row = db.get(LiveHealth, code)
-        if row is not None:
-            db.expunge(row)
-        return row
 
 
 def test_cameras_spread_over_both_nodes_and_a_killed_actor_resumes_recording_and_analysis_writing_nothing_twice(

@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import ClusterSystem
-from tests.cluster.test_ray_cameras import health, segments
+from tests.cluster.conftest import ClusterSystem, health, segments
 from tests.support.ray_cluster import stop_node
 from tests.support.rtsp import wait_for
 from vigil.cluster.cameras import RESTARTED, RayCameras
