@@ -83,7 +83,7 @@ def test_a_deployment_is_planned_started_watched_and_ended_and_refusals_change_n
 
         started = client.post(f"/api/v1/faces/deployments/{deployment}/start", headers=olive)
         assert started.status_code == 200, started.text
-        runtime: LiveRuntime = client.app.state.live  # type: ignore[attr-defined]
+        runtime: LiveRuntime = client.app.state.system.services.live_fr.get()  # type: ignore[attr-defined]
         assert started.json()["status"] == "live" and bool(runtime.running(deployment))
         assert client.post(f"/api/v1/faces/deployments/{deployment}/end", headers=ivy).status_code == 403
         assert bool(runtime.running(deployment)) and _deployments(client)[0][0] == "live"

@@ -14,13 +14,11 @@ from fastapi import APIRouter, Path, Request
 from vigil.faces.live import (
     DeploymentPlan,
     decide_alert,
-    deployment_sources,
     list_deployments,
     plan_deployment,
-    start_deployment,
-    stop_deployment,
     view_console,
 )
+from vigil.faces.live_control import end_live, go_live
 from vigil.governance.camera_sources import source_policy
 from vigil.web.api.access import ERRORS, ApiUser
 from vigil.web.api.common import NOT_FOUND, Limit, Offset, page_of
@@ -54,22 +52,17 @@ def deployment_plan(request: Request, db: DbSession, user: ApiUser, body: Deploy
 def deployment_start(request: Request, db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> DeploymentReply:
     """Go live inside the window (the watchlist is frozen); the streams start once that is committed."""
     policy = source_policy(web_state(request).system.settings)
-    deployment, vectors = start_deployment(db, user=user, deployment_id=deployment_id)
-    streams = deployment_sources(db, deployment, sources=policy)  # checked again before anything is read
-    reply = DeploymentReply.of(deployment)
-    db.commit()
-    live_runtime(request).start(
-        deployment_id, watchlist=vectors, streams=streams, threshold=reply.threshold, ends=reply.window_end
-    )
+    runtime = live_runtime(request)
+    reply = DeploymentReply.of(go_live(db, runtime=runtime, user=user, deployment_id=deployment_id, sources=policy))
+    db.commit()  # the streams start now (go_live's after-commit hook), never for a refused or rolled-back start
     return reply
 
 
 @router.post("/deployments/{deployment_id}/end", response_model=DeploymentReply, responses=NOT_FOUND)
 def deployment_end(request: Request, db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> DeploymentReply:
     """End a live deployment; its watchlist embeddings are deleted and the streams stop once that is committed."""
-    reply = DeploymentReply.of(stop_deployment(db, user=user, deployment_id=deployment_id))
+    reply = DeploymentReply.of(end_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id))
     db.commit()
-    live_runtime(request).stop(deployment_id)
     return reply
 
 
