@@ -40,6 +40,8 @@ import httpx
 from sqlalchemy import func, select
 from tests.conftest import shared_data_dir
 from tests.support.load import (
+    CASE,
+    PURPOSE,
     Client,
     Tally,
     World,
@@ -177,7 +179,8 @@ async def keep_analysing(base_url: str, username: str, footage_ids: list[int], p
         while True:
             for footage_id in footage_ids:
                 token = csrf_of((await http.get("/footage")).text)
-                await http.post(f"/footage/{footage_id}/analyse", data={"csrf_token": token, "force": "1"})
+                form = {"csrf_token": token, "force": "1", "case": CASE, "purpose": PURPOSE}  # a re-run states both
+                await http.post(f"/footage/{footage_id}/analyse", data=form)
                 await asyncio.sleep(1.0)
                 while await asyncio.to_thread(progress.running):
                     await asyncio.to_thread(progress.frames)  # sample often: a replaced job's last count is kept
