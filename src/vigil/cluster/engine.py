@@ -87,7 +87,16 @@ def chunk_task(settings: Settings, setup: AnalysisSetup, path: Path, chunk: Chun
 
     with_board = board(ray)
     with_board.running.remote(job_id, chunk.index, ray.get_runtime_context().get_node_id())
-    return analyse_chunk(settings, setup, path, chunk)
+    return analyse_chunk(within_declared_cpus(settings), setup, path, chunk)
+
+
+def within_declared_cpus(settings: Settings) -> Settings:
+    """Settings whose detector uses no more threads than the CPUs the chunk's task declared: a Ray CPU is only a
+    scheduling token, so a task with ONNX Runtime's default threads would take the cores of the tasks beside it."""
+    threads = max(1, int(settings.ray.cpus_per_chunk))
+    if settings.vision.threads <= threads:
+        return settings
+    return settings.model_copy(update={"vision": settings.vision.model_copy(update={"threads": threads})})
 
 
 class RayChunks:
