@@ -69,7 +69,7 @@ def test_another_cases_alert_is_refused_and_audited(client: TestClient, tmp_path
         data={"decision": "dismiss", "note": "mine now", "csrf_token": token},
         headers={"Accept": "application/json"},
     )
-    assert answer.status_code == 403 and "not a member of case" in answer.json()["error"]
+    assert answer.status_code == 403 and "not a member of case" in answer.json()["detail"]
     entry = last_entry(client, actor="ollie")
     assert (entry.action, entry.outcome) == ("live_alert.dismiss", "refused")
     form = client.post(

@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 
 from vigil.db.models import User
 from vigil.db.session import session_scope
-from vigil.errors import InvalidInput, VigilError
+from vigil.errors import InvalidInput
 from vigil.live.rules.alerts import (
     NOT_IDENTIFICATION,
     alert_file,
@@ -49,7 +49,7 @@ from vigil.system import Services
 from vigil.watch.service import PhotoInput, WatchRequest, create_watch, parse_watch
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import AppServices, DbSession
-from vigil.web.forms import optional_float, outcome
+from vigil.web.forms import optional_float, outcome, refusal_as_json
 from vigil.web.rendering import render
 from vigil.web.state import web_state
 
@@ -334,11 +334,8 @@ def alert_decide(
             done=f"Alert {alert_id}: {decision}.",
             back="/live/alerts",
         )
-    try:  # the console's script: answer in place, so the page (and its sound) keeps running
+    with refusal_as_json():  # the console's script: answer in place, so the page (and its sound) keeps running
         alert = decide_alert(db=db, user=user, alert_id=alert_id, decision=decision, note=note)
-    except VigilError as exc:
-        db.rollback()
-        return JSONResponse({"error": exc.message}, status_code=exc.status_code)
     return JSONResponse({"id": alert.id, "state": alert.state})
 
 

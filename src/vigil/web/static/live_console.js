@@ -78,7 +78,7 @@
     fetch(form.action, { method: "POST", body: body, headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         return response.json().then(function (answer) {
-          if (!response.ok) throw new Error(answer.error || "the decision was not saved");
+          if (!response.ok) throw new Error(answer.detail || "the decision was not saved");
           decided(card, answer.state, body.get("note"));
         });
       })
