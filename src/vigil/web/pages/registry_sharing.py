@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from vigil.db.share_models import SharedCamera
-from vigil.errors import InvalidInput
+from vigil.errors import InvalidInput, VigilError
 from vigil.registry.live_views import answer_view, view_for_approval
 from vigil.registry.sharing import change_sharing, owner_cameras, parse_site, share_site, view_log
 from vigil.registry.streams import probe_stream
 from vigil.web.auth import flash
 from vigil.web.deps import DbSession
-from vigil.web.forms import refusal_goes_to
+from vigil.web.forms import refusal_goes_to, refusal_shown_on
 from vigil.web.link_cookies import MANAGE_COOKIE, link_token
 from vigil.web.pages.registry_public import _manage_token, _message
 from vigil.web.rendering import render
@@ -92,12 +92,13 @@ async def sharing_add(request: Request, db: DbSession) -> Response:
             probe=lambda url, masked: probe_stream(url, masked=masked, timeout_s=timeout),
         )
 
-    try:
+    typed = {k: v for k, v in form.items() if k != "csrf_token"}  # shown again as typed, never the token
+
+    def again(exc: VigilError) -> Response:
+        return _page(request, db, token, values=typed, error=exc.message, status=422)
+
+    with refusal_shown_on(request, again, catching=(InvalidInput,)):
         shared = await anyio.to_thread.run_sync(test_and_share)
-    except InvalidInput as exc:
-        db.rollback()
-        form.pop("csrf_token", None)
-        return _page(request, db, token, values=form, error=exc.message, status=422)
     flash(request, f"{len(shared)} camera(s) tested and shared on your terms.", "ok")
     return RedirectResponse("/register/manage/live", status_code=303)
 
