@@ -14,7 +14,9 @@ from vigil.db.live_models import LiveHealth
 from vigil.live.store import camera_health
 from vigil.system import open_system
 
-live_app = typer.Typer(help="Live cameras: stream ingest, recording and health.", no_args_is_help=True)
+live_app = typer.Typer(
+    help="Live cameras: recording, live analysis, health and the supervisor (vigil live run).", no_args_is_help=True
+)
 
 
 @live_app.command("run")
