@@ -130,7 +130,7 @@ def test_the_segment_still_recording_is_not_listed_as_footage_nor_drawn_on(tmp_p
     """Its placeholder row carries searchable tracks, but it has no file yet: the footage register leaves it out
     and the live rules' still comes from the newest segment actually recorded."""
     from vigil.analysis.review import footage_register
-    from vigil.live.rules.stills import newest_force_footage
+    from vigil.analysis.stills import newest_footage
 
     system, store = build(tmp_path)
     origin = utcnow() - timedelta(seconds=5)
@@ -149,5 +149,6 @@ def test_the_segment_still_recording_is_not_listed_as_footage_nor_drawn_on(tmp_p
         assert found(db)  # its track is searchable ...
         listed = [entry.footage.id for entry in footage_register(db, user=get_user(db, "analyst")).entries]
         assert placeholder.id not in listed and recorded.id in listed  # ... but it is not listed as footage
-        newest = newest_force_footage(db, placeholder.camera_id)
-        assert newest is not None and newest.id != placeholder.id
+        for force_only in (True, False):  # the rule's still and the camera page's still alike
+            newest = newest_footage(db, placeholder.camera_id, force_only=force_only)
+            assert newest is not None and newest.id == recorded.id

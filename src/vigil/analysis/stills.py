@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from vigil.db.models import Footage, User
 from vigil.errors import NotFound
 from vigil.footage.custody import footage_path
+from vigil.footage.ingest import RECORDING_IN_PROGRESS
 from vigil.footage.video import iter_frames
 from vigil.governance import audit
 from vigil.governance.access import require_permission
@@ -35,9 +36,31 @@ class Still:
     height: int
 
 
-def newest_footage(db: Session, camera_id: int) -> Footage | None:
-    stmt = select(Footage).where(Footage.camera_id == camera_id).order_by(Footage.start_time.desc()).limit(1)
-    return db.execute(stmt).scalar_one_or_none()
+def newest_footage(db: Session, camera_id: int, *, force_only: bool = False) -> Footage | None:
+    """The camera's newest recorded footage (``force_only``: never footage held for a case), never the placeholder
+    of a live segment still being recorded (it has no file yet)."""
+    stmt = select(Footage).where(Footage.camera_id == camera_id, Footage.source != RECORDING_IN_PROGRESS)
+    if force_only:
+        stmt = stmt.where(Footage.case_id.is_(None))
+    return db.execute(stmt.order_by(Footage.start_time.desc()).limit(1)).scalar_one_or_none()
+
+
+def still_of(settings: Settings, footage: Footage, *, camera_code: str) -> Still:
+    """A JPEG of a frame a little way into ``footage``; NotFound when it cannot be decoded or encoded."""
+    image = None
+    try:
+        for frame in iter_frames(footage_path(settings, footage)):
+            image = frame.image
+            if frame.index >= STILL_AT_FRAME:
+                break
+    except (OSError, ValueError, av.error.FFmpegError) as exc:
+        raise NotFound(f"the newest footage of camera {camera_code} cannot be decoded: {exc}") from None
+    if image is None:
+        raise NotFound(f"the newest footage of camera {camera_code} has no frames")
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise NotFound(f"the still of camera {camera_code} could not be encoded")
+    return Still(bytes(encoded.tobytes()), footage.id, int(image.shape[1]), int(image.shape[0]))
 
 
 def camera_still(db: Session, *, actor: User, code: str, settings: Settings) -> Still:
@@ -47,19 +70,7 @@ def camera_still(db: Session, *, actor: User, code: str, settings: Settings) -> 
     footage = newest_footage(db, camera.id)
     if footage is None:
         raise NotFound(f"camera {camera.code} has no footage yet; add some to draw on its picture")
-    image = None
-    try:
-        for frame in iter_frames(footage_path(settings, footage)):
-            image = frame.image
-            if frame.index >= STILL_AT_FRAME:
-                break
-    except (OSError, ValueError, av.error.FFmpegError) as exc:
-        raise NotFound(f"the newest footage of camera {camera.code} cannot be decoded: {exc}") from None
-    if image is None:
-        raise NotFound(f"the newest footage of camera {camera.code} has no frames")
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    if not ok:
-        raise NotFound(f"the still of camera {camera.code} could not be encoded")
+    still = still_of(settings, footage, camera_code=camera.code)
     audit.record(
         db,
         actor=actor.username,
@@ -68,4 +79,4 @@ def camera_still(db: Session, *, actor: User, code: str, settings: Settings) -> 
         subject_id=camera.code,
         details={"footage": footage.id},
     )
-    return Still(encoded.tobytes(), footage.id, int(image.shape[1]), int(image.shape[0]))
+    return still

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pydantic import Field as PydanticField
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
+from vigil.analysis.stills import newest_footage
 from vigil.db.models import User
 from vigil.db.session import session_scope
 from vigil.errors import InvalidInput
@@ -43,7 +44,7 @@ from vigil.live.rules.service import (
     parse_request,
     renew_rule,
 )
-from vigil.live.rules.stills import newest_force_footage, rule_cameras, rule_still
+from vigil.live.rules.stills import rule_cameras, rule_still
 from vigil.search.similarity.by_example import MAX_PHOTO_BYTES
 from vigil.system import Services
 from vigil.watch.service import PhotoInput, WatchRequest, create_watch, parse_watch
@@ -71,7 +72,7 @@ def rules_page(
     rules = list_rules(db=db, user=user)
     cameras = rule_cameras(db)
     chosen = next((c for c in cameras if c.code == camera.strip().upper()), None)
-    footage = newest_force_footage(db, chosen.id) if chosen is not None else None
+    footage = newest_footage(db, chosen.id, force_only=True) if chosen is not None else None
     return render(
         request,
         "live_rules.html",
