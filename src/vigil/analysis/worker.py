@@ -125,6 +125,15 @@ class ProgressWriter:
             log.warning("analysis job %s: progress not recorded (%s)", self._job_id, exc.orig)
 
 
+class JobRun(Protocol):
+    """Runs one analysis job to the end on a database; the number of tracks it wrote."""
+
+    def __call__(self, system: Backend, job_id: int, /, *, stop: threading.Event | None = None) -> int: ...
+
+
+RESUMES_FROM_CHECKPOINT = "from its last checkpoint"
+
+
 def run_job(system: Backend, job_id: int, *, stop: threading.Event | None = None) -> int:
     """Run one job to the end with live progress; the number of tracks it wrote."""
     writer = ProgressWriter(system.sessions, job_id, stop=stop)
@@ -169,17 +178,25 @@ class ThreadExecutor:
     the next start) and drops the queued ones, which stay queued in the database.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        run: JobRun = run_job,
+        thread_name: str = "vigil-analysis",
+        resumes: str = RESUMES_FROM_CHECKPOINT,
+    ) -> None:
         self._database = open_database(settings)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-analysis")
+        self._run, self._resumes = run, resumes
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._running: dict[int, Future[int]] = {}
         self._stop = threading.Event()
 
     def submit(self, job_id: int) -> None:
         if job_id in self._running and not self._running[job_id].done():
             return
-        future = self._pool.submit(run_job, self._database, job_id, stop=self._stop)
-        future.add_done_callback(partial(_log_outcome, job_id))
+        future = self._pool.submit(self._run, self._database, job_id, stop=self._stop)
+        future.add_done_callback(partial(_log_outcome, job_id, resumes=self._resumes))
         self._running[job_id] = future
 
     def shutdown(self) -> None:
@@ -188,12 +205,12 @@ class ThreadExecutor:
         self._database.close()
 
 
-def _log_outcome(job_id: int, future: Future[int]) -> None:
+def _log_outcome(job_id: int, future: Future[int], *, resumes: str = RESUMES_FROM_CHECKPOINT) -> None:
     if future.cancelled():
         return
     error = future.exception()
     if isinstance(error, JobInterrupted):
-        log.info("analysis job %s interrupted; it resumes from its last checkpoint at the next start", job_id)
+        log.info("analysis job %s interrupted; it resumes %s at the next start", job_id, resumes)
     elif error is not None:
         log.error("analysis job %s failed: %s", job_id, error)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,10 @@ from typing import Any
 from vigil.analysis.bulk import ChunkedRunner
 from vigil.analysis.chunks import Chunk, ChunkResult, Tick, analyse_chunk
 from vigil.analysis.jobs import AnalysisSetup
-from vigil.analysis.worker import JobInterrupted, ProgressWriter
-from vigil.db.database import Backend, open_database
+from vigil.analysis.worker import ProgressWriter, ThreadExecutor
+from vigil.db.database import Backend
 from vigil.errors import VigilError
 from vigil.settings import Settings
-
-log = logging.getLogger(__name__)
 
 BOARD = "vigil-bulk-board"
 """Name of the detached actor that keeps the queue of bulk chunks, for `vigil cluster status`."""
@@ -162,7 +159,7 @@ def run_ray_job(backend: Backend, job_id: int, *, stop: threading.Event | None =
         writer.close()
 
 
-class RayExecutor:
+class RayExecutor(ThreadExecutor):
     """The web app's :class:`~vigil.analysis.worker.JobExecutor` under ``VIGIL_ENGINE=ray``: each job's driver is
     a thread here (one job at a time, its chunks spread over the cluster); shutting down interrupts the running
     job (its finished chunks are kept and it resumes with the rest at the next start)."""
@@ -171,29 +168,6 @@ class RayExecutor:
         from vigil.cluster.checks import require_cluster
 
         require_cluster(settings)
-        self._database = open_database(settings)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-ray-driver")
-        self._running: dict[int, Future[int]] = {}
-        self._stop = threading.Event()
-
-    def submit(self, job_id: int) -> None:
-        if job_id in self._running and not self._running[job_id].done():
-            return
-        future = self._pool.submit(run_ray_job, self._database, job_id, stop=self._stop)
-        future.add_done_callback(partial(_log_outcome, job_id))
-        self._running[job_id] = future
-
-    def shutdown(self) -> None:
-        self._stop.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._database.close()
-
-
-def _log_outcome(job_id: int, future: Future[int]) -> None:
-    if future.cancelled():
-        return
-    error = future.exception()
-    if isinstance(error, JobInterrupted):
-        log.info("analysis job %s interrupted; it resumes with its unfinished chunks at the next start", job_id)
-    elif error is not None:
-        log.error("analysis job %s failed: %s", job_id, error)
+        super().__init__(
+            settings, run=run_ray_job, thread_name="vigil-ray-driver", resumes="with its unfinished chunks"
+        )
