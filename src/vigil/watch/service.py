@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from vigil.governance.access import authorise, make_context, require_held_for
 from vigil.governance.audit import AuditContext
 from vigil.governance.cameras.register import get_camera
 from vigil.governance.roles import Capability
-from vigil.live.rules.service import MAX_DAYS
+from vigil.live.rules.service import validated, within_max_days
 from vigil.search.query.service import MAX_DESCRIPTION_CHARS, query_json, refuse_description, understand
 from vigil.search.query.track_query import TrackQuery
 from vigil.search.similarity.by_example import decode_photo, photo_example
@@ -75,9 +75,7 @@ class WatchRequest(BaseModel):
     @field_validator("days")
     @classmethod
     def _expiry(cls, value: float) -> float:
-        if not 0 < value <= MAX_DAYS:
-            raise ValueError(f"a watch expires within {MAX_DAYS} days (renew it to keep it longer), not {value:g}")
-        return value
+        return within_max_days(value, "watch")
 
     @model_validator(mode="after")
     def _shape(self) -> WatchRequest:
@@ -88,13 +86,7 @@ class WatchRequest(BaseModel):
 
 def parse_watch(data: dict[str, Any]) -> WatchRequest:
     """A watch request from a form or the command line, or InvalidInput with the first problem in plain words."""
-    try:
-        return WatchRequest.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise InvalidInput(f"{where}: {message}" if where else message) from None
+    return validated(WatchRequest, data)
 
 
 def watch_query(db: Session, *, user: User, context: AuditContext, description: str, zone: tzinfo) -> TrackQuery:

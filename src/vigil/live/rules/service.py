@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
@@ -40,6 +40,9 @@ RULE_CLASSES: tuple[str, ...] = tuple(COCO_CLASSES[i] for i in TRACKED_CLASSES)
 
 Coordinate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Point = tuple[Coordinate, Coordinate]
+
+
+Request = TypeVar("Request", bound=BaseModel)
 
 
 class WindowSpec(BaseModel):
@@ -94,9 +97,7 @@ class RuleRequest(BaseModel):
     @field_validator("days")
     @classmethod
     def _expiry(cls, value: float) -> float:
-        if not 0 < value <= MAX_DAYS:
-            raise ValueError(f"a rule expires within {MAX_DAYS} days (renew it to keep it longer), not {value:g}")
-        return value
+        return within_max_days(value, "rule")
 
     @model_validator(mode="after")
     def _shape(self) -> RuleRequest:
@@ -124,13 +125,25 @@ def _check_polygon(polygon: tuple[Point, ...]) -> None:
 
 def parse_request(data: dict[str, Any]) -> RuleRequest:
     """A rule request from a form or the command line, or InvalidInput with the first problem in plain words."""
+    return validated(RuleRequest, data)
+
+
+def validated(model: type[Request], data: dict[str, Any]) -> Request:
+    """``data`` as a ``model`` (a rule's or a watch's request), or InvalidInput naming the first problem."""
     try:
-        return RuleRequest.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         raise InvalidInput(f"{where}: {message}" if where else message) from None
+
+
+def within_max_days(days: float, what: str) -> float:
+    """``days`` until a rule or watch expires, or ValueError: at most MAX_DAYS (renewable)."""
+    if not 0 < days <= MAX_DAYS:
+        raise ValueError(f"a {what} expires within {MAX_DAYS} days (renew it to keep it longer), not {days:g}")
+    return days
 
 
 def _context(case: str, purpose: str) -> AuditContext:
