@@ -26,13 +26,13 @@ import tempfile
 import time
 from dataclasses import replace
 from datetime import date, timedelta
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
-from bench._common import pets_scores
+from bench._common import pets, pets_scores
+from bench._live import cpu_seconds, pets_stream
 from sqlalchemy import select
 from tests.support.builders import make_camera, make_case, make_user
 from tests.support.rtsp import camera_clip, rtsp_server, wait_for
@@ -52,40 +52,8 @@ from vigil.search.query.track_query import TrackQuery
 from vigil.settings import Settings
 from vigil.system import System, open_system, prepare
 
-REPO = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
 CASE = make_context("CUM-2026-000900", "benchmark of live analysis: follow people as they pass")
 FPS = 5.0
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("VIGIL_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def make_720p(dest: Path, seconds: float) -> Path:
-    """PETS09 scaled to 1280x720 at 25 fps (each frame shown 2.5 times), H.264 with a 2 s keyframe interval."""
-    if dest.exists():
-        return dest
-    small = camera_clip(shared_data() / "pets09-s2l1" / "vtest.avi", dest.with_name("pets-small.mp4"))
-    with av.open(str(small)) as src, av.open(str(dest), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
-        stream.codec_context.gop_size = 50
-        stream.options = {"preset": "ultrafast", "bf": "0", "sc_threshold": "0", "b": "2M"}
-        decoded = [f.reformat(width=1280, height=720, format="yuv420p") for f in src.decode(video=0)]
-        for index in range(int(seconds * 25)):
-            frame = decoded[int(index / 2.5) % len(decoded)]
-            frame.pts, frame.time_base = index, Fraction(1, 25)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dest
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def rss_mb(pid: int) -> float:
@@ -250,7 +218,7 @@ def live_tracks(clip: Path, work: Path) -> tuple[list[FinishedTrack], int]:
 
 
 def accuracy(work: Path) -> None:
-    clip = camera_clip(shared_data() / "pets09-s2l1" / "vtest.avi", work / "pets-small.mp4")
+    clip = camera_clip(pets() / "vtest.avi", work / "pets-small.mp4")
     live, first = live_tracks(clip, work)
     online = pets_scores(live, 795)
     offline = pets_scores(file_tracks(clip, work, first), 795)
@@ -286,7 +254,7 @@ def main() -> None:
 
 
 def cost(work: Path, counts: list[int], seconds: float) -> None:
-    clip = make_720p(work / "pets-720p.mp4", seconds=30)
+    clip = pets_stream(work / "pets-720p.mp4", seconds=30, size=(1280, 720), bitrate="2M")
     decode = decode_only(clip, 20)
     print(f"clip: 1280x720 H.264 25 fps, 2 s GOP; decode only: {decode * 100:.1f} % of a core per stream")
     header = "| streams | analysed fps (target 5) | CPU per stream | streams per core | x decode only "

@@ -16,52 +16,18 @@ import argparse
 import os
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
+from bench._live import cpu_seconds, pets_stream
 from tests.support.builders import make_camera, make_user
-from tests.support.rtsp import camera_clip, rtsp_server, wait_for
+from tests.support.rtsp import rtsp_server, wait_for
 
 from vigil.db.live_models import LiveHealth
 from vigil.db.session import session_scope
 from vigil.live.store import list_segments
 from vigil.settings import Settings
 from vigil.system import open_system, prepare
-
-REPO = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("VIGIL_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def make_1080p(dest: Path, seconds: float) -> Path:
-    """PETS09 scaled to 1920x1080 at 25 fps (each frame shown 2.5 times), H.264 with a 2 s keyframe interval."""
-    if dest.exists():
-        return dest
-    small = camera_clip(shared_data() / "pets09-s2l1" / "vtest.avi", dest.with_name("pets-small.mp4"))
-    with av.open(str(small)) as src, av.open(str(dest), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
-        stream.codec_context.gop_size = 50
-        stream.options = {"preset": "ultrafast", "bf": "0", "sc_threshold": "0", "b": "4M"}
-        frames = int(seconds * 25)
-        decoded = [f.reformat(width=1920, height=1080, format="yuv420p") for f in src.decode(video=0)]
-        for index in range(frames):
-            frame = decoded[int(index / 2.5) % len(decoded)]
-            frame.pts, frame.time_base = index, Fraction(1, 25)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dest
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def measure(clip: Path, streams: int, seconds: float, work: Path) -> dict[str, float]:
@@ -117,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vigil-live-bench-") as folder:
         work = Path(folder)
-        clip = make_1080p(work / "pets-1080p.mp4", seconds=20)
+        clip = pets_stream(work / "pets-1080p.mp4", seconds=20, size=(1920, 1080), bitrate="4M")
         with av.open(str(clip)) as probe:
             video = probe.streams.video[0]
             rate = probe.bit_rate / 1e6 if probe.bit_rate else 0.0
