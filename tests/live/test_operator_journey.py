@@ -117,6 +117,18 @@ def test_an_operator_watches_the_wall_draws_a_zone_and_acknowledges_the_workers_
             card.get_by_role("button", name="Acknowledge").click()
             expect(card).to_have_attribute("data-state", "acknowledged", timeout=WAIT_MS)
             shots.take(page, "alert-acknowledged")
+
+            # The rule is renewed, then ended (after the page asks), from the rules page's buttons.
+            page.locator(".mainnav summary", has_text="Live cameras").click()
+            page.get_by_role("link", name="Live rules").click()
+            row = page.locator("tr[data-rule]").first
+            row.get_by_label(re.compile("Days until rule")).fill("20")
+            row.get_by_role("button", name="Renew").click()
+            expect(page.get_by_role("status").first).to_contain_text("renewed", timeout=WAIT_MS)
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.locator("tr[data-rule]").first.get_by_role("button", name="End").click()
+            expect(page.get_by_role("status").first).to_contain_text("ended", timeout=WAIT_MS)
+            expect(page.locator("tr[data-rule]")).to_have_count(0, timeout=WAIT_MS)
             assert problems == []
 
         def outcome(db: Session) -> tuple[str, str, str, list[str]]:
@@ -129,6 +141,6 @@ def test_an_operator_watches_the_wall_draws_a_zone_and_acknowledges_the_workers_
 
         state, camera, case, actions = seed(app, outcome)
     assert (state, camera, case) == ("acknowledged", "CAM-SQ", CASE)
-    for action in ("live.view.start", "live_alert.acknowledge"):
+    for action in ("live.view.start", "live_alert.acknowledge", "live_rule.renew", "live_rule.end"):
         assert action in actions, actions
     assert any(a.startswith("live_rule.") for a in actions), actions
