@@ -89,10 +89,10 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         expect(page.locator("#live-none")).to_be_visible(timeout=WAIT_MS)
         expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0", timeout=WAIT_MS)
 
-        def raise_one(db: Session) -> int:
+        def raise_one(db: Session, track: int = 4) -> int:
             image = np.zeros((120, 160, 3), dtype=np.uint8)
             at = utcnow() - timedelta(seconds=1)
-            firing = Firing(rule_id, "zone_entry", 2.0, at, 4, ((80, 20, 100, 90),), "entered the zone")
+            firing = Firing(rule_id, "zone_entry", 2.0, at, track, ((80, 20, 100, 90),), "entered the zone")
             path = write_snapshot(data_dir, "PEN-01", snapshot_jpeg(image, list(firing.boxes)))
             return record_alert(db, camera_code="PEN-01", firing=firing, snapshot_path=path).id
 
@@ -121,6 +121,15 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         expect(card).to_have_attribute("data-state", "acknowledged", timeout=WAIT_MS)
         expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0", timeout=WAIT_MS)
         expect(page.locator("#alert-sound")).to_contain_text("No alerts waiting", timeout=WAIT_MS)
+
+        second = seed(app, lambda db: raise_one(db, track=5))  # another person: escalated for the case
+        other = page.locator(f'.live-alert[data-alert="{second}"]')
+        expect(other).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "1", timeout=WAIT_MS)
+        other.get_by_label("Note on the alert").fill("matches the burglar's description: passed to the case team")
+        other.get_by_role("button", name="Escalate").click()
+        expect(other).to_have_attribute("data-state", "escalated", timeout=WAIT_MS)
+        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0", timeout=WAIT_MS)
         assert problems == []
 
     def outcome(db: Session) -> tuple[str, str, str, str, str | None, str]:
