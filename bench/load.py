@@ -275,7 +275,20 @@ def table(phases: list[Phase]) -> str:
     outcomes = "; ".join(
         f"{p.name.strip()}: {dict(sorted(p.tally.outcomes.items()))}" for p in phases if p.tally.requests
     )
-    return "\n".join([*lines, f"outcomes: {outcomes}"])
+    return "\n".join([*lines, f"outcomes: {outcomes}", *by_page(phases)])
+
+
+def by_page(phases: list[Phase]) -> list[str]:
+    """Each kind of page's count, p50 and p95 in each phase: which pages make the tail."""
+    lines = []
+    for p in phases:
+        for kind, seconds in sorted(p.tally.kinds.items()):
+            ordered = sorted(seconds)
+            p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+            lines.append(
+                f"  {p.name.strip()} {kind}: {len(ordered)} requests, p50 {1000 * p50:.0f} ms, p95 {1000 * p95:.0f} ms"
+            )
+    return lines
 
 
 def incidents(log: str, most: int = 5) -> list[str]:

@@ -113,6 +113,13 @@ class AnalysisSettings(Section):
     checkpoint_seconds: float = Field(
         10.0, gt=0, le=3600, description="A running analysis commits its tracks and state this often (resume point)."
     )
+    nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="CPU priority the web server's analysis worker processes give way by (Unix nice increment): a "
+        "background analysis takes the CPU people's pages leave free, and 0 lets it compete with them.",
+    )
 
 
 class RaySettings(Section):

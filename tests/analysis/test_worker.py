@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import multiprocessing
+import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from tests.conftest import make_settings
 from tests.support.analysis_store import footage_with_job
 from vigil.analysis.liveness import owner_is_alive, process_identity
-from vigil.analysis.worker import unfinished_jobs
+from vigil.analysis.worker import LocalExecutor, unfinished_jobs
 from vigil.db.base import utcnow
 from vigil.db.models import AnalysisJob
 
@@ -65,3 +70,21 @@ def test_a_dead_owner_s_job_is_resumed_whatever_its_heartbeat_and_a_live_owner_s
     assert owner_is_alive(live.owner) is True and owner_is_alive(elsewhere.owner) is None
     assert unfinished_jobs(db, now=now) == [dead.id]
     assert unfinished_jobs(db, now=now + timedelta(minutes=2)) == [dead.id, elsewhere.id]
+
+
+def test_the_web_server_s_analysis_workers_give_way_to_people_s_requests(tmp_path: Path) -> None:
+    """Issue 11: a background analysis takes the CPU the web app's users leave (a lower priority), not theirs."""
+    settings = make_settings(tmp_path, analysis={"nice": 6})
+    executor = LocalExecutor(settings)
+    try:
+        executor.submit(1)  # the worker process starts for it (the job itself does not matter here)
+        deadline = time.monotonic() + 60
+        while not (workers := multiprocessing.active_children()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [worker] = workers
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 6)
+        while os.getpriority(os.PRIO_PROCESS, worker.pid) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)  # the initializer runs as the process starts
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == expected
+    finally:
+        executor.shutdown()

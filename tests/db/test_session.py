@@ -6,7 +6,9 @@ reads while another writes and commits, and the first still writes afterwards, o
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from tests.conftest import make_settings
 from tests.support.builders import make_user
 from vigil.db.migrate import upgrade
 from vigil.db.models import AuditEntry, Case, User
-from vigil.db.session import make_engine, make_session_factory, session_scope
+from vigil.db.session import SLOW_WRITE_S, make_engine, make_session_factory, session_scope
 from vigil.errors import Conflict
 from vigil.governance import audit
 from vigil.governance.cases import open_case_record
@@ -141,3 +143,19 @@ def test_a_write_abandoned_without_commit_frees_the_lock_for_the_next_writer(ses
         audit.record(db, actor="system", action="test.next")
     with sessions() as db:
         assert [e.action for e in db.execute(select(AuditEntry)).scalars()] == ["test.next"]
+
+
+def test_a_write_transaction_that_holds_the_database_long_is_logged_with_its_first_write(
+    sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every other writer waits while one holds SQLite's lock: the slow ones are named in the log."""
+    with caplog.at_level(logging.WARNING, logger="vigil.db.session"):
+        with session_scope(sessions) as db:
+            audit.record(db, actor="system", action="test.quick")
+        assert not caplog.records
+        with session_scope(sessions) as db:
+            make_user(db, "slowpoke")
+            db.flush()  # the write lock is taken here
+            time.sleep(1.2 * SLOW_WRITE_S)  # e.g. work done while holding it
+    [record] = caplog.records
+    assert "(INSERT INTO users" in record.getMessage() and "held the database for" in record.getMessage()

@@ -109,12 +109,15 @@ class Tally:
     seconds: list[float] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)  # requests per path (without the query)
+    kinds: dict[str, list[float]] = field(default_factory=dict)  # seconds per kind of page (ids left out)
 
     def add(self, path: str, seconds: float, outcome: str) -> None:
         self.seconds.append(seconds)
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         page = path.split("?", 1)[0]
         self.pages[page] = self.pages.get(page, 0) + 1
+        kind = "/".join("N" if part.isdigit() else part for part in page.split("/"))
+        self.kinds.setdefault(kind, []).append(seconds)
 
     @property
     def requests(self) -> int:

@@ -245,6 +245,31 @@ def test_the_tracks_page_needs_a_case_and_purpose_and_is_audited_with_them(clien
     assert client.get("/footage/1/tracks/1/thumbnail", params={"case": CASE}).status_code == 404
 
 
+def test_a_footage_with_many_tracks_lists_them_a_page_at_a_time(client: TestClient, tmp_path: Path) -> None:
+    footage = analysed_footage(client, tmp_path)
+    settings = client.app.state.system.settings  # type: ignore[attr-defined]
+    more = [make_finished_track(no, "person", no * 0.1) for no in range(3, 131)]  # 130 tracks, 129 people
+    seed(
+        client.app,
+        lambda db: store_tracks(
+            db, footage=db.get(Footage, footage.id), job_id=1, tracks=more, data_dir=settings.data_dir
+        ),
+    )  # type: ignore[arg-type]
+    first = state_context(client, client.get("/footage/1/tracks", follow_redirects=False)).text
+    assert "130 tracks" in first and "1-60 shown" in first and first.count('class="track-card"') == 60
+    assert "Page 1 of 3" in first and f'href="/footage/1/tracks?case={CASE}&amp;page=2" rel="next"' in first
+    assert 'rel="prev"' not in first
+    last = client.get("/footage/1/tracks", params={"case": CASE, "page": 3}).text
+    assert last.count('class="track-card"') == 10 and "121-130 shown" in last and 'rel="next"' not in last
+    people = client.get("/footage/1/tracks", params={"case": CASE, "class": "person", "page": 2}).text
+    assert "129 tracks of class person" in people and f"case={CASE}&amp;class=person&amp;page=3" in people
+    beyond = client.get("/footage/1/tracks", params={"case": CASE, "page": 9})
+    assert beyond.status_code == 200 and "There are only 3 pages of tracks" in beyond.text
+    assert client.get("/footage/1/tracks", params={"case": CASE, "page": 0}).status_code == 422
+    pages = [e.details for e in entries(client, action_prefix="tracks.view")]
+    assert [json.loads(d)["page"] for d in pages] == [1, 3, 2, 9]  # every page view audited with its page
+
+
 def test_the_video_streams_with_range_requests_and_is_audited_once_per_page(client: TestClient, tmp_path: Path) -> None:
     footage = analysed_footage(client, tmp_path)
     assert urlsplit(client.get("/footage/1/media", follow_redirects=False).headers["location"]).path == "/context"

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from vigil.analysis.store import export_csv, export_json, export_mot, tracks_of
 from vigil.db.base import utcnow
@@ -54,7 +54,21 @@ class TrackView:
     footage: Footage
     job: AnalysisJob | None
     tracks: list[Track]
+    """The page's tracks, in order of first sighting."""
     classes: dict[str, int]  # tracks per class over the whole footage, most common first
+    total: int = 0
+    """Tracks of the chosen class (or all) in the footage, over every page."""
+    page: int = 1
+    per_page: int | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page)) if self.per_page else 1
+
+    @property
+    def first_no(self) -> int:
+        """The position (1-based) of the page's first track among ``total``."""
+        return (self.page - 1) * self.per_page + 1 if self.per_page else 1
 
 
 def _allow(db: Session, user: User, action: str, context: AuditContext | None, now: datetime | None = None) -> None:
@@ -128,9 +142,17 @@ def view_tracks(
     footage_id: int,
     context: AuditContext,
     class_name: str | None = None,
+    page: int = 1,
+    per_page: int | None = None,
     now: datetime | None = None,
 ) -> TrackView:
-    """The tracks analysis found in a footage (optionally of one class), audited as ``tracks.view``."""
+    """The tracks analysis found in a footage (optionally of one class), audited as ``tracks.view``.
+
+    With ``per_page``, one page of them (``page`` from 1; a page past the last is empty), without the tracks'
+    paths: a page lists cards, and a footage of a busy camera holds thousands of tracks.
+    """
+    if page < 1 or (per_page is not None and per_page < 1):
+        raise InvalidInput("page and per_page must be at least 1")
     now = now or utcnow()
     _allow(db, user, "tracks.view", context, now)
     footage = _held(db, user, footage_id, context, "tracks.view")
@@ -140,7 +162,10 @@ def view_tracks(
     stmt = select(Track).where(*current).order_by(Track.first_seen, Track.track_no)
     if class_name:
         stmt = stmt.where(Track.class_name == class_name)
+    if per_page is not None:
+        stmt = stmt.options(defer(Track.path), defer(Track.zone_dwell)).offset((page - 1) * per_page).limit(per_page)
     tracks = list(db.execute(stmt).scalars())
+    total = counts[class_name] if class_name else sum(counts.values())
     audit.record(
         db,
         actor=user.username,
@@ -149,10 +174,11 @@ def view_tracks(
         context=context,
         subject_type="footage",
         subject_id=footage.id,
-        details={"tracks": len(tracks), "class": class_name},
+        details={"tracks": len(tracks), "class": class_name, "page": page},
         now=now,
     )
-    return TrackView(footage, latest_jobs(db, [footage.id]).get(footage.id), tracks, dict(counts.most_common()))
+    job = latest_jobs(db, [footage.id]).get(footage.id)
+    return TrackView(footage, job, tracks, dict(counts.most_common()), total=total, page=page, per_page=per_page)
 
 
 def export_tracks(db: Session, *, user: User, footage_id: int, context: AuditContext, fmt: str) -> str:

@@ -20,8 +20,10 @@ process's writer (an analysis worker's checkpoint) is not starved by a stream of
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,7 +33,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.settings import Settings
 
+log = logging.getLogger(__name__)
+
 WRITE_LOCKED = "vigil_write_locked"  # connection.info key: False while the SQLite transaction only reads
+LOCKED_AT = "vigil_write_locked_at"  # connection.info key: when this transaction took the write lock
+FIRST_WRITE = "vigil_first_write"  # connection.info key: the start of the transaction's first write
+SLOW_WRITE_S = 0.25  # a write transaction holding SQLite's lock longer than this is logged: others wait for it
 WRITE_KEYWORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "SAVEPOINT")
 BUSY_TIMEOUT_MS = 30_000
 POOL_OVERFLOW = 8  # connections beyond the pool for background work (scheduler, progress, live FR)
@@ -101,6 +108,7 @@ def _configure_sqlite(engine: Engine) -> None:
     ) -> None:
         if connection.info.get(WRITE_LOCKED) is False and is_write(statement, context):
             take_write_lock(connection, writers)
+            connection.info[FIRST_WRITE] = " ".join(statement.split()[:4])
 
 
 def is_write(statement: str, context: Any) -> bool:
@@ -122,6 +130,7 @@ def take_write_lock(connection: Connection, writers: threading.Lock) -> None:
     if not writers.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
         raise sqlite3.OperationalError("database is locked (other writers of this process for too long)")
     connection.info[WRITE_LOCKED] = True
+    connection.info[LOCKED_AT] = time.monotonic()
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
     try:
@@ -136,6 +145,10 @@ def take_write_lock(connection: Connection, writers: threading.Lock) -> None:
 def release_write_lock(info: dict[Any, Any], writers: threading.Lock) -> None:
     if info.pop(WRITE_LOCKED, None) is True:
         writers.release()
+        held_s = time.monotonic() - info.pop(LOCKED_AT, time.monotonic())
+        if held_s > SLOW_WRITE_S:
+            first = info.pop(FIRST_WRITE, "")
+            log.warning("a write transaction (%s ...) held the database for %.0f ms", first, 1000 * held_s)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -37,6 +37,9 @@ def _split(value: str) -> list[str]:
     return [part for part in value.split(",") if part]
 
 
+TRACKS_PER_PAGE = 60
+
+
 @dataclass(frozen=True)
 class TrackCard:
     """One track as its card shows it: ``id`` is the track's number on every page (search, review, export);
@@ -89,8 +92,17 @@ def tracks_page(
     context: WorkingContext,
     footage_id: FootageId,
     kind: Annotated[str, Query(alias="class", max_length=32)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    view = view_tracks(db, user=user, footage_id=footage_id, context=context, class_name=kind.strip() or None)
+    view = view_tracks(
+        db,
+        user=user,
+        footage_id=footage_id,
+        context=context,
+        class_name=kind.strip() or None,
+        page=page,
+        per_page=TRACKS_PER_PAGE,
+    )
     cards = [TrackCard.of(track, view.footage) for track in view.tracks]
     return render(
         request,
