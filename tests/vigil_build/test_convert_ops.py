@@ -11,7 +11,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from tests.vision.tfjs_builder import GraphBuilder, conv_attrs, ints, s, strs
+from tests.vigil_build.tfjs_builder import GraphBuilder, conv_attrs, ints, s, strs
 from vigil_build.convert import UnsupportedOpError
 from vigil_build.convert.graph import GraphSpec
 from vigil_build.convert.registry import convert_tfjs
