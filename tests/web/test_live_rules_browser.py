@@ -130,6 +130,14 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         other.get_by_role("button", name="Escalate").click()
         expect(other).to_have_attribute("data-state", "escalated", timeout=WAIT_MS)
         expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0", timeout=WAIT_MS)
+
+        third = seed(app, lambda db: raise_one(db, track=6))  # a false alarm: dismissed
+        false_alarm = page.locator(f'.live-alert[data-alert="{third}"]')
+        expect(false_alarm).to_be_visible(timeout=WAIT_MS)
+        false_alarm.get_by_label("Note on the alert").fill("a shadow on the glass, nobody there")
+        false_alarm.get_by_role("button", name="Dismiss").click()
+        expect(false_alarm).to_have_attribute("data-state", "dismissed", timeout=WAIT_MS)
+        expect(page.locator("#alert-sound")).to_have_attribute("data-ringing", "0", timeout=WAIT_MS)
         assert problems == []
 
     def outcome(db: Session) -> tuple[str, str, str, str, str | None, str]:
@@ -139,3 +147,6 @@ def test_an_operator_draws_a_zone_rule_then_acknowledges_its_alert_on_the_consol
         return alert.state, alert.note, entry.actor, entry.outcome, entry.case_ref, str(entry.subject_id)
 
     assert seed(app, outcome) == ("acknowledged", "checked: a shopper", "olive", "ok", CASE, str(alert_id))
+    states = seed(app, lambda db: {a.id: (a.state, a.note) for a in db.execute(select(LiveRuleAlert)).scalars()})
+    assert states[third] == ("dismissed", "a shadow on the glass, nobody there")
+    assert states[second][0] == "escalated"
