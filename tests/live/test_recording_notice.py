@@ -113,7 +113,7 @@ def test_a_full_disk_emails_each_supervisor_once_per_episode_and_shows_them_a_no
             wait_for(lambda: failing(system), timeout=90, what="recording stopped: no space left")
             # Killed and restarted, the camera's worker fails again: the same episode, no second email.
             pid = system.live.workers()[CODE]
-            assert pid is not None
+            assert isinstance(pid, int)
             os.kill(pid, signal.SIGKILL)
             wait_for(
                 lambda: (row := health(system)) is not None and row.restarts >= 1 and failing(system),
