@@ -291,8 +291,11 @@ class CameraWorker:
                     continue
             started = _start_from_name(path, self.code)
             if started is not None:
-                with contextlib.suppress(RecordingFailed):
+                try:
                     self._ingest(RecordedSegment(self.code, path, started, started + _duration(path)))
+                except RecordingFailed as exc:  # kept in the spool for the next start; recording is retried
+                    self._recording_failed(str(exc))
+                    return
 
     def _health(self, **fields: object) -> None:
         with session_scope(self.sessions) as db:
