@@ -1,19 +1,20 @@
 """Live analysis cost and accuracy: camera workers recording and analysing 720p streams at 5 frames a second.
 
-Cost. A 720p H.264 loop (PETS09 scaled up, 25 fps, 2 s keyframe interval) is served as N cameras by the test
-RTSP server on loopback; the supervisor runs a worker per camera that records (stream copy, 10 s segments,
-ingest) and analyses (decode every packet, analyse 5 frames a second with the camera's pipeline, write tracks).
-Over the measured window it reports the workers' CPU per stream and streams per core, the analysed frame rate
-each camera sustained (from its health: "keeps up" when it is at least 90 % of the target), the worker's RSS,
-and "frame to searchable": how long after a track's first frame the real search service first returns it
-(polled every 0.5 s). In the same run it measures decoding alone (PyAV decoding the same clip in-process at
-its real rate) and recording alone (the same cameras with analysis off), and prints the ratios.
+Cost. A 720p H.264 loop (PETS09 scaled up, 25 fps, 2 s keyframe interval) is served as N cameras (1, 2, 4 and 8
+by default, one run) by the test RTSP server on loopback; the supervisor runs a worker per camera that records
+(stream copy, 10 s segments, ingest), analyses (decode every packet, analyse 5 frames a second with the camera's
+pipeline, write tracks) and runs two rules (a zone entry and a line crossing). Over the measured window it reports
+the workers' CPU per stream and streams per core, the analysed frame rate each camera sustained (from its health),
+the RSS per worker and in total, and "frame to searchable": how long after a track's first frame the real search
+service first returns it (polled every 0.5 s); then each figure as a ratio to 1 camera, so how cost grows. In the
+same run it measures decoding alone (PyAV decoding the same clip in-process at its real rate) and recording alone
+(the same cameras with analysis off).
 
 Accuracy. PETS09 S2.L1 is streamed once through the live path (RTSP, worker, 5 fps, tracks stored on the
 recorded segments, read back from the database) and analysed as a file at the same rate (every second frame
 of the same re-encoded clip); both are scored against the ground truth and the MOTA difference is printed.
 
-    PYTHONPATH=src:. .venv/bin/python bench/live_analysis.py --streams 1 2 4 --seconds 40
+    PYTHONPATH=src:. .venv/bin/python bench/live_analysis.py --streams 1 2 4 8 --seconds 40
 """
 
 from __future__ import annotations
@@ -47,11 +48,16 @@ from vigil.domain.tracks import FinishedTrack, TrackObservations, TrackSummary
 from vigil.footage.custody import footage_path
 from vigil.governance.access import make_context
 from vigil.governance.users import get_user
+from vigil.live.rules.service import create_rule, parse_request
 from vigil.search.query.service import run_search
 from vigil.search.query.track_query import TrackQuery
 from vigil.settings import Settings
 from vigil.system import System, open_system, prepare
 
+RULES: list[dict[str, Any]] = [
+    {"kind": "zone_entry", "polygon": [[0.3, 0.45], [0.7, 0.45], [0.7, 0.8], [0.3, 0.8]]},
+    {"kind": "line_crossing", "line": [[0.45, 0.3], [0.45, 1.0]]},
+]
 CASE = make_context("CUM-2026-000900", "benchmark of live analysis: follow people as they pass")
 FPS = 5.0
 
@@ -81,6 +87,9 @@ def build_system(folder: Path, codes: dict[str, str], *, analysis: bool, **live:
         make_case(db, CASE.case_ref, members=[analyst])
         for code in codes:
             make_camera(db, code, pia_review=date.today() + timedelta(days=200))
+            for rule in RULES if analysis else []:  # recording + analysis + rules: each camera runs two rules
+                request = parse_request({"name": rule["kind"], "camera": code, "days": 1} | rule)
+                create_rule(db=db, user=analyst, request=request, case=CASE.case_ref, purpose=CASE.purpose)
     return system
 
 
@@ -113,25 +122,30 @@ def measure(clip: Path, streams: int, seconds: float, work: Path, *, analysis: b
         try:
             wait_for(lambda: all((h := health(system, c)) and h.state == "online" for c in codes), timeout=120)
             time.sleep(5)  # past the connection burst and the model loading
-            pids = [pid for pid in system.live.workers().values() if pid]
+            pids = [pid for pid in system.live.workers().values() if isinstance(pid, int)]
             before, start = sum(cpu_seconds(p) for p in pids), time.monotonic()
-            fps_samples: list[float] = []
+            fps_samples: dict[str, list[float]] = {code: [] for code in codes}
             while time.monotonic() - start < seconds:
                 if analysis:
                     searchable(system, list(codes), latencies)
-                    fps_samples += [h.analysed_fps for c in codes if (h := health(system, c)) is not None]
+                    for code in codes:
+                        if (h := health(system, code)) is not None:
+                            fps_samples[code].append(h.analysed_fps)
                 time.sleep(0.5)
             used, wall = sum(cpu_seconds(p) for p in pids) - before, time.monotonic() - start
-            rss = statistics.mean(rss_mb(p) for p in pids)
+            rss = [rss_mb(p) for p in pids]
         finally:
             system.live.stop()
             system.close()
     seen = sorted(latencies.values())
+    each = [statistics.mean(samples) if samples else 0.0 for samples in fps_samples.values()]
     return {
         "streams": streams,
         "cpu": used / wall / streams,
-        "rss": rss,
-        "analysed_fps": statistics.mean(fps_samples) if fps_samples else 0.0,
+        "rss": statistics.mean(rss),
+        "rss_total": sum(rss),
+        "analysed_fps": statistics.mean(each),
+        "analysed_fps_each": each,
         "p50": statistics.median(seen) if seen else float("nan"),
         "p95": seen[min(len(seen) - 1, int(0.95 * len(seen)))] if seen else float("nan"),
         "tracks": len(seen),
@@ -239,7 +253,7 @@ def accuracy(work: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
@@ -254,26 +268,40 @@ def main() -> None:
 
 
 def cost(work: Path, counts: list[int], seconds: float) -> None:
+    """One run over every camera count: absolute figures, and each as a ratio to the first count (1 camera)."""
     clip = pets_stream(work / "pets-720p.mp4", seconds=30, size=(1280, 720), bitrate="2M")
     decode = decode_only(clip, 20)
     print(f"clip: 1280x720 H.264 25 fps, 2 s GOP; decode only: {decode * 100:.1f} % of a core per stream")
-    header = "| streams | analysed fps (target 5) | CPU per stream | streams per core | x decode only "
-    header += "| x recording only | RSS per worker MB | searchable p50 s | p95 s | tracks | load |"
+    header = "| cameras | analysed fps each (target 5) | CPU per stream | streams per core | x decode only "
+    header += "| x recording only | RSS per worker MB | total RSS MB | searchable p50 s | p95 s | tracks | load |"
     print(header)
-    print("|" + "---|" * 11)
+    print("|" + "---|" * 12, flush=True)
+    rows: list[dict[str, Any]] = []
     base: dict[str, Any] | None = None
     for streams in counts:
         row = measure(clip, streams, seconds, work, analysis=True)
         if base is None:
             base = measure(clip, streams, seconds, work, analysis=False)
+        rows.append(row)
+        each = " ".join(f"{fps:.1f}" for fps in row["analysed_fps_each"])
         print(
-            f"| {streams} | {row['analysed_fps']:.2f} | {row['cpu'] * 100:.0f} % | {1 / row['cpu']:.2f} "
-            f"| {row['cpu'] / decode:.1f} | {row['cpu'] / base['cpu']:.1f} | {row['rss']:.0f} "
+            f"| {streams} | {each} | {row['cpu'] * 100:.0f} % | {1 / row['cpu']:.2f} "
+            f"| {row['cpu'] / decode:.1f} | {row['cpu'] / base['cpu']:.1f} | {row['rss']:.0f} | {row['rss_total']:.0f} "
             f"| {row['p50']:.1f} | {row['p95']:.1f} | {row['tracks']} | {row['load']:.1f} |",
             flush=True,
         )
     assert base is not None
-    print(f"recording only (1 stream): {base['cpu'] * 100:.1f} % of a core, RSS {base['rss']:.0f} MB")
+    print(f"recording only ({counts[0]} stream): {base['cpu'] * 100:.1f} % of a core, RSS {base['rss']:.0f} MB")
+    print(f"\nhow cost grows, as a ratio to {counts[0]} camera(s) in the same run:")
+    print("| cameras | CPU per stream | RSS per worker | total RSS | analysed fps (mean) | searchable p95 |")
+    print("|---|---|---|---|---|---|")
+    first = rows[0]
+    for row in rows:
+        ratios = [row[key] / first[key] if first[key] else float("nan") for key in RATIO_KEYS]
+        print(f"| {row['streams']} | " + " | ".join(f"x{value:.2f}" for value in ratios) + " |")
+
+
+RATIO_KEYS = ("cpu", "rss", "rss_total", "analysed_fps", "p95")
 
 
 if __name__ == "__main__":

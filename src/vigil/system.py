@@ -33,6 +33,7 @@ from vigil.search.synopsis.renders import SynopsisRenders
 from vigil.settings import Settings
 from vigil.vision.detect import Detector, configured_detector
 from vigil.vision.faces.recognizer import FaceRecognizer, default_recognizer
+from vigil.watch.runner import WatchRunner
 
 T = TypeVar("T")
 
@@ -117,7 +118,8 @@ class System:
     sessions: sessionmaker[Session]
     live: LiveSupervisor | RayCameras = field(repr=False)
     """The live cameras (started by the web app when ``settings.live.enabled``, or `vigil live run`): a worker
-    process per camera here, or a Ray actor per camera under ``VIGIL_ENGINE=ray``."""
+    process per camera here, or a Ray actor per camera under ``VIGIL_ENGINE=ray``; the appearance and similar
+    watches run with them, in the same process (so exactly once, wherever the cameras run)."""
     services: Services = field(repr=False)
     """Models, similarity index and render registry, each built on first use."""
 
@@ -133,11 +135,12 @@ def open_system(settings: Settings, *, live_sources: SourceResolver | None = Non
     engine = make_engine(settings)
     sessions = make_session_factory(engine)
     resolver = live_sources if live_sources is not None else CameraSources(settings, sessions)
+    watches = WatchRunner(sessions=sessions, data_dir=settings.data_dir)  # runs wherever the cameras run
     live: LiveSupervisor | RayCameras
     if settings.engine == "ray":
-        live = RayCameras(settings=settings, resolver=resolver)
+        live = RayCameras(settings=settings, resolver=resolver, companions=(watches,))
     else:
-        live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver)
+        live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver, companions=(watches,))
     return System(settings=settings, engine=engine, sessions=sessions, live=live, services=Services(settings, sessions))
 
 

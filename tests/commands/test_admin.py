@@ -64,6 +64,17 @@ def test_reset_password_role_and_training_withdrawal(vigil: CliRunner) -> None:
     assert "enabled ivy" in run(vigil, "user", "enable", "ivy", "--as", "admin")
 
 
+def test_user_email_is_set_by_an_administrator_listed_and_a_bad_one_refused(vigil: CliRunner) -> None:
+    _setup(vigil)
+    assert "tess: email tess@force.example" in run(
+        vigil, "user", "email", "tess", "tess@force.example", "--as", "admin"
+    )
+    assert "not an email address" in run(vigil, "user", "email", "tess", "tess at force", "--as", "admin", code=2)
+    assert "may not manage users" in run(vigil, "user", "email", "tess", "x@evil.example", "--as", "ivy", code=2)
+    users = {u["username"]: u for u in json.loads(run(vigil, "user", "list", "--as", "admin", "--json"))}
+    assert users["tess"]["email"] == "tess@force.example" and users["ivy"]["email"] == ""
+
+
 @pytest.mark.parametrize("typed", ["pets-cam", "PETS-CAM", " Pets-Cam "])
 def test_every_command_finds_a_camera_whatever_case_its_code_is_typed_in(vigil: CliRunner, typed: str) -> None:
     _setup(vigil)

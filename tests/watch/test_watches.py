@@ -11,6 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
 from tests.support.builders import make_camera, make_case, make_user
+from tests.support.rtsp import free_port, wait_for
 from tests.support.scenes import BlobDetector, crossing_scene
 from vigil.db.base import utcnow
 from vigil.db.models import AuditEntry, Case, Footage, Track
@@ -35,6 +40,7 @@ from vigil.live.rules.service import active_specs
 from vigil.live.tracks import LiveTrackStore, OpenSegment
 from vigil.system import System, open_system, prepare
 from vigil.watch.evaluator import run_pass, similarity
+from vigil.watch.runner import WatchRunner
 from vigil.watch.service import PhotoInput, create_watch, parse_watch
 
 CASE, OTHER = "CUM-2026-000810", "CUM-2026-000820"
@@ -255,36 +261,64 @@ def test_a_similar_appearance_watch_from_a_photo_keeps_only_its_hash_and_alerts_
         assert [(e.actor, json.loads(e.details)["sha256"]) for e in fired] == [("olive", sha256), ("system", sha256)]
 
 
-def test_the_web_apps_watch_loop_raises_the_alert_within_a_pass_and_stops_when_cancelled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import asyncio
-    import contextlib
-    import time
-
-    from vigil.web import scheduler
-
-    monkeypatch.setattr(scheduler, "EVERY_S", 0.05)
-    system, store = build(tmp_path)
-    with session_scope(system.sessions) as db:
-        watch(db, "olive", description="red top")
+def write_red_person(system: System, store: LiveTrackStore) -> None:
     origin = utcnow()
     with session_scope(system.sessions) as db:
         store.write(db, origin=origin, final=[], provisional=[person(1, start=1.0, top="red", look=vector(1))],
                     segment=OpenSegment(origin, 960, 720, 25.0, "h264"))  # fmt: skip
 
-    async def run() -> None:
-        task = asyncio.create_task(scheduler.watch_loop(system))
-        deadline = time.monotonic() + 30
-        while not await asyncio.to_thread(alerts, system) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        assert task.cancelled()
 
-    asyncio.run(run())
+def test_the_watches_run_with_the_live_cameras_not_with_a_web_app_that_leaves_them_to_another_process(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from vigil.web.app import create_app
+
+    system, store = build(tmp_path)
+    [runner] = system.live.companions
+    assert isinstance(runner, WatchRunner)
+    with session_scope(system.sessions) as db:
+        watch(db, "olive", description="red top")
+    with TestClient(create_app(system.settings, system=system)):  # live cameras off: `vigil live run` has them
+        assert not runner.running
+    system.live.start()
+    assert runner.running
+    system.live.start()  # a second start runs no second pass alongside
+    write_red_person(system, store)
+    wait_for(lambda: len(alerts(system)) == 1, timeout=30, what="the watch's alert")
+    system.live.stop()
+    assert not runner.running
     assert len(alerts(system)) == 1
+
+
+def test_vigil_live_run_as_its_own_process_runs_the_watches(tmp_path: Path) -> None:
+    system, store = build(tmp_path)
+    with session_scope(system.sessions) as db:
+        watch(db, "olive", description="red top")
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(system.settings.data_dir),
+        "VIGIL_SECRET_KEY": "test-secret-key-0123456789",
+        # The camera is unreachable (it reconnects meanwhile) and records nothing: the watches run regardless.
+        "VIGIL_LIVE__CAMERAS": json.dumps(
+            [{"code": "CAM-T", "url": f"rtsp://127.0.0.1:{free_port()}/x", "recording": "off", "analysis": False}]
+        ),
+    }
+    run = subprocess.Popen([sys.executable, "-m", "vigil.cli", "live", "run"], env=env, stderr=subprocess.PIPE)
+    try:
+        write_red_person(system, store)
+        wait_for(lambda: len(alerts(system)) == 1, timeout=90, what="the alert raised by `vigil live run`")
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(60) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+    [alert] = alerts(system)
+    assert alert.camera_code == "CAM-T" and "red top" in alert.summary
+    with session_scope(system.sessions) as db:
+        fired = db.execute(select(AuditEntry).where(AuditEntry.action == "search.run", AuditEntry.actor == "system"))
+        assert len(fired.scalars().all()) == 1  # the firing is audited as the search it is
 
 
 def test_candidates_are_matched_in_chunks_and_every_match_is_found(

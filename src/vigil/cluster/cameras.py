@@ -20,6 +20,7 @@ from vigil.db.live_models import LiveHealth
 from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.live.sources import SourceResolver, StreamSource
 from vigil.live.store import open_gap, write_health
+from vigil.live.supervisor import Companion
 from vigil.live.worker import CameraWorker, Stop
 from vigil.settings import Settings
 
@@ -79,6 +80,8 @@ class RayCameras:
 
     settings: Settings
     resolver: SourceResolver
+    companions: tuple[Companion, ...] = ()
+    """Started after the actors, stopped before them, in this process (e.g. the watches' runner)."""
     _actors: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> None:
@@ -95,6 +98,8 @@ class RayCameras:
                 max_restarts=self.settings.ray.camera_restarts,
                 scheduling_strategy="SPREAD",
             ).remote(self.settings, source)
+        for companion in self.companions:
+            companion.start()
 
     def workers(self) -> dict[str, tuple[str, int] | None]:
         """Camera code -> (node id, process id) of its actor, or None while Ray restarts it."""
@@ -111,6 +116,8 @@ class RayCameras:
     def stop(self, timeout: float = 20.0) -> None:
         import ray
 
+        for companion in self.companions:
+            companion.stop()
         pending = [actor.stop.remote(timeout) for actor in self._actors.values()]
         with contextlib.suppress(ray.exceptions.RayError, TimeoutError):  # one being restarted is killed below
             ray.get(pending, timeout=timeout + 10)

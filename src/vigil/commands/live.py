@@ -25,6 +25,7 @@ def live_run() -> None:
 
     Each worker keeps its stream connected, records it into segments ingested as footage (as the user
     VIGIL_LIVE__RECORDER_USER) and reports its health; a worker that dies is restarted and the gap recorded.
+    The appearance and similar watches run here too (keep VIGIL_LIVE__ENABLED off in the web app then).
     """
     config = settings()
     if not config.live.cameras:

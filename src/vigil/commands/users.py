@@ -46,6 +46,7 @@ def user_list(as_user: AsUser = None, as_json: JsonOut = False) -> None:
                 "username": u.username,
                 "name": u.display_name,
                 "role": u.role,
+                "email": u.email,
                 "active": u.is_active,
                 "training": sorted({t.capability for t in u.training if t.is_current(today)}),
                 "training_records": [
@@ -118,3 +119,17 @@ def user_role(
     with system_session() as (_, db):
         user = change_role(db, actor=acting_user(db, as_user), username=username, role=role)
         typer.echo(f"{user.username} is now {user.role}")
+
+
+@user_app.command("email")
+def user_email(
+    username: str,
+    address: Annotated[str, typer.Argument(help="Where vigil's notices to the user go ('' for none).")],
+    as_user: AsUser = None,
+) -> None:
+    """Set a user's email address (audited): supervisors get notices there, e.g. a camera's recording failed."""
+    from vigil.governance.accounts import set_email
+
+    with system_session() as (_, db):
+        user = set_email(db, actor=acting_user(db, as_user), username=username, email=address)
+        typer.echo(f"{user.username}: email {user.email or '(none)'}")

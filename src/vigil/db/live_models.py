@@ -50,6 +50,11 @@ class LiveHealth(Base):
     analysed_fps: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     tracks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Tracks the live analysis finished and stored so far (all workers of the camera)."""
+    recording_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Since when the camera's recording has been failing (disk full, ...): one episode, one notice to the
+    supervisors; None once a segment is stored again."""
+    recording_failure: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Why the episode began, as the supervisors were told."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

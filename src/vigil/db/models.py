@@ -39,6 +39,8 @@ class User(Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Who made the account (None: the first administrator); they may not also record its training.
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    """Where vigil's notices to this person go (e.g. a camera's recording failed, to supervisors); may be empty."""
 
     training: Mapped[list[TrainingRecord]] = relationship(
         back_populates="user", foreign_keys="TrainingRecord.user_id", order_by="TrainingRecord.id"

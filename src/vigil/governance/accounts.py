@@ -1,9 +1,11 @@
-"""Administrators' changes to existing accounts: password reset and role change, each audited.
+"""Administrators' changes to existing accounts: password reset, role change and email address, each audited.
 
 Account creation, login and API tokens live in :mod:`vigil.governance.users`.
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy.orm import Session
 
@@ -60,5 +62,28 @@ def change_role(db: Session, *, actor: User, username: str, role: str) -> User:
         subject_type="user",
         subject_id=user.username,
         details={"old": old, "new": new},
+    )
+    return user
+
+
+EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def set_email(db: Session, *, actor: User, username: str, email: str) -> User:
+    """Give ``username`` the address vigil's notices go to (empty: none); audited with the change."""
+    require_permission(db, user=actor, permission=Permission.MANAGE_USERS, action="user.email")
+    user = get_user(db, username)
+    email = email.strip()
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        raise InvalidInput(f"{email[:80]!r} is not an email address (name@domain)")
+    old, user.email = user.email, email
+    db.flush()
+    audit.record(
+        db,
+        actor=actor.username,
+        action="user.email",
+        subject_type="user",
+        subject_id=user.username,
+        details={"old": old, "new": email},
     )
     return user

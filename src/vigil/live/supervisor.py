@@ -4,6 +4,10 @@ A worker that dies (a crash, ``kill -9``) is restarted after a backoff that doub
 the supervisor opens a gap for the camera at once (from the end of its last recorded segment), which the new
 worker closes when recording resumes. Workers are started with the ``spawn`` method: a fresh interpreter,
 never a fork of the web server with its threads and database connections.
+
+Work that must run beside the cameras, once, in whichever process runs them (the watches), is given to the
+supervisor as a :class:`Companion` where the system is assembled (:func:`vigil.system.open_system`): it starts after
+the workers and stops before them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +29,15 @@ from vigil.live.sources import SourceResolver, StreamSource
 from vigil.live.store import open_gap, write_health
 from vigil.live.worker import worker_main
 from vigil.settings import Settings
+
+
+class Companion(Protocol):
+    """Work that runs beside the live cameras, in the process that runs them: started and stopped with them."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
 
 STABLE_SECONDS = 60.0  # a worker that lived this long is healthy again: its restart backoff starts afresh
 
@@ -46,6 +60,8 @@ class LiveSupervisor:
     sessions: sessionmaker[Session]
     resolver: SourceResolver
     poll_seconds: float = 0.5
+    companions: tuple[Companion, ...] = ()
+    """Started after the workers, stopped before them (e.g. the watches' runner)."""
     _slots: dict[str, _Slot] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -56,15 +72,18 @@ class LiveSupervisor:
         return bool(self._slots) and not self._stopping.is_set()
 
     def start(self) -> None:
-        """Start a worker for every source, and a thread that watches them (it never touches frames)."""
+        """Start a worker for every source, a thread that watches them (it never touches frames), and the
+        companions."""
         with self._lock:
-            if self._slots:
+            if self._thread is not None:
                 return
             self._stopping.clear()
             for source in self.resolver.sources():
                 self._slots[source.camera_code] = self._spawn(source, reason="", restarts=0)
-        self._thread = threading.Thread(target=self._watch, name="vigil-live-supervisor", daemon=True)
-        self._thread.start()
+            self._thread = threading.Thread(target=self._watch, name="vigil-live-supervisor", daemon=True)
+            self._thread.start()
+        for companion in self.companions:
+            companion.start()
 
     def workers(self) -> dict[str, int | None]:
         """Camera code -> the pid of its worker process (None while it waits to be restarted)."""
@@ -87,8 +106,11 @@ class LiveSupervisor:
     def stop(self, timeout: float = 20.0) -> None:
         """Ask every worker to finish its segment and stop; terminate those that do not in ``timeout``."""
         self._stopping.set()
+        for companion in self.companions:
+            companion.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
         with self._lock:
             for slot in self._slots.values():
                 slot.stop.set()

@@ -16,9 +16,11 @@ import signal
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import av
 from av.container import InputContainer
+from av.packet import Packet
 from av.video.stream import VideoStream
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +33,15 @@ from vigil.live.analysis import LiveAnalysis
 from vigil.live.health import HealthMeter
 from vigil.live.motion import NO_MOTION, MotionGate
 from vigil.live.observers import FrameObserver, build_observers
-from vigil.live.segments import FormatWatch, Recorder, RecordingFailed, StreamClock, clear_partials
+from vigil.live.recording_notice import recording_failed, recording_resumed
+from vigil.live.segments import (
+    FormatWatch,
+    PictureFormat,
+    Recorder,
+    RecordingFailed,
+    StreamClock,
+    clear_partials,
+)
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
 from vigil.live.tracks import OpenSegment, adopt_reserved
@@ -54,6 +64,9 @@ class CameraWorker:
         self.restart_reason = restart_reason or "the stream was disconnected"
         self.meter = HealthMeter()
         self.recording_error = ""
+        """Why recording stopped (shown as the camera's 'error' state); cleared when a segment is stored again."""
+        self.retry_at: float | None = None
+        """While recording is failing: when (monotonic) the next segment is tried."""
         self.segments = 0
         self.motion = MotionGate(keep=self._ingest, drop=self._drop) if source.recording == "motion" else None
         """Recording policy 'motion': sees the decoded frames (an observer) and decides which segments to keep."""
@@ -67,12 +80,10 @@ class CameraWorker:
             self.folder.mkdir(parents=True, exist_ok=True)
             clear_partials(self.folder)
         except OSError as exc:  # the spool cannot be written: stay connected (health, wall) but record nothing
-            self.recording_error = f"recording stopped: the spool folder cannot be written ({exc.strerror or exc})"
+            if self.source.recording != "off":
+                self._recording_failed(f"the spool folder cannot be written ({exc.strerror or exc})")
         if not self.recording_error:
             self._ingest_spooled()
-        elif self.source.recording != "off":
-            with session_scope(self.sessions) as db:
-                open_gap(db, camera_code=self.code, reason=self.recording_error)
         analysis = LiveAnalysis(
             settings=self.settings, sessions=self.sessions, source=self.source, observers=self.observers()
         )
@@ -120,8 +131,8 @@ class CameraWorker:
                 recorder.close()
                 self._settle_motion()
             return "the stream ended"
-        except RecordingFailed as exc:
-            self.recording_error = f"recording stopped: {exc}"
+        except RecordingFailed as exc:  # the segment cut when the stream ended could not be kept
+            self._recording_failed(str(exc))
             return self.recording_error
         except (av.FFmpegError, OSError, StreamEnded, UnicodeDecodeError, ValueError) as exc:
             if recorder is not None:
@@ -129,7 +140,7 @@ class CameraWorker:
                     recorder.close()  # what arrived before the failure is a whole, playable segment
                     self._settle_motion()
                 except RecordingFailed as failed:
-                    self.recording_error = f"recording stopped: {failed}"
+                    self._recording_failed(str(failed))
             return describe_failure(exc, self.source, timeout=timeout)
         finally:
             if recorder is not None:
@@ -179,16 +190,55 @@ class CameraWorker:
             if picture is not None:  # e.g. a new resolution: a new segment, and the wall shows the new size
                 self.meter.width, self.meter.height = picture.width, picture.height
                 self._health(**self._connected_state(), **self.meter.facts())
-            if recorder is not None and not self.recording_error:
-                if picture is not None:
-                    recorder.new_format(picture, pts=packet.pts)
-                recorder.packet(packet, stream=stream, pts=packet.pts, clock=clock)
+            if recorder is not None and self._may_record():
+                self._record(recorder, packet, pts=packet.pts, stream=stream, picture=picture, clock=clock)
             if self.analysis is not None:
                 self.analysis.packet(packet, clock=clock, segment=self._open_segment())
             if time.monotonic() - last_report >= self.settings.live.health_every_seconds:
                 last_report = time.monotonic()
                 self._health(**self._connected_state(), **self.meter.facts())
         raise StreamEnded("the stream ended")
+
+    def _record(
+        self,
+        recorder: Recorder,
+        packet: Packet[Any],
+        *,
+        pts: int,
+        stream: VideoStream,
+        picture: PictureFormat | None,
+        clock: StreamClock,
+    ) -> None:
+        """Hand a packet to the recorder; a failure (disk full, ...) stops recording, never the stream."""
+        try:
+            if picture is not None:
+                recorder.new_format(picture, pts=pts)
+            recorder.packet(packet, stream=stream, pts=pts, clock=clock)
+        except RecordingFailed as exc:
+            recorder.abandon()  # its partial file is deleted: nothing half-written is kept
+            self._recording_failed(str(exc))
+
+    def _may_record(self) -> bool:
+        """Whether packets go to the recorder: not until the retry time after recording failed."""
+        if self.retry_at is None:
+            return True
+        if time.monotonic() < self.retry_at:
+            return False
+        self.retry_at = None
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+        return True
+
+    def _recording_failed(self, why: str) -> None:
+        """Recording stopped: show it, record the gap, tell the supervisors (once per episode), retry later."""
+        self.recording_error = why if why.startswith("recording stopped") else f"recording stopped: {why}"
+        self.retry_at = time.monotonic() + self.settings.live.recording_retry_seconds
+        with session_scope(self.sessions) as db:
+            open_gap(db, camera_code=self.code, reason=self.recording_error)
+            recording_failed(
+                db, camera_code=self.code, reason=self.recording_error, force_name=self.settings.force_name
+            )
+        self._health(**self._connected_state())
 
     def _open_segment(self) -> OpenSegment | None:
         """The segment being recorded, dated as the recorder will date it when it is closed."""
@@ -216,12 +266,15 @@ class CameraWorker:
                 close_gap(db, camera_code=self.code, resumed_at=segment.started_at, reason=self.restart_reason)
                 footage = ingest_segment(db, settings=self.settings, user=user, segment=segment)
                 adopt_reserved(db, footage=footage, ended_at=segment.ended_at, data_dir=self.settings.data_dir)
+                recording_resumed(db, camera_code=self.code)  # stored again: the supervisors' notice goes
         except VigilError as exc:
-            self.recording_error = f"segments cannot be ingested: {exc.message} (kept in {segment.path.parent})"
-            raise RecordingFailed(self.recording_error) from exc
+            raise RecordingFailed(
+                f"segments cannot be ingested: {exc.message} (kept in {segment.path.parent})"
+            ) from exc
         segment.path.unlink(missing_ok=True)
         self.segments += 1
-        self._health(segments=self.segments)
+        self.recording_error = ""
+        self._health(segments=self.segments, **self._connected_state())
 
     def _drop(self, segment: RecordedSegment) -> None:
         """A motion camera's segment in which nothing moved (nor just before or after): deleted, and a gap."""
@@ -238,8 +291,11 @@ class CameraWorker:
                     continue
             started = _start_from_name(path, self.code)
             if started is not None:
-                with contextlib.suppress(RecordingFailed):
+                try:
                     self._ingest(RecordedSegment(self.code, path, started, started + _duration(path)))
+                except RecordingFailed as exc:  # kept in the spool for the next start; recording is retried
+                    self._recording_failed(str(exc))
+                    return
 
     def _health(self, **fields: object) -> None:
         with session_scope(self.sessions) as db:

@@ -309,10 +309,10 @@ class LiveSettings(Section):
         None, description="Folder segments are written to before ingest; empty: <data_dir>/live-spool."
     )
     segment_seconds: float = Field(
-        60,
-        ge=2,
-        le=600,
-        description="Length of a recorded segment (cut at the first keyframe after it); 60-600 in service.",
+        60, ge=2, le=600, description="Length of a recorded segment (cut at the first keyframe after it); 60-600."
+    )
+    recording_retry_seconds: float = Field(
+        30, ge=1, le=3600, description="After recording failed (e.g. the disk is full), try again this often."
     )
     connect_timeout_seconds: float = Field(
         10, gt=0, le=120, description="A connection attempt or a stream silent this long is given up."

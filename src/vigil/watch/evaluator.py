@@ -46,7 +46,7 @@ from vigil.search.similarity.vectors import vector_of_blob
 log = logging.getLogger(__name__)
 
 EVERY_S = 3.0
-"""How often the web app runs a pass."""
+"""How often the watches' runner (:mod:`vigil.watch.runner`, beside the live cameras) runs a pass."""
 LOOKBACK = timedelta(minutes=2)
 """Tracks last seen longer ago than this are not looked at again (their provisional rows were already)."""
 SAME_MOMENT = timedelta(milliseconds=5)

@@ -68,7 +68,6 @@ from vigil.web.scheduler import (
     checkpoint_loop,
     retention_loop,
     sweep_footage_folder,
-    watch_loop,
     write_audit_checkpoint,
 )
 from vigil.web.state import WebState
@@ -186,9 +185,8 @@ def _lifespan(
             asyncio.create_task(checkpoint_loop(system), name="vigil-audit-checkpoints"),
             asyncio.create_task(outbox_loop(system), name="vigil-outbox"),
         ]
-        if settings.live.enabled:
+        if settings.live.enabled:  # the cameras, and the watches with them (else `vigil live run` runs both)
             await asyncio.to_thread(system.live.start)
-            schedulers.append(asyncio.create_task(watch_loop(system), name="vigil-watches"))
         try:
             yield
         finally:

@@ -18,7 +18,6 @@ from vigil.governance.audit_anchor import AnchorError, checkpoint_now
 from vigil.governance.retention import RetentionReport, run_retention
 from vigil.registry.housekeeping import run_scheduled_housekeeping
 from vigil.system import System, default_rules
-from vigil.watch.evaluator import EVERY_S, run_pass
 
 log = logging.getLogger("vigil.retention")
 anchor_log = logging.getLogger("vigil.audit")
@@ -63,21 +62,6 @@ async def retention_loop(system: System, *, clock: Clock = SYSTEM_CLOCK) -> None
         log.info("retention run: deleted %s", deleted)
         for problem in report.file_errors:
             log.warning("retention: %s", problem)
-
-
-async def watch_loop(system: System) -> None:
-    """Run the appearance and similar-appearance watches over the live tracks every few seconds (each pass in a
-    worker thread with short transactions); a failed pass is logged and the next one tries again."""
-    watch_log = logging.getLogger("vigil.watch")
-    while True:
-        await asyncio.sleep(EVERY_S)
-        try:
-            raised = await asyncio.to_thread(run_pass, system.sessions, data_dir=system.settings.data_dir)
-        except Exception:
-            watch_log.exception("a watch pass failed")
-            continue
-        if raised:
-            watch_log.info("watches raised %d alert(s)", raised)
 
 
 def write_audit_checkpoint(system: System) -> None:

@@ -1,4 +1,5 @@
-"""The home page: who you are, your role, and which capabilities you may use today."""
+"""The home page: who you are, your role, which capabilities you may use today, and (for supervisors) the cameras
+whose recording has stopped."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from starlette.responses import Response
 
 from vigil.db.base import utcnow
 from vigil.governance.access import capability_status
+from vigil.live.recording_notice import recording_notices
 from vigil.web.auth import CurrentUser
 from vigil.web.deps import DbSession
 from vigil.web.rendering import render
@@ -17,4 +19,5 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def home(request: Request, db: DbSession, user: CurrentUser) -> Response:
     status = capability_status(db, user=user, today=utcnow().date())
-    return render(request, "home.html", user=user, section="home", capabilities=status)
+    notices = recording_notices(db, user=user)  # supervisors only: cameras whose recording is failing
+    return render(request, "home.html", user=user, section="home", capabilities=status, recording_notices=notices)

@@ -18,6 +18,7 @@ from vigil.db.base import utcnow
 from vigil.db.live_models import LiveHealth
 from vigil.db.models import User
 from vigil.errors import InvalidInput, NotFound, NotPermitted
+from vigil.live.recording_notice import recording_notices
 from vigil.live.sources import camera_codes
 from vigil.live.viewing import (
     ViewSession,
@@ -61,7 +62,16 @@ def wall_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     session = current_view(db, user=user, view_id=request.session.get(VIEW_KEY), now=utcnow())
     codes = _cameras(request, db)
     cameras = wall_health(db, codes) if session is not None else []
-    return render(request, "live_wall.html", user=user, section="live_wall", session=session, cameras=cameras)
+    notices = recording_notices(db, user=user)
+    return render(
+        request,
+        "live_wall.html",
+        user=user,
+        section="live_wall",
+        session=session,
+        cameras=cameras,
+        recording_notices=notices,
+    )
 
 
 @router.post("/live/wall/view")

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from vigil.db.base import utcnow
 from vigil.db.models import User
-from vigil.governance.accounts import change_role, reset_password
+from vigil.governance.accounts import change_role, reset_password, set_email
 from vigil.governance.roles import Capability, Role
 from vigil.governance.training import record_training, training_roster, withdraw_training
 from vigil.governance.users import create_user, set_active
@@ -88,6 +88,12 @@ def user_password_reset(request: Request, db: DbSession, user: CurrentUser, user
 def user_role(request: Request, db: DbSession, user: CurrentUser, username: Username, role: Field = "") -> Response:
     done = f"User {username} is now {role.strip().lower()}."
     return outcome(request, lambda: change_role(db, actor=user, username=username, role=role), done=done, back="/users")
+
+
+@router.post("/users/{username}/email")
+def user_email(request: Request, db: DbSession, user: CurrentUser, username: Username, email: Field = "") -> Response:
+    done = f"Email of {username} set to {email.strip() or '(none)'}."
+    return outcome(request, lambda: set_email(db, actor=user, username=username, email=email), done=done, back="/users")
 
 
 @router.post("/users/{username}/active")
