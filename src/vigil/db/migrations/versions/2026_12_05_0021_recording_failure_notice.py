@@ -1,6 +1,6 @@
 """recording failures: a camera's open recording-failure episode (the supervisors' notice), and users' email
 
-Revision ID: h28a
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-05 16:40:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import vigil.db.base
 
-revision = "h28a"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
