@@ -14,6 +14,7 @@ import multiprocessing.synchronize
 import os
 import signal
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from vigil.governance.users import get_user
 from vigil.live.analysis import LiveAnalysis
 from vigil.live.health import HealthMeter
 from vigil.live.motion import NO_MOTION, MotionGate
-from vigil.live.observers import FrameObserver, build_observers
+from vigil.live.observers import FrameObserver, ObserverFactory, build_observers
 from vigil.live.segments import FormatWatch, Recorder, RecordingFailed, StreamClock, clear_partials
 from vigil.live.sources import StreamSource
 from vigil.live.store import RecordedSegment, already_ingested, close_gap, ingest_segment, open_gap, write_health
@@ -46,9 +47,17 @@ class StreamEnded(Exception):
 
 class CameraWorker:
     def __init__(
-        self, *, settings: Settings, sessions: sessionmaker[Session], source: StreamSource, restart_reason: str = ""
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        source: StreamSource,
+        restart_reason: str = "",
+        registered: Sequence[ObserverFactory] = (),
     ) -> None:
         self.settings, self.sessions, self.source = settings, sessions, source
+        self.registered = tuple(registered)
+        """Observers the system registered (e.g. live FR deployments), built with the camera's own."""
         self.code = source.camera_code
         self.folder = self.settings.live_spool_dir / self.code
         self.restart_reason = restart_reason or "the stream was disconnected"
@@ -145,7 +154,9 @@ class CameraWorker:
     def observers(self) -> list[FrameObserver]:
         """What the decoded frames are handed to: the camera's observers (the wall picture, ...) and, for the
         'motion' recording policy, the motion gate that decides which segments are kept."""
-        built = build_observers(settings=self.settings, sessions=self.sessions, camera_code=self.code)
+        built = build_observers(
+            settings=self.settings, sessions=self.sessions, camera_code=self.code, registered=self.registered
+        )
         return [*built, self.motion] if self.motion is not None else built
 
     def _settle_motion(self) -> None:
@@ -282,13 +293,23 @@ def _duration(path: Path) -> timedelta:
         return timedelta(microseconds=container.duration or 0)
 
 
-def worker_main(settings: Settings, source: StreamSource, restart_reason: str, stop: Stop) -> None:
-    """Entry point of a camera's worker process."""
+def worker_main(
+    settings: Settings,
+    source: StreamSource,
+    restart_reason: str,
+    stop: Stop,
+    registered: Sequence[ObserverFactory] = (),
+) -> None:
+    """Entry point of a camera's worker process (``registered``: the system's observer factories)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops workers through ``stop``
     engine = make_engine(settings)
     try:
         worker = CameraWorker(
-            settings=settings, sessions=make_session_factory(engine), source=source, restart_reason=restart_reason
+            settings=settings,
+            sessions=make_session_factory(engine),
+            source=source,
+            restart_reason=restart_reason,
+            registered=registered,
         )
         worker.run(stop)
     finally:
