@@ -169,6 +169,7 @@ class CameraWorker:
         if tb is None:
             raise StreamEnded("the stream has no time base")
         clock = self.clock = StreamClock(tb)
+        pace = RealTime(stop) if "://" not in self.source.url else None  # a file stands for a camera: play it live
         self.meter.connected(stream)
         formats = FormatWatch(stream.codec_context.name)
         if self.analysis is not None:
@@ -179,6 +180,8 @@ class CameraWorker:
                 return
             if packet.pts is None or packet.size == 0:
                 continue
+            if pace is not None and not pace.wait(float(packet.pts * tb)):
+                return
             now = utcnow()
             if clock.anchor is None:
                 self._health(**self._connected_state(), **self.meter.facts())
@@ -258,6 +261,22 @@ class CameraWorker:
             if self.analysis is not None:
                 extra |= self.analysis.facts()
             write_health(db, camera_code=self.code, **extra, **fields)
+
+
+class RealTime:
+    """Paces a file source (tests and demonstrations only) as a camera would send it: each packet when its time
+    comes, counted from the first."""
+
+    def __init__(self, stop: Stop) -> None:
+        self.stop = stop
+        self.start: tuple[float, float] | None = None  # (monotonic, stream seconds) of the first packet
+
+    def wait(self, seconds: float) -> bool:
+        """Wait until the packet at ``seconds`` is due; False if the worker was told to stop meanwhile."""
+        if self.start is None:
+            self.start = (time.monotonic(), seconds)
+        delay = self.start[0] + seconds - self.start[1] - time.monotonic()
+        return not (delay > 0 and self.stop.wait(delay))
 
 
 def describe_failure(exc: BaseException, source: StreamSource, *, timeout: float) -> str:
