@@ -7,9 +7,9 @@ photo, plans a deployment through the form on that registered camera and starts 
 Live FR page in a second browser context, opens the console and sees the alert pushed while the stream plays (the
 camera shows an empty street first, then the Hamilton clip), types a note and clicks Confirm. The camera's worker is
 run by the live supervisor, started here as `vigil live run` would be once the deployment is live (so the street is
-empty when the operator opens the console); the worker stores the alert and the console reads it from the database. The supervisor ends
-the deployment, accepting the browser's confirmation, and the public transparency page shows the results with
-nothing still under review.
+empty when the operator opens the console); the worker stores the alert and the console reads it from the database.
+The supervisor ends the deployment, accepting the browser's confirmation, and the public transparency page shows the
+results with nothing still under review.
 
 Screenshots: /tmp/journeys/supervisor_and_operator_day/NN-step.png.
 """

@@ -1,8 +1,9 @@
 """Attacks on live facial recognition replayed through the web app (issue 10, F3 and F4).
 
 F3: a refused start or end must change nothing: the deployment stays live with its watchlist's embeddings (what the
-cameras' workers match on), a refused start leaves the other planned, the refusal is audited. F4: a deployment reads only registered camera sources: no server path, no file, no internal address is
-ever opened or fetched, and a source's credentials appear in no page, no database file and no log.
+cameras' workers match on), a refused start leaves the other planned, the refusal is audited. F4: a deployment reads
+only registered camera sources: no server path, no file, no internal address is ever opened or fetched, and a
+source's credentials appear in no page, no database file and no log.
 """
 
 from __future__ import annotations
