@@ -27,12 +27,12 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from vigil.faces.live_runtime import AlertBroker, alert_event
 
 from vigil.db.base import utcnow
 from vigil.db.face_models import Deployment, Subject, Watchlist, WatchlistEntry
 from vigil.faces.live import record_alert
 from vigil.faces.live_engine import LatestFrameReader, LiveMatcher, WatchlistVectors
-from vigil.faces.live_runtime import AlertBroker, alert_event
 from vigil.settings import load_settings
 from vigil.system import System, open_system, prepare
 from vigil.vision.faces.recognizer import default_recognizer

@@ -6,7 +6,6 @@ in a real worker process on a real RTSP stream: tests/faces/test_live_watch_rtsp
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,13 +18,15 @@ from sqlalchemy import select
 from tests.conftest import make_settings, shared_data_dir
 from tests.faces.live_builders import face_video, grace_hopper
 from tests.faces.live_support import CAMERA, NOTICE, enrolled_watchlist, file_camera, file_sources, operator
+from tests.support.clock import SteppedClock
 from vigil.db.base import utcnow
 from vigil.db.face_models import Alert, Deployment, Enrolment
 from vigil.db.models import AuditEntry, User
 from vigil.db.session import session_scope
+from vigil.domain.clock import SYSTEM_CLOCK, Clock
 from vigil.faces.images import read_photo
 from vigil.faces.live import DeploymentPlan, StreamSpec, plan_deployment, start_deployment, stop_deployment
-from vigil.faces.live_watch import FaceWatch
+from vigil.faces.live_watch import RELOAD, FaceWatch
 from vigil.faces.watchlists import SubjectForm, add_subjects, create_subject, create_watchlist, enrol_photos
 from vigil.live.observers import LiveFrame
 from vigil.system import System, open_system, prepare
@@ -80,9 +81,13 @@ def _live(system: System, watchlist: str, video: Path, *, window: timedelta, thr
         return deployment.id
 
 
-def _watch(system: System, recognizer: FaceRecognizer) -> FaceWatch:
+def _watch(system: System, recognizer: FaceRecognizer, clock: Clock = SYSTEM_CLOCK) -> FaceWatch:
     return FaceWatch(
-        settings=system.settings, sessions=system.sessions, camera_code=CAMERA, make_recognizer=lambda: recognizer
+        settings=system.settings,
+        sessions=system.sessions,
+        camera_code=CAMERA,
+        make_recognizer=lambda: recognizer,
+        clock=clock,
     )
 
 
@@ -92,9 +97,10 @@ def test_a_watched_face_is_alerted_once_and_the_closed_window_ends_the_deploymen
     with session_scope(system.sessions) as db:
         enrolled_watchlist(db, system.settings, recognizer, operator(db))
     video = face_video(tmp_path / "market.mp4", portrait=grace_hopper(), present=range(5, 25), frames=30)
-    deployment_id = _live(system, "penrith-2026-11-20", video, window=timedelta(seconds=8))
-    watch = _watch(system, recognizer)
-    for frame in _frames(video, start=utcnow()):
+    deployment_id = _live(system, "penrith-2026-11-20", video, window=timedelta(hours=2))
+    clock = SteppedClock(wakes=0, start=utcnow())
+    watch = _watch(system, recognizer, clock)
+    for frame in _frames(video, start=clock.now()):
         watch.observe(frame)
     assert list(watch.watching) == [deployment_id]
     with session_scope(system.sessions) as db:
@@ -103,16 +109,15 @@ def test_a_watched_face_is_alerted_once_and_the_closed_window_ends_the_deploymen
         assert alert.score >= 0.5 and (system.settings.data_dir / str(alert.crop_path)).is_file()
     assert len(watch.latencies_s) == 1
 
-    ends = time.monotonic() + 10
-    while time.monotonic() < ends and watch.watching:  # the window closes about 8 s after the start
-        for frame in _frames(video, start=utcnow()):
-            watch.observe(frame)
+    clock.current += timedelta(hours=2, seconds=1)  # the window has closed; the face is in view again
+    for frame in _frames(video, start=clock.now()):
+        watch.observe(frame)
     assert watch.watching == {}, "no more matching once the window has closed"
     watch.close()
     with session_scope(system.sessions) as db:
         deployment = db.get(Deployment, deployment_id)
         assert deployment is not None and deployment.status == "ended" and deployment.faces_seen >= 1
-        assert deployment.watchlist is not None
+        assert deployment.ended_at == clock.now() and deployment.watchlist is not None
         assert all(entry.embedding is None for entry in deployment.watchlist.entries), "embeddings deleted"
         ended = db.execute(select(AuditEntry).where(AuditEntry.action == "fr.deployment.end")).scalar_one()
         assert ended.actor == "system"
@@ -126,21 +131,15 @@ def test_a_deployment_ended_by_its_operator_is_no_longer_matched(
         enrolled_watchlist(db, system.settings, recognizer, operator(db))
     video = face_video(tmp_path / "market.mp4", portrait=grace_hopper(), present=range(5, 25), frames=30)
     deployment_id = _live(system, "penrith-2026-11-20", video, window=timedelta(hours=2))
-    clock = [0.0]
-    watch = FaceWatch(
-        settings=system.settings,
-        sessions=system.sessions,
-        camera_code=CAMERA,
-        make_recognizer=lambda: recognizer,
-        clock=lambda: clock[0],
-    )
-    frames = list(_frames(video, start=utcnow()))
+    clock = SteppedClock(wakes=0, start=utcnow())
+    watch = _watch(system, recognizer, clock)
+    frames = list(_frames(video, start=clock.now()))
     watch.observe(frames[0])
     assert list(watch.watching) == [deployment_id]
     with session_scope(system.sessions) as db:
         olive = db.execute(select(User).where(User.username == "olive")).scalar_one()
         stop_deployment(db, user=olive, deployment_id=deployment_id)
-    clock[0] = 60.0  # the next reload is due
+    clock.current += RELOAD  # the next reload is due
     for frame in frames[1:]:
         watch.observe(frame)
     assert watch.watching == {}

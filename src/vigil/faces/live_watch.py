@@ -2,11 +2,11 @@
 
 A camera's worker (:mod:`vigil.live.worker`) decodes its stream once and hands each analysed frame to its observers;
 :class:`FaceWatch` is the one registered for live FR (by :func:`vigil.system.open_system`, since ``vigil.live`` may
-not import ``vigil.faces``). Every ``RELOAD_S`` seconds it reads which deployments are live on its camera; for each
+not import ``vigil.faces``). Every ``RELOAD`` it reads which deployments are live on its camera; for each
 it loads the frozen watchlist's vectors once and runs a :class:`~vigil.faces.live_engine.LiveMatcher` on the
 frame at the stream's own resolution. A match is stored as an alert (:func:`~vigil.faces.live.record_alert`, its own
 short transaction) and reaches the operator console from the database; a face that matches no one leaves nothing
-but the count of faces seen, added to the deployment every ``FLUSH_FACES_EVERY_S``. A deployment ended by an
+but the count of faces seen, added to the deployment every ``FLUSH_FACES_EVERY``. A deployment ended by an
 operator stops being matched at the next reload; one whose window has closed stops at once and is ended here
 (audited as the system), which deletes its watchlist's embeddings.
 """
@@ -14,10 +14,9 @@ operator stops being matched at the next reload; one whose window has closed sto
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -25,9 +24,9 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from vigil.db.base import utcnow
 from vigil.db.face_models import Deployment
 from vigil.db.session import session_scope
+from vigil.domain.clock import SYSTEM_CLOCK, Clock
 from vigil.errors import Conflict, VigilError
 from vigil.faces.live import add_faces_seen, end_deployment, record_alert, streams_of, watchlist_vectors
 from vigil.faces.live_engine import LiveMatcher, WatchlistVectors
@@ -37,9 +36,9 @@ from vigil.vision.faces.recognizer import FaceRecognizer, default_recognizer
 
 log = logging.getLogger(__name__)
 
-RELOAD_S = 2.0
-"""A deployment started or ended is picked up (or dropped) within this many seconds of the frames' arrival."""
-FLUSH_FACES_EVERY_S = 5.0
+RELOAD = timedelta(seconds=2)
+"""A deployment started or ended is picked up (or dropped) this long after, at most (while frames arrive)."""
+FLUSH_FACES_EVERY = timedelta(seconds=2)
 
 
 class CameraPicture(Protocol):
@@ -59,8 +58,8 @@ class Watching:
     deployment_id: int
     ends: datetime
     matcher: LiveMatcher
+    last_flush: datetime
     unflushed: int = 0
-    last_flush: float = field(default_factory=time.monotonic)
 
 
 class FaceWatch:
@@ -73,13 +72,13 @@ class FaceWatch:
         sessions: sessionmaker[Session],
         camera_code: str,
         make_recognizer: Callable[[], FaceRecognizer] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings, self.sessions, self.code, self.clock = settings, sessions, camera_code, clock
         self.make_recognizer = make_recognizer or self._default_recognizer
         self.recognizer: FaceRecognizer | None = None  # loaded when a deployment first goes live here
         self.watching: dict[int, Watching] = {}
-        self.next_reload = 0.0
+        self.next_reload: datetime | None = None
         self.latencies_s: list[float] = []
         """Frame taken (stream clock) to alert stored, per alert: the face watch's share of frame-to-alert."""
 
@@ -89,17 +88,17 @@ class FaceWatch:
 
     # -- frames ---------------------------------------------------------------------------------------------
     def observe(self, frame: CameraPicture) -> None:
-        now = self.clock()
-        if now >= self.next_reload:
+        now = self.clock.now()
+        if self.next_reload is None or now >= self.next_reload:
             self.reload()
-            self.next_reload = now + RELOAD_S
+            self.next_reload = now + RELOAD
         if not self.watching:
             return
         image = frame.full_image
         stream_s = frame.at.timestamp()
         for watching in list(self.watching.values()):
-            if utcnow() >= watching.ends:
-                self._end_at_window(watching)
+            if now >= watching.ends:
+                self._end_at_window(watching, now)
                 continue
             outcome = watching.matcher.process(image, stream_s)
             watching.unflushed += outcome.new_faces
@@ -113,8 +112,8 @@ class FaceWatch:
                         data_dir=self.settings.data_dir,
                         at=frame.at,
                     )
-                self.latencies_s.append((utcnow() - frame.at).total_seconds())
-            if watching.unflushed and now - watching.last_flush >= FLUSH_FACES_EVERY_S:
+                self.latencies_s.append((self.clock.now() - frame.at).total_seconds())
+            if watching.unflushed and now - watching.last_flush >= FLUSH_FACES_EVERY:
                 self._flush(watching)
 
     def close(self) -> None:
@@ -138,7 +137,7 @@ class FaceWatch:
             if self.recognizer is None:
                 self.recognizer = self.make_recognizer()
             matcher = LiveMatcher(recognizer=self.recognizer, watchlist=vectors, threshold=threshold)
-            self.watching[deployment_id] = Watching(deployment_id=deployment_id, ends=ends, matcher=matcher)
+            self.watching[deployment_id] = Watching(deployment_id, ends, matcher, last_flush=self.clock.now())
 
     def _live_here(self, db: Session) -> list[Deployment]:
         live = db.execute(select(Deployment).where(Deployment.status == "live")).scalars()
@@ -154,16 +153,16 @@ class FaceWatch:
             return None
 
     def _flush(self, watching: Watching) -> None:
-        count, watching.unflushed, watching.last_flush = watching.unflushed, 0, self.clock()
+        count, watching.unflushed, watching.last_flush = watching.unflushed, 0, self.clock.now()
         if count:
             with session_scope(self.sessions) as db:
                 add_faces_seen(db, deployment_id=watching.deployment_id, count=count)
 
-    def _end_at_window(self, watching: Watching) -> None:
+    def _end_at_window(self, watching: Watching, now: datetime) -> None:
         """The window has closed: no more matching, and the deployment ends (another camera may have ended it)."""
         self._flush(self.watching.pop(watching.deployment_id))
         try:
             with session_scope(self.sessions) as db:
-                end_deployment(db, actor=SYSTEM_ACTOR, deployment_id=watching.deployment_id)
+                end_deployment(db, actor=SYSTEM_ACTOR, deployment_id=watching.deployment_id, now=now)
         except Conflict:
             pass
