@@ -331,13 +331,6 @@ class LiveSettings(Section):
     health_every_seconds: float = Field(
         2, ge=0.5, le=60, description="How often a camera worker writes its health to the database."
     )
-    sources_every_seconds: float = Field(
-        10,
-        ge=1,
-        le=600,
-        description="How often the supervisor re-reads the cameras' sources: a camera whose source was registered, "
-        "changed or cleared since gets its worker started, restarted or stopped (local engine).",
-    )
     wall_picture_seconds: float = Field(
         0.5, ge=0.2, le=10, description="How often a camera's latest picture for the camera wall is written (at most)."
     )

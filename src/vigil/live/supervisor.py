@@ -1,6 +1,6 @@
 """The live supervisor: starts a worker process per camera, restarts one that dies, and stops them all.
 
-Every ``settings.live.sources_every_seconds`` it re-reads the cameras' sources: a camera registered since gets a
+Every ``sources_every_seconds`` (10 s) it re-reads the cameras' sources: a camera registered since gets a
 worker, one whose source was cleared has its worker stopped, and one whose source changed (address or recording
 policy) has its worker restarted with the new source.
 
@@ -54,6 +54,8 @@ class LiveSupervisor:
     sessions: sessionmaker[Session]
     resolver: SourceResolver
     poll_seconds: float = 0.5
+    sources_every_seconds: float = 10.0
+    """How often the registered sources are re-read (a camera registered, changed or cleared since is followed)."""
     observers: tuple[ObserverFactory, ...] = ()
     """Observers the system registers on every camera (built in each worker process)."""
     _slots: dict[str, _Slot] = field(default_factory=dict)
@@ -129,7 +131,7 @@ class LiveSupervisor:
                     self._slots[code] = self._spawn(source, reason="", restarts=0)
 
     def _watch(self) -> None:
-        every = self.settings.live.sources_every_seconds
+        every = self.sources_every_seconds
         next_refresh = time.monotonic() + every
         while not self._stopping.wait(self.poll_seconds):
             self.poll()
