@@ -7,6 +7,10 @@ that has ended raises nothing more while a later one on the same camera still do
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,11 +28,14 @@ from tests.support.webapp import csrf_of, log_in, seed, serve
 from vigil.db.base import utcnow
 from vigil.db.face_models import Alert, Deployment
 from vigil.db.live_models import LiveHealth
-from vigil.db.models import AuditEntry
+from vigil.db.models import AuditEntry, User
+from vigil.db.session import session_scope
 from vigil.faces.live import DeploymentPlan, StreamSpec, plan_deployment
+from vigil.faces.live_control import go_live
 from vigil.faces.watchlists import add_subjects, create_watchlist
 from vigil.governance.camera_sources import set_source, source_policy
 from vigil.settings import Settings
+from vigil.system import open_system, prepare
 from vigil.vision.faces.recognizer import default_recognizer
 from vigil.web.app import create_app
 
@@ -154,3 +161,41 @@ def test_a_watched_face_on_the_camera_is_pushed_to_the_console_and_an_ended_depl
         seen, raisers = seed(app, facts)
         assert all(count >= 1 for count in seen), "each deployment counted the faces it saw"
         assert raisers and set(raisers) == {"system"}, "each alert is audited as raised by the system"
+
+
+def test_vigil_live_run_in_another_process_matches_a_deployment_started_in_the_database(tmp_path: Path) -> None:
+    clip = _grace_stream(tmp_path / "video")
+    with rtsp_server({"market": clip}) as server:
+        settings = make_settings(tmp_path / "data", faces={"allow_local_sources": True})
+        system = open_system(settings)
+        try:
+            prepare(system)
+            with session_scope(system.sessions) as db:
+                _world(settings, server.url("market"))(db)  # type: ignore[operator]
+                olive = db.execute(select(User).where(User.username == "olive")).scalar_one()
+                go_live(db, user=olive, deployment_id=1, sources=source_policy(settings))
+            env = {
+                **os.environ,
+                "VIGIL_DATA_DIR": str(settings.data_dir),
+                "VIGIL_SECRET_KEY": settings.secret_key.get_secret_value(),
+                "VIGIL_FACES__ALLOW_LOCAL_SOURCES": "true",
+            }
+            env.pop("VIGIL_LIVE__CAMERAS", None)
+            command = [sys.executable, "-m", "vigil.cli", "live", "run"]  # only the registered source, no settings
+            run = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+            try:
+                wait_for(lambda: _stored(system.sessions), timeout=WAIT_S, what="an alert from `vigil live run`")
+                assert rtsp_clients(server.port) == 1
+                run.send_signal(signal.SIGTERM)
+                assert run.wait(60) == 0
+            finally:
+                if run.poll() is None:
+                    run.kill()
+            assert run.stderr is not None and "supervising 1 live camera" in run.stderr.read().decode()
+        finally:
+            system.close()
+
+
+def _stored(sessions: object) -> bool:
+    with session_scope(sessions) as db:  # type: ignore[arg-type]
+        return db.execute(select(Alert).where(Alert.deployment_id == 1)).first() is not None
