@@ -81,7 +81,7 @@ class Services:
     reaches it through a FastAPI dependency (:func:`vigil.web.deps.services`), commands through the system.
     """
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.recognizer: Lazy[FaceRecognizer] = Lazy(lambda: make_recognizer(settings))
         """Face detector, aligner and embedder (watchlists, retrospective FR, calibration)."""
@@ -132,7 +132,7 @@ def open_system(settings: Settings, *, live_sources: SourceResolver | None = Non
         live = RayCameras(settings=settings, resolver=resolver, observers=CAMERA_OBSERVERS)
     else:
         live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver, observers=CAMERA_OBSERVERS)
-    return System(settings=settings, engine=engine, sessions=sessions, live=live, services=Services(settings, sessions))
+    return System(settings=settings, engine=engine, sessions=sessions, live=live, services=Services(settings))
 
 
 def prepare(system: System) -> str | None:
