@@ -2,7 +2,8 @@
 Hopper (on the deployment's watchlist) walks past, the web server's live supervisor runs the camera's real worker
 process, and the operator's console stream (Server-Sent Events, read over HTTP from the real server) receives the
 alert the worker stored. The camera is read over exactly one RTSP connection, whatever the deployments; a deployment
-that has ended raises nothing more while a later one on the same camera still does."""
+that has ended raises nothing more while a later one on the same camera still does. And the same when the workers
+run in another process, `vigil live run`, with the deployment started in the database."""
 
 from __future__ import annotations
 
