@@ -19,10 +19,11 @@ from vigil.db.migrate import upgrade
 from vigil.db.session import make_engine, make_session_factory, session_scope
 from vigil.faces.images import make_recognizer
 from vigil.faces.live import LiveAlertRule
-from vigil.faces.live_runtime import LiveRuntime
+from vigil.faces.live_watch import FaceWatch
 from vigil.faces.retention import RetroSearchRule
 from vigil.governance.retention import ApiTokenRule, FootageRule, LoginSessionRule, RetentionRule
 from vigil.governance.users import bootstrap_admin
+from vigil.live.observers import ObserverFactory
 from vigil.live.rules.alerts import RuleAlertRetention
 from vigil.live.sources import CameraSources, SourceResolver
 from vigil.live.supervisor import LiveSupervisor
@@ -32,7 +33,7 @@ from vigil.search.similarity.index import SimilarityIndex
 from vigil.search.synopsis.renders import SynopsisRenders
 from vigil.settings import Settings
 from vigil.vision.detect import Detector, configured_detector
-from vigil.vision.faces.recognizer import FaceRecognizer, default_recognizer
+from vigil.vision.faces.recognizer import FaceRecognizer
 from vigil.watch.runner import WatchRunner
 
 T = TypeVar("T")
@@ -81,7 +82,7 @@ class Services:
     reaches it through a FastAPI dependency (:func:`vigil.web.deps.services`), commands through the system.
     """
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.recognizer: Lazy[FaceRecognizer] = Lazy(lambda: make_recognizer(settings))
         """Face detector, aligner and embedder (watchlists, retrospective FR, calibration)."""
@@ -93,22 +94,15 @@ class Services:
         """The configured object detector for still pictures (search by photo)."""
         self.synopsis_renders: Lazy[SynopsisRenders] = Lazy(SynopsisRenders, SynopsisRenders.close)
         """Synopsis renders running in background threads."""
-        self.live_fr: Lazy[LiveRuntime] = Lazy(lambda: _live_fr_runtime(settings, sessions), LiveRuntime.stop_all)
-        """Live facial-recognition deployments running in this process (models load when one starts)."""
 
     def close(self) -> None:
-        for lazy in (self.live_fr, self.synopsis_renders, self.similarity, self.photo_detector, self.recognizer):
+        for lazy in (self.synopsis_renders, self.similarity, self.photo_detector, self.recognizer):
             lazy.close()
 
 
-def _live_fr_runtime(settings: Settings, sessions: sessionmaker[Session]) -> LiveRuntime:
-    return LiveRuntime(
-        sessions=sessions,
-        data_dir=settings.data_dir,
-        make_recognizer=lambda: default_recognizer(
-            threads=1, providers=settings.vision.providers, max_side=settings.faces.live_max_side
-        ),
-    )
+CAMERA_OBSERVERS: tuple[ObserverFactory, ...] = (FaceWatch,)
+"""What every camera's worker runs besides its own observers: live facial-recognition deployments (``vigil.faces``
+sits beside ``vigil.live``, so it is registered here rather than imported by the worker)."""
 
 
 @dataclass(frozen=True)
@@ -138,10 +132,12 @@ def open_system(settings: Settings, *, live_sources: SourceResolver | None = Non
     watches = WatchRunner(sessions=sessions, data_dir=settings.data_dir)  # runs wherever the cameras run
     live: LiveSupervisor | RayCameras
     if settings.engine == "ray":
-        live = RayCameras(settings=settings, resolver=resolver, companions=(watches,))
+        live = RayCameras(settings=settings, resolver=resolver, observers=CAMERA_OBSERVERS, companions=(watches,))
     else:
-        live = LiveSupervisor(settings=settings, sessions=sessions, resolver=resolver, companions=(watches,))
-    return System(settings=settings, engine=engine, sessions=sessions, live=live, services=Services(settings, sessions))
+        live = LiveSupervisor(
+            settings=settings, sessions=sessions, resolver=resolver, observers=CAMERA_OBSERVERS, companions=(watches,)
+        )
+    return System(settings=settings, engine=engine, sessions=sessions, live=live, services=Services(settings))
 
 
 def prepare(system: System) -> str | None:

@@ -22,9 +22,12 @@ def grace_hopper() -> Image:
     return np.asarray(image, dtype=np.uint8)
 
 
-def face_video(path: Path, *, portrait: Image, present: range, frames: int = 30, fps: int = 10) -> Path:
+def face_video(
+    path: Path, *, portrait: Image, present: range, frames: int = 30, fps: int = 10, gop: int | None = None
+) -> Path:
     """A 640x360 H.264 video over a textured wall; ``portrait`` (scaled to 200 px tall) is in the ``present``
-    frames, walking slowly right."""
+    frames, walking slowly right. With ``gop``: a keyframe every ``gop`` frames and no B-frames, as a CCTV camera
+    streams (for the tests' RTSP server)."""
     rng = np.random.default_rng(3)
     wall = np.asarray(cv2.GaussianBlur(rng.integers(60, 120, (360, 640, 3), dtype=np.uint8), (7, 7), 0), np.uint8)
     scale = 200 / portrait.shape[0]
@@ -34,6 +37,9 @@ def face_video(path: Path, *, portrait: Image, present: range, frames: int = 30,
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast"}
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+            stream.options |= {"bf": "0", "sc_threshold": "0", "keyint_min": str(gop)}
         for index in range(frames):
             image = wall.copy()
             if index in present:

@@ -33,11 +33,12 @@ def file_sources(data_dir: Path) -> SourcePolicy:
 
 
 def file_camera(db: Session, video: Path, *, code: str = CAMERA, sources: SourcePolicy | None = None) -> Camera:
-    """A force camera whose live source is ``video``, registered by an administrator through the service."""
+    """A force camera whose live source is ``video`` (played in real time by its worker, not recorded), registered by
+    an administrator through the service."""
     camera = db.query(Camera).filter_by(code=code).one_or_none() or make_camera(db, code)
     admin = db.query(User).filter_by(username="adam").one_or_none() or make_user(db, "adam", "admin")
     policy = sources or file_sources(video.parent / "vigil-data")
-    set_source(db, user=admin, camera_code=code, url=str(video), policy=policy)
+    set_source(db, user=admin, camera_code=code, url=str(video), policy=policy, recording="off")
     return camera
 
 

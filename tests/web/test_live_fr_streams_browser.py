@@ -1,6 +1,7 @@
 """In a real browser: an administrator registers a camera's live source (shown masked), an operator plans a deployment
 by ticking that camera (there is no field for a URL or a path), starts it, and the console shows that the camera
-cannot be reached, without its credentials (issue 10, F4)."""
+cannot be reached, without its credentials (issue 10, F4). The web server's live supervisor picks up the source
+registered while it runs and starts the camera's worker, whose health the console shows."""
 
 from __future__ import annotations
 
@@ -23,11 +24,15 @@ SECRET = "hunter2-Zq9"
 
 
 @pytest.mark.browser
-def test_a_camera_that_cannot_be_reached_shows_failed_on_the_console(tmp_path: Path) -> None:
+def test_a_camera_that_cannot_be_reached_shows_offline_on_the_console(tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     # A relay on this server is allowed here so that a closed loopback port stands for a camera that is down.
-    settings = make_settings(tmp_path / "data", faces={"allow_local_sources": True})
+    settings = make_settings(
+        tmp_path / "data",
+        faces={"allow_local_sources": True},
+        live={"enabled": True, "connect_timeout_seconds": 3},
+    )
     app = create_app(settings)
     recognizer = default_recognizer(threads=1)
 
@@ -79,10 +84,12 @@ def test_a_camera_that_cannot_be_reached_shows_failed_on_the_console(tmp_path: P
         page.get_by_role("button", name="Start").click()
         expect(page).to_have_url(re.compile(r"/fr/deployments/1/console$"), timeout=20_000)
         stream = page.locator('#fr-streams li[data-camera="CORN-N"]')
-        expect(stream.locator('[data-field="state"]')).to_have_text("failed", timeout=30_000)
-        expect(stream.locator('[data-field="detail"]')).to_contain_text(f"rtsp://***@127.0.0.1:{closed}/live")
-        page.reload()  # the state survives a reload: it is read from the running deployment
-        expect(stream.locator('[data-field="state"]')).to_have_text("failed", timeout=20_000)
+        expect(stream.locator('[data-field="state"]')).to_have_text("offline", timeout=60_000)
+        masked = re.compile(rf"rtsp://\*+@127\.0\.0\.1:{closed}/live")  # the worker's reason, credentials masked
+        expect(stream.locator('[data-field="detail"]')).to_contain_text(masked)
+        expect(page.locator("#fr-live-note")).to_contain_text("Camera problem: CORN-N")
+        page.reload()  # the state survives a reload: it is read from the camera's health
+        expect(stream.locator('[data-field="state"]')).to_have_text("offline", timeout=20_000)
         assert SECRET not in page.content()
         page.screenshot(path="/tmp/vigil-live-fr-stream-failed.png", full_page=True)
         assert problems == []

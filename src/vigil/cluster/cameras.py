@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from vigil.db.live_models import LiveHealth
 from vigil.db.session import make_engine, make_session_factory, session_scope
+from vigil.live.observers import ObserverFactory
 from vigil.live.sources import SourceResolver, StreamSource
 from vigil.live.store import open_gap, write_health
 from vigil.live.supervisor import Companion
@@ -37,7 +39,7 @@ def node_name(ray: Any) -> str:
 class CameraActor:
     """Ray actor: a camera's worker, run in a thread of the actor's process until :meth:`stop`."""
 
-    def __init__(self, settings: Settings, source: StreamSource) -> None:
+    def __init__(self, settings: Settings, source: StreamSource, registered: Sequence[ObserverFactory] = ()) -> None:
         import ray
 
         self._engine = make_engine(settings)
@@ -54,7 +56,9 @@ class CameraActor:
         with session_scope(sessions) as db:
             write_health(db, camera_code=source.camera_code, worker_pid=os.getpid(), node=node_name(ray))
         self._stop = threading.Event()
-        worker = CameraWorker(settings=settings, sessions=sessions, source=source, restart_reason=reason)
+        worker = CameraWorker(
+            settings=settings, sessions=sessions, source=source, restart_reason=reason, registered=registered
+        )
         self._thread = threading.Thread(
             target=worker.run, args=(cast(Stop, self._stop),), name=f"vigil-camera-{source.camera_code}", daemon=True
         )
@@ -82,6 +86,8 @@ class RayCameras:
     resolver: SourceResolver
     companions: tuple[Companion, ...] = ()
     """Started after the actors, stopped before them, in this process (e.g. the watches' runner)."""
+    observers: tuple[ObserverFactory, ...] = ()
+    """Observers the system registers on every camera (built in each actor)."""
     _actors: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> None:
@@ -97,7 +103,7 @@ class RayCameras:
                 num_cpus=self.settings.ray.cpus_per_camera,
                 max_restarts=self.settings.ray.camera_restarts,
                 scheduling_strategy="SPREAD",
-            ).remote(self.settings, source)
+            ).remote(self.settings, source, self.observers)
         for companion in self.companions:
             companion.start()
 

@@ -1,4 +1,4 @@
-"""Facial recognition commands: `vigil fr subject|watchlist|enrol|identify|calibrate|retro`.
+"""Facial recognition commands: `vigil fr subject|watchlist|enrol|identify|calibrate|retro|deployment`.
 
 Thin: each command parses its arguments, calls a service in ``vigil.faces`` (which authorises and audits) and
 prints the result. Scores rank candidates for a trained person to check; they identify no one.
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from vigil.settings import Settings
 
 fr_app = typer.Typer(
-    help="Facial recognition: watchlists, identification, calibration, retrospective search.", no_args_is_help=True
+    help="Facial recognition: watchlists, identification, calibration, retrospective search, live deployments.",
+    no_args_is_help=True,
 )
 subject_app = typer.Typer(help="Subjects who may be put on a watchlist.", no_args_is_help=True)
 watchlist_app = typer.Typer(help="Watchlists of enrolled subjects.", no_args_is_help=True)
@@ -36,6 +37,14 @@ retro_app = typer.Typer(help="Retrospective search of a case's footage with a pr
 fr_app.add_typer(subject_app, name="subject")
 fr_app.add_typer(watchlist_app, name="watchlist")
 fr_app.add_typer(retro_app, name="retro")
+deployment_app = typer.Typer(
+    help="Live FR deployments (planned on the web page or the API): list, start and end them. Starting or ending "
+    "changes the deployment's state; the cameras' live workers (the web server with VIGIL_LIVE__ENABLED, or "
+    "`vigil live run`) start matching it within seconds, and stop within seconds of its end.",
+    no_args_is_help=True,
+)
+fr_app.add_typer(deployment_app, name="deployment")
+DeploymentArg = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="Deployment id (see `deployment list`).")]
 
 Images = Annotated[list[Path], typer.Argument(help="Photo files (JPEG or PNG).")]
 
@@ -394,3 +403,49 @@ def retro_decide(
         context = _context(case, purpose)
         decide(db, user=acting_user(db, as_user), candidate_id=candidate, verdict=verdict, note=note, context=context)
     typer.echo(f"candidate {candidate}: {verdict}")
+
+
+@deployment_app.command("list")
+def deployment_list(as_user: AsUser = None, as_json: JsonOut = False) -> None:
+    """Every deployment, newest window first: id, status, window, cameras."""
+    from vigil.faces.live import list_deployments, streams_of
+
+    with system_session() as (_, db):
+        rows: list[dict[str, Any]] = [
+            {
+                "id": d.id,
+                "name": d.name,
+                "status": d.status,
+                "window_start": d.window_start.isoformat(),
+                "window_end": d.window_end.isoformat(),
+                "cameras": [spec.camera for spec in streams_of(d)],
+            }
+            for d in list_deployments(db, user=acting_user(db, as_user))
+        ]
+    columns = ["id", "name", "status", "window_start", "window_end", "cameras"]
+    shown = [[", ".join(map(str, r[c])) if isinstance(r[c], list) else str(r[c]) for c in columns] for r in rows]
+    emit(rows, as_json, lambda: table("Live FR deployments", columns, shown))
+
+
+@deployment_app.command("start")
+def deployment_start(deployment: DeploymentArg, as_user: AsUser = None) -> None:
+    """Start a planned deployment inside its window (its watchlist is frozen; audited)."""
+    from vigil.faces.live_control import go_live
+    from vigil.governance.camera_sources import source_policy
+
+    with system_session() as (system, db):
+        policy = source_policy(system.settings)
+        started = go_live(db, user=acting_user(db, as_user), deployment_id=deployment, sources=policy)
+        name = started.name
+    typer.echo(f"deployment {deployment} ({name}) is live: its cameras' workers start matching within seconds")
+
+
+@deployment_app.command("end")
+def deployment_end(deployment: DeploymentArg, as_user: AsUser = None) -> None:
+    """End a live deployment: its watchlist's embeddings are deleted (audited)."""
+    from vigil.faces.live_control import end_live
+
+    with system_session() as (_, db):
+        ended = end_live(db, user=acting_user(db, as_user), deployment_id=deployment)
+        faces_seen = ended.faces_seen
+    typer.echo(f"deployment {deployment} ended ({faces_seen} faces seen); its watchlist embeddings were deleted")

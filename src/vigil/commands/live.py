@@ -11,6 +11,7 @@ from rich.console import Console
 
 from vigil.commands.common import AsUser, JsonOut, acting_user, emit, fail, prepare_quietly, settings, system_session
 from vigil.db.live_models import LiveHealth
+from vigil.live.sources import CameraSources
 from vigil.live.store import camera_health
 from vigil.system import open_system
 
@@ -21,19 +22,27 @@ live_app = typer.Typer(
 
 @live_app.command("run")
 def live_run() -> None:
-    """Supervise a worker process per live camera (VIGIL_LIVE__CAMERAS) until interrupted (Ctrl-C or SIGTERM).
+    """Supervise a worker process per live camera (VIGIL_LIVE__CAMERAS, then every force camera's registered source,
+    re-read every 10 s) until interrupted (Ctrl-C or SIGTERM).
 
     Each worker keeps its stream connected, records it into segments ingested as footage (as the user
-    VIGIL_LIVE__RECORDER_USER) and reports its health; a worker that dies is restarted and the gap recorded.
-    The appearance and similar watches run here too (keep VIGIL_LIVE__ENABLED off in the web app then).
+    VIGIL_LIVE__RECORDER_USER), runs live analysis, rules and the live FR deployments on its camera, and reports its
+    health; a worker that dies is restarted and the gap recorded. The appearance and similar watches run here too
+    (keep VIGIL_LIVE__ENABLED off in the web app then).
     """
     config = settings()
-    if not config.live.cameras:
-        fail("no live cameras are configured: set VIGIL_LIVE__CAMERAS (see README, 'Live cameras')")
-    if not config.live.recorder_user and any(c.recording == "continuous" for c in config.live.cameras):
-        fail("say which vigil user records the segments: set VIGIL_LIVE__RECORDER_USER")
     system = open_system(config)
     prepare_quietly(system)
+    sources = CameraSources(config, system.sessions).sources()
+    if not sources:
+        system.close()
+        fail(
+            "no live cameras are configured: set VIGIL_LIVE__CAMERAS or register a camera's source "
+            "(vigil camera source set; see README, 'Live cameras')"
+        )
+    if not config.live.recorder_user and any(source.recording == "continuous" for source in sources):
+        system.close()
+        fail("say which vigil user records the segments: set VIGIL_LIVE__RECORDER_USER")
     stopped = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -44,7 +53,7 @@ def live_run() -> None:
     console = Console(stderr=True)
     try:
         system.live.start()
-        console.print(f"supervising {len(config.live.cameras)} live camera(s); Ctrl-C stops", highlight=False)
+        console.print(f"supervising {len(sources)} live camera(s); Ctrl-C stops", highlight=False)
         stopped.wait()
         console.print("stopping the camera workers (each finishes its segment)", highlight=False)
     finally:

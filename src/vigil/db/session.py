@@ -24,7 +24,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -167,30 +167,3 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-_AFTER_COMMIT = "vigil.after_commit"
-
-
-def after_commit(db: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` once the session's current transaction commits; drop it if the transaction rolls back.
-
-    For work that must not happen inside a write transaction or for a change that was not kept: starting live
-    streams, stopping them (their threads write), anything slow or outside the database. The edge that owns the
-    transaction (a request's unit of work, a command's session) decides when that is; the service only asks.
-    """
-    if _AFTER_COMMIT not in db.info:
-        db.info[_AFTER_COMMIT] = []
-        event.listen(db, "after_commit", _run_after_commit)
-        event.listen(db, "after_rollback", _drop_after_commit)
-    db.info[_AFTER_COMMIT].append(action)
-
-
-def _run_after_commit(db: Session) -> None:
-    actions, db.info[_AFTER_COMMIT] = list(db.info[_AFTER_COMMIT]), []
-    for action in actions:
-        action()
-
-
-def _drop_after_commit(db: Session) -> None:
-    db.info[_AFTER_COMMIT] = []

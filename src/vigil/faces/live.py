@@ -411,6 +411,27 @@ def view_console(
     return deployment, alerts
 
 
+def alerts_after(db: Session, *, deployment_id: int, after_id: int, limit: int = 50) -> list[Alert]:
+    """A deployment's alerts newer than ``after_id``, oldest first: what an open console has not shown yet (the
+    console's stream re-checks its user on every read; opening it was audited as ``fr.console.view``)."""
+    stmt = (
+        select(Alert).where(Alert.deployment_id == deployment_id, Alert.id > after_id).order_by(Alert.id).limit(limit)
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def alert_event(alert: Alert) -> dict[str, object]:
+    """What the console receives about a new alert (images are fetched through authorised routes)."""
+    return {
+        "type": "alert",
+        "id": alert.id,
+        "subject_id": alert.subject_id,
+        "score": round(alert.score, 3),
+        "at": alert.at.isoformat(),
+        "camera": alert.camera,
+    }
+
+
 def alert_image(db: Session, *, user: User, alert_id: int, data_dir: Path, which: str) -> Path:
     """The face crop of an alert (``which='crop'``) or the watchlist image it matched (``'reference'``).
 

@@ -6,22 +6,17 @@ against every watchlist entry leaves no trace. Its embedding, box and pixels sta
 :class:`FaceCounter` counts *distinct* faces (a face followed across frames counts once) from their boxes alone.
 A face at or above the threshold becomes a :class:`LiveMatch` carrying its crop, which the deployment service turns
 into an alert for an operator to confirm; the same subject on the same camera within ``cooldown_s`` raises one
-alert, not one per frame.
-
-:class:`LatestFrameReader` decodes a stream (RTSP/HTTP URL, or a file replayed at its own pace for tests and
-demonstrations) in a thread and always hands the matcher the newest frame, so a slow CPU drops frames instead of
-falling behind: the delay from a frame's arrival to its alert stays bounded by one frame's processing time.
+alert, not one per frame. The frames come from the camera's worker (:mod:`vigil.faces.live_watch`), which decodes
+each stream once and drops frames rather than queue them when the machine is behind.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import av
 import numpy as np
 import numpy.typing as npt
 
@@ -30,7 +25,6 @@ from vigil.vision.faces.embed import subject_templates
 from vigil.vision.faces.recognizer import FaceRecognizer
 
 Image = npt.NDArray[np.uint8]
-NETWORK_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,109 +200,3 @@ class LiveMatcher:
                 )
             )
         return FrameOutcome(len(faces), new, tuple(matches))
-
-
-@dataclass(frozen=True, eq=False)
-class StreamFrame:
-    image: Image
-    stream_s: float
-    arrived: float  # time.monotonic() when decoded
-
-
-def is_network_stream(url: str) -> bool:
-    return url.lower().startswith(NETWORK_SCHEMES)
-
-
-def describe_failure(exc: Exception) -> str:
-    """Why a stream failed, in words an operator can act on, without repeating the URL (it may hold credentials)."""
-    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError) or "401" in str(exc):
-        return "the camera refused the credentials"
-    if isinstance(exc, av.error.ExitError | TimeoutError) or "timed out" in str(exc).lower():
-        return "no picture arrived in time (cannot connect, or the stream stalled)"
-    if isinstance(exc, ConnectionRefusedError | av.error.ConnectionRefusedError):
-        return "the camera refused the connection"
-    if isinstance(exc, av.error.FFmpegError):
-        return exc.strerror or type(exc).__name__
-    return type(exc).__name__
-
-
-class LatestFrameReader:
-    """Decodes a stream in a background thread and keeps only the newest frame.
-
-    ``url`` is a registered camera source, already checked (:mod:`vigil.governance.camera_sources`); ``label`` is
-    what messages may show of it (the masked URL: the real one may hold credentials and is never logged). A file
-    is replayed at its own frame rate (``realtime=True``), as a camera would deliver it. ``frames()`` yields each
-    newest frame once; frames decoded while the consumer was busy are dropped. ``error`` holds the reason when the
-    stream could not be opened, refused the credentials, stalled or broke off.
-    """
-
-    def __init__(self, url: str, *, label: str | None = None, realtime: bool = True, open_timeout_s: float = 10.0):
-        if not url.strip():
-            raise InvalidInput("a stream needs a source")
-        self.url = url.strip()
-        self.label = label if label is not None else ("a camera stream" if is_network_stream(url) else url)
-        self.realtime = realtime
-        self.open_timeout_s = open_timeout_s
-        self.error: str | None = None
-        self.decoded = 0
-        self._latest: StreamFrame | None = None
-        self._finished = False
-        self._stop = threading.Event()
-        self._ready = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name=f"stream {self.label}", daemon=True)
-
-    def start(self) -> LatestFrameReader:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        with self._ready:
-            self._ready.notify_all()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5.0)
-
-    def frames(self) -> Iterator[StreamFrame]:
-        """The newest frame each time one is available, until the stream ends or ``stop()``."""
-        while True:
-            with self._ready:
-                while self._latest is None and not self._finished and not self._stop.is_set():
-                    self._ready.wait(timeout=0.5)
-                frame, self._latest = self._latest, None
-                if frame is None:
-                    return
-            yield frame
-
-    def _publish(self, frame: StreamFrame) -> None:
-        with self._ready:
-            self._latest = frame
-            self.decoded += 1
-            self._ready.notify_all()
-
-    def _run(self) -> None:
-        try:
-            self._decode()
-        except (av.error.FFmpegError, OSError, ValueError) as exc:
-            self.error = f"stream {self.label} failed: {describe_failure(exc)}"
-        finally:
-            with self._ready:
-                self._finished = True
-                self._ready.notify_all()
-
-    def _decode(self) -> None:
-        options = {"rtsp_transport": "tcp"} if self.url.lower().startswith("rtsp") else {}
-        with av.open(self.url, options=options, timeout=self.open_timeout_s) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            pace = self.realtime and not is_network_stream(self.url)
-            started = time.monotonic()
-            for frame in container.decode(stream):
-                if self._stop.is_set():
-                    return
-                stream_s = float(frame.time) if frame.time is not None else 0.0
-                if pace:
-                    delay = started + stream_s - time.monotonic()
-                    if delay > 0 and self._stop.wait(delay):
-                        return
-                image = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
-                self._publish(StreamFrame(image, stream_s, time.monotonic()))

@@ -149,10 +149,17 @@ class LiveAnalysis:
                 self.first_pts = frame.pts
             image = picture(frame, self.settings.live.analysis_max_height)
             since = Stamp(float((frame.pts - self.first_pts) * frame.time_base), clock.at(self.first_pts))
-            self._frame(image, at, since, segment, scale=frame.height / image.shape[0])
+            self._frame(image, at, since, segment, scale=frame.height / image.shape[0], decoded=frame)
 
     def _frame(
-        self, image: npt.NDArray[np.uint8], at: datetime, stamp: Stamp, segment: OpenSegment | None, *, scale: float
+        self,
+        image: npt.NDArray[np.uint8],
+        at: datetime,
+        stamp: Stamp,
+        segment: OpenSegment | None,
+        *,
+        scale: float,
+        decoded: VideoFrame | None = None,
     ) -> None:
         scene = None
         analyser = self._analyser(image.shape[1], image.shape[0], scale, at) if self.enabled else None
@@ -162,7 +169,7 @@ class LiveAnalysis:
             self.next_index, self.last_t = self.next_index + 1, t
             scene = analyser.scene()
         self.times.append(time.monotonic())
-        self._observe(LiveFrame(camera_code=self.code, image=image, at=at, scene=scene))
+        self._observe(LiveFrame(camera_code=self.code, image=image, at=at, scene=scene, decoded=decoded))
         live, now = self.settings.live, time.monotonic()
         if analyser is not None and now - self.last_refresh >= live.tracks_every_seconds:
             self.write(segment, checkpoint=now - self.last_checkpoint >= live.checkpoint_seconds)

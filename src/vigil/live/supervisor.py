@@ -1,5 +1,9 @@
 """The live supervisor: starts a worker process per camera, restarts one that dies, and stops them all.
 
+Every ``sources_every_seconds`` (10 s) it re-reads the cameras' sources: a camera registered since gets a
+worker, one whose source was cleared has its worker stopped, and one whose source changed (address or recording
+policy) has its worker restarted with the new source.
+
 A worker that dies (a crash, ``kill -9``) is restarted after a backoff that doubles while it keeps dying;
 the supervisor opens a gap for the camera at once (from the end of its last recorded segment), which the new
 worker closes when recording resumes. Workers are started with the ``spawn`` method: a fresh interpreter,
@@ -12,6 +16,7 @@ the workers and stops before them.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import threading
@@ -25,10 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.db.live_models import LiveHealth
 from vigil.db.session import session_scope
+from vigil.live.observers import ObserverFactory
 from vigil.live.sources import SourceResolver, StreamSource
 from vigil.live.store import open_gap, write_health
 from vigil.live.worker import worker_main
 from vigil.settings import Settings
+
+log = logging.getLogger("vigil.live")
 
 
 class Companion(Protocol):
@@ -62,6 +70,10 @@ class LiveSupervisor:
     poll_seconds: float = 0.5
     companions: tuple[Companion, ...] = ()
     """Started after the workers, stopped before them (e.g. the watches' runner)."""
+    sources_every_seconds: float = 10.0
+    """How often the registered sources are re-read (a camera registered, changed or cleared since is followed)."""
+    observers: tuple[ObserverFactory, ...] = ()
+    """Observers the system registers on every camera (built in each worker process)."""
     _slots: dict[str, _Slot] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -75,7 +87,7 @@ class LiveSupervisor:
         """Start a worker for every source, a thread that watches them (it never touches frames), and the
         companions."""
         with self._lock:
-            if self._thread is not None:
+            if self._thread is not None and self._thread.is_alive():
                 return
             self._stopping.clear()
             for source in self.resolver.sources():
@@ -116,22 +128,45 @@ class LiveSupervisor:
                 slot.stop.set()
             deadline = time.monotonic() + timeout
             for slot in self._slots.values():
-                slot.process.join(max(deadline - time.monotonic(), 0.1))
-                if slot.process.is_alive():
-                    slot.process.terminate()
-                    slot.process.join(5)
+                _end(slot, timeout=max(deadline - time.monotonic(), 0.1))
             self._slots.clear()
 
+    def refresh(self) -> None:
+        """Follow the registered sources: start, stop or restart workers whose camera's source appeared, went or
+        changed. A failure to read the sources (e.g. the database is busy) keeps the workers as they are."""
+        try:
+            wanted = {source.camera_code: source for source in self.resolver.sources()}
+        except Exception:
+            log.exception("the cameras' sources could not be read; the running workers are kept")
+            return
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            gone = [slot for code, slot in self._slots.items() if wanted.get(code) != slot.source]
+            for slot in gone:
+                del self._slots[slot.source.camera_code]
+        for slot in gone:  # outside the lock: a worker takes a moment to finish its segment
+            _end(slot, timeout=20.0)
+        with self._lock:
+            for code, source in wanted.items():
+                if code not in self._slots and not self._stopping.is_set():
+                    self._slots[code] = self._spawn(source, reason="", restarts=0)
+
     def _watch(self) -> None:
+        every = self.sources_every_seconds
+        next_refresh = time.monotonic() + every
         while not self._stopping.wait(self.poll_seconds):
             self.poll()
+            if time.monotonic() >= next_refresh:
+                self.refresh()
+                next_refresh = time.monotonic() + every
 
     def _spawn(self, source: StreamSource, *, reason: str, restarts: int) -> _Slot:
         context = multiprocessing.get_context("spawn")
         stop = context.Event()
         process = context.Process(
             target=worker_main,
-            args=(self.settings, source, reason, stop),
+            args=(self.settings, source, reason, stop, self.observers),
             name=f"vigil-live-{source.camera_code}",
             daemon=True,
         )
@@ -166,6 +201,15 @@ class LiveSupervisor:
                 reason=f"worker died ({_exit_text(slot.process.exitcode)}); restarting in {slot.backoff:g} s",
                 restarts=health.restarts if health else 0,
             )
+
+
+def _end(slot: _Slot, *, timeout: float) -> None:
+    """Ask a worker to stop; terminate it if it has not within ``timeout``."""
+    slot.stop.set()
+    slot.process.join(timeout)
+    if slot.process.is_alive():
+        slot.process.terminate()
+        slot.process.join(5)
 
 
 def _exit_text(code: int | None) -> str:

@@ -14,6 +14,7 @@ import multiprocessing.synchronize
 import os
 import signal
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from vigil.governance.users import get_user
 from vigil.live.analysis import LiveAnalysis
 from vigil.live.health import HealthMeter
 from vigil.live.motion import NO_MOTION, MotionGate
-from vigil.live.observers import FrameObserver, build_observers
+from vigil.live.observers import FrameObserver, ObserverFactory, build_observers
 from vigil.live.recording_notice import recording_failed, recording_resumed
 from vigil.live.segments import (
     FormatWatch,
@@ -56,9 +57,17 @@ class StreamEnded(Exception):
 
 class CameraWorker:
     def __init__(
-        self, *, settings: Settings, sessions: sessionmaker[Session], source: StreamSource, restart_reason: str = ""
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        source: StreamSource,
+        restart_reason: str = "",
+        registered: Sequence[ObserverFactory] = (),
     ) -> None:
         self.settings, self.sessions, self.source = settings, sessions, source
+        self.registered = tuple(registered)
+        """Observers the system registered (e.g. live FR deployments), built with the camera's own."""
         self.code = source.camera_code
         self.folder = self.settings.live_spool_dir / self.code
         self.restart_reason = restart_reason or "the stream was disconnected"
@@ -156,7 +165,9 @@ class CameraWorker:
     def observers(self) -> list[FrameObserver]:
         """What the decoded frames are handed to: the camera's observers (the wall picture, ...) and, for the
         'motion' recording policy, the motion gate that decides which segments are kept."""
-        built = build_observers(settings=self.settings, sessions=self.sessions, camera_code=self.code)
+        built = build_observers(
+            settings=self.settings, sessions=self.sessions, camera_code=self.code, registered=self.registered
+        )
         return [*built, self.motion] if self.motion is not None else built
 
     def _settle_motion(self) -> None:
@@ -169,6 +180,7 @@ class CameraWorker:
         if tb is None:
             raise StreamEnded("the stream has no time base")
         clock = self.clock = StreamClock(tb)
+        pace = RealTime(stop) if "://" not in self.source.url else None  # a file stands for a camera: play it live
         self.meter.connected(stream)
         formats = FormatWatch(stream.codec_context.name)
         if self.analysis is not None:
@@ -179,6 +191,8 @@ class CameraWorker:
                 return
             if packet.pts is None or packet.size == 0:
                 continue
+            if pace is not None and not pace.wait(float(packet.pts * tb)):
+                return
             now = utcnow()
             if clock.anchor is None:
                 self._health(**self._connected_state(), **self.meter.facts())
@@ -305,6 +319,22 @@ class CameraWorker:
             write_health(db, camera_code=self.code, **extra, **fields)
 
 
+class RealTime:
+    """Paces a file source (tests and demonstrations only) as a camera would send it: each packet when its time
+    comes, counted from the first."""
+
+    def __init__(self, stop: Stop) -> None:
+        self.stop = stop
+        self.start: tuple[float, float] | None = None  # (monotonic, stream seconds) of the first packet
+
+    def wait(self, seconds: float) -> bool:
+        """Wait until the packet at ``seconds`` is due; False if the worker was told to stop meanwhile."""
+        if self.start is None:
+            self.start = (time.monotonic(), seconds)
+        delay = self.start[0] + seconds - self.start[1] - time.monotonic()
+        return not (delay > 0 and self.stop.wait(delay))
+
+
 def describe_failure(exc: BaseException, source: StreamSource, *, timeout: float) -> str:
     """A failure in plain words, never with the stream's credentials."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
@@ -338,13 +368,23 @@ def _duration(path: Path) -> timedelta:
         return timedelta(microseconds=container.duration or 0)
 
 
-def worker_main(settings: Settings, source: StreamSource, restart_reason: str, stop: Stop) -> None:
-    """Entry point of a camera's worker process."""
+def worker_main(
+    settings: Settings,
+    source: StreamSource,
+    restart_reason: str,
+    stop: Stop,
+    registered: Sequence[ObserverFactory] = (),
+) -> None:
+    """Entry point of a camera's worker process (``registered``: the system's observer factories)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops workers through ``stop``
     engine = make_engine(settings)
     try:
         worker = CameraWorker(
-            settings=settings, sessions=make_session_factory(engine), source=source, restart_reason=restart_reason
+            settings=settings,
+            sessions=make_session_factory(engine),
+            source=source,
+            restart_reason=restart_reason,
+            registered=registered,
         )
         worker.run(stop)
     finally:

@@ -2,7 +2,8 @@
 
 The same services as the deployment pages check the live FR capability and audit each step
 (``fr.deployment.plan``, ``fr.deployment.start``, ``fr.deployment.end``, ``fr.console.view``, ``fr.alert.decide``).
-As on the page, a deployment's streams start only once its start is committed, and stop once its end is.
+As on the page, starting or ending only changes the deployment's state: the cameras' workers start matching it within
+seconds of the start being committed, and stop within seconds of its end.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from vigil.web.api.common import NOT_FOUND, Limit, Offset, page_of
 from vigil.web.api.faces_schemas import AlertDecisionRequest, AlertReply, ConsoleReply, DeploymentList, DeploymentReply
 from vigil.web.api.schemas import RowId
 from vigil.web.deps import DbSession
-from vigil.web.pages.live_fr import live_runtime
 from vigil.web.state import web_state
 
 router = APIRouter(prefix="/faces", tags=["live facial recognition"], responses=ERRORS)
@@ -50,20 +50,15 @@ def deployment_plan(request: Request, db: DbSession, user: ApiUser, body: Deploy
 
 @router.post("/deployments/{deployment_id}/start", response_model=DeploymentReply, responses=NOT_FOUND)
 def deployment_start(request: Request, db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> DeploymentReply:
-    """Go live inside the window (the watchlist is frozen); the streams start once that is committed."""
+    """Go live inside the window (the watchlist is frozen); its cameras' workers match it once that is committed."""
     policy = source_policy(web_state(request).system.settings)
-    runtime = live_runtime(request)
-    reply = DeploymentReply.of(go_live(db, runtime=runtime, user=user, deployment_id=deployment_id, sources=policy))
-    db.commit()  # the streams start now (go_live's after-commit hook), never for a refused or rolled-back start
-    return reply
+    return DeploymentReply.of(go_live(db, user=user, deployment_id=deployment_id, sources=policy))
 
 
 @router.post("/deployments/{deployment_id}/end", response_model=DeploymentReply, responses=NOT_FOUND)
-def deployment_end(request: Request, db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> DeploymentReply:
-    """End a live deployment; its watchlist embeddings are deleted and the streams stop once that is committed."""
-    reply = DeploymentReply.of(end_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id))
-    db.commit()
-    return reply
+def deployment_end(db: DbSession, user: ApiUser, deployment_id: DeploymentId) -> DeploymentReply:
+    """End a live deployment; its watchlist embeddings are deleted and its cameras stop matching it."""
+    return DeploymentReply.of(end_live(db, user=user, deployment_id=deployment_id))
 
 
 @router.get("/deployments/{deployment_id}/alerts", response_model=ConsoleReply, responses=NOT_FOUND)

@@ -1,9 +1,11 @@
 """Live facial recognition in the browser: deployments, the operator console with pushed alerts, and the public
 transparency page (no login).
 
-The console receives alerts as Server-Sent Events from ``/fr/deployments/{id}/events`` (static/fr_console.js);
-images of an alert are fetched through routes that re-authorise. Deployment times in forms are in the force's time
-zone.
+Starting or ending a deployment only changes its state; the cameras' workers (the live supervisor, in this server
+or in ``vigil live run``) match it. The console receives alerts as Server-Sent Events from
+``/fr/deployments/{id}/events`` (static/fr_console.js): the workers write alerts to the database and the stream reads
+new ones, and the cameras' health, with a short session of its own twice a second. Images of an alert are fetched
+through routes that re-authorise. Deployment times in forms are in the force's time zone.
 """
 
 from __future__ import annotations
@@ -12,20 +14,25 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from vigil.db.base import utcnow
-from vigil.db.face_models import Watchlist
+from vigil.db.face_models import Deployment, Watchlist
+from vigil.db.models import User
+from vigil.db.session import session_scope
 from vigil.errors import InvalidInput, NotPermitted
 from vigil.faces.calibration import FalseAlertEstimate, estimate_false_alerts
 from vigil.faces.live import (
     DeploymentPlan,
     StreamSpec,
+    alert_event,
     alert_image,
+    alerts_after,
     decide_alert,
     list_deployments,
     plan_deployment,
@@ -37,8 +44,8 @@ from vigil.faces.live import (
     view_console,
 )
 from vigil.faces.live_control import end_live, go_live
-from vigil.faces.live_runtime import LiveRuntime
 from vigil.governance.camera_sources import registered_sources, source_policy
+from vigil.live.viewing import wall_health
 from vigil.web.auth import CurrentUser, flash
 from vigil.web.deps import DbSession
 from vigil.web.forms import local_datetime, outcome, refusal_goes_to, text
@@ -50,12 +57,9 @@ router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=4000)]
 DeploymentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+POLL_S = 0.5
 KEEPALIVE_S = 15.0
-
-
-def live_runtime(request: Request) -> LiveRuntime:
-    """The app's live FR runtime (:attr:`vigil.system.Services.live_fr`)."""
-    return web_state(request).system.services.live_fr.get()
+NO_WORKER = "no worker"
 
 
 def _local(value: str, label: str, request: Request) -> datetime:
@@ -181,21 +185,21 @@ def _first_error(exc: ValueError) -> str:
 
 @router.post("/fr/deployments/{deployment_id}/start")
 def deployment_start(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # The service refuses (audited) before anything runs; the streams start once the request commits. A refusal
-    # is a 403 page, never a redirect that looks like progress.
+    # The service refuses (audited) and changes nothing; the cameras' workers match the deployment once the
+    # request commits. A refusal is a 403 page, never a redirect that looks like progress.
     with refusal_goes_to(request, "/fr/deployments", shown_as_page=(NotPermitted,)):
         policy = source_policy(web_state(request).system.settings)
-        go_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id, sources=policy)
-    flash(request, "The deployment is live. Alerts appear on this console.")
+        go_live(db, user=user, deployment_id=deployment_id, sources=policy)
+    flash(request, "The deployment is live: its cameras start matching within seconds. Alerts appear on this console.")
     return RedirectResponse(f"/fr/deployments/{deployment_id}/console", status_code=303)
 
 
 @router.post("/fr/deployments/{deployment_id}/end")
 def deployment_end(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
-    # Authorised first, always (a refusal changes nothing); the streams stop once the end is committed.
+    # Authorised first, always (a refusal changes nothing); the cameras stop matching once the end is committed.
     back = f"/fr/deployments/{deployment_id}/console"
     with refusal_goes_to(request, back, shown_as_page=(NotPermitted,)):
-        end_live(db, runtime=live_runtime(request), user=user, deployment_id=deployment_id)
+        end_live(db, user=user, deployment_id=deployment_id)
     flash(request, "The deployment has ended; its watchlist embeddings were deleted.", "ok")
     return RedirectResponse(back, status_code=303)
 
@@ -210,39 +214,77 @@ def console_page(request: Request, db: DbSession, user: CurrentUser, deployment_
         section="live_fr",
         deployment=deployment,
         alerts=alerts,
+        last_id=max((a.id for a in alerts), default=0),
         results=results_of(db, deployment),
         streams=streams_of(deployment),
-        stream_states=live_runtime(request).stream_states(deployment_id),
+        stream_states=_stream_states(db, deployment),
         zone=web_state(request).system.settings.zone,
     )
 
 
+def _stream_states(db: Session, deployment: Deployment) -> dict[str, dict[str, str]]:
+    """Each camera of a deployment as its worker last reported it (state and reason, never the source address)."""
+    codes = [spec.camera for spec in streams_of(deployment)]
+    return {
+        row.camera_code: {
+            "type": "stream",
+            "camera": row.camera_code,
+            "state": NO_WORKER if row.state == "unknown" else row.state,
+            "detail": row.reason or "",
+        }
+        for row in wall_health(db, codes)
+    }
+
+
+def _news(request: Request, user_id: int, deployment_id: int, after: int) -> tuple[list[dict[str, Any]], Any]:
+    """New alerts and the cameras' states: one cheap read in a session of its own, closed at once."""
+    with session_scope(web_state(request).system.sessions) as db:
+        user, deployment = db.get(User, user_id), db.get(Deployment, deployment_id)
+        if user is None or not user.is_active or deployment is None:
+            return [], None
+        found = [alert_event(a) for a in alerts_after(db, deployment_id=deployment_id, after_id=after)]
+        return found, _stream_states(db, deployment)
+
+
 @router.get("/fr/deployments/{deployment_id}/events")
-async def console_events(request: Request, db: DbSession, user: CurrentUser, deployment_id: DeploymentId) -> Response:
+async def console_events(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    deployment_id: DeploymentId,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> Response:
     await run_in_threadpool(view_console, db, user=user, deployment_id=deployment_id)
     await run_in_threadpool(db.commit)
-    runtime = live_runtime(request)
-    broker = runtime.broker
-    queue = broker.subscribe(deployment_id)
-
-    async def events() -> AsyncIterator[str]:
-        try:
-            yield "retry: 2000\n\n"
-            for state in runtime.stream_states(deployment_id).values():  # what happened before this subscription
-                current = {"type": "stream", "camera": state.camera, "state": state.state, "detail": state.detail}
-                yield f"event: stream\ndata: {json.dumps(current)}\n\n"
-            while not await request.is_disconnected():
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
-        finally:
-            broker.unsubscribe(deployment_id, queue)
-
+    resumed = request.headers.get("last-event-id", "")
+    after = max(after, int(resumed) if resumed.isdigit() and len(resumed) < 11 else 0)  # a reconnecting browser
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    events = _console_events(request, user.id, deployment_id, after)
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+
+async def _console_events(request: Request, user_id: int, deployment_id: int, after: int) -> AsyncIterator[str]:
+    """New alerts of the deployment and changes of its cameras' states, and a keep-alive comment when quiet, until
+    the browser goes away (or the user is no longer active)."""
+    last, quiet = after, 0.0
+    shown: dict[str, Any] = {}
+    yield "retry: 2000\n\n"
+    while not await request.is_disconnected():
+        alerts, states = await run_in_threadpool(_news, request, user_id, deployment_id, last)
+        if states is None:
+            return
+        for event in alerts:
+            last = max(last, int(event["id"]))
+            yield f"id: {event['id']}\nevent: alert\ndata: {json.dumps(event)}\n\n"
+        for camera, state in states.items():
+            if shown.get(camera) != state:
+                shown[camera] = state
+                yield f"event: stream\ndata: {json.dumps(state)}\n\n"
+        await asyncio.sleep(POLL_S)
+        quiet += POLL_S
+        if quiet >= KEEPALIVE_S:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
 
 
 @router.post("/fr/alerts/{alert_id}/decide")

@@ -1,4 +1,5 @@
-// Operator console: receives alerts of a live deployment as Server-Sent Events and shows each at the top.
+// Operator console: receives alerts of a live deployment (and its cameras' states) as Server-Sent Events and
+// shows each alert at the top.
 (function () {
   "use strict";
   const list = document.getElementById("fr-alerts");
@@ -34,6 +35,7 @@
       item.querySelector('[data-field="detail"]').textContent = stream.detail || "";
     }
     const note = document.getElementById("fr-live-note");
-    if (note && stream.error) note.textContent = "Camera problem: " + stream.camera + ": " + stream.error;
+    const down = stream.state === "offline" || stream.state === "error" || stream.state === "no worker";
+    if (note && down) note.textContent = "Camera problem: " + stream.camera + ": " + (stream.detail || stream.state);
   });
 })();
