@@ -62,10 +62,12 @@ def test_a_camera_that_cannot_be_reached_shows_offline_on_the_console(tmp_path: 
         page.get_by_role("link", name="Camera live sources").click()
         page.get_by_label("Camera", exact=True).select_option("CORN-N")
         page.get_by_label(re.compile(r"^Source address")).fill(f"rtsp://viewer:{SECRET}@127.0.0.1:{closed}/live")
+        page.get_by_label("Recording").select_option("off")  # watched live, not recorded
         page.get_by_role("button", name="Set source").click()
         expect(page.locator(".notice-ok")).to_contain_text("Camera CORN-N: live source set.", timeout=20_000)
         row = page.locator('tr[data-camera="CORN-N"]')
         expect(row).to_contain_text(f"rtsp://***@127.0.0.1:{closed}/live")
+        expect(row.locator("td").nth(2)).to_have_text("off")
         assert SECRET not in page.content()
 
         log_in("olive")
