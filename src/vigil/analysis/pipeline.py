@@ -287,7 +287,7 @@ def build_analyser(
     ``detector`` replaces the configured one (tests and benchmarks pass a prepared or fake detector).
     """
     options = resolve(settings, setup)
-    analyser = TrackAnalyser(setup, options, detector or analysis_detector(settings, options))
+    analyser = TrackAnalyser(setup, options, detector if detector is not None else analysis_detector(settings, options))
     if state is not None:
         load_state(analyser, state)
     return analyser

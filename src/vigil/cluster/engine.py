@@ -3,7 +3,8 @@
 The job's driver (a thread of the web app, or the `vigil analyse` process) runs :class:`ChunkedRunner`: it
 plans the chunks, submits one Ray task per chunk (declaring ``settings.ray.cpus_per_chunk`` CPUs, retried up to
 ``settings.ray.task_retries`` times when its worker dies), and writes every track itself when all are in. The
-tasks only read the footage file (from the shared store) and return records.
+tasks only read the footage file (from the shared store) and return records; a worker process keeps its detector
+from one chunk task to the next (:mod:`vigil.cluster.worker`).
 """
 
 from __future__ import annotations
