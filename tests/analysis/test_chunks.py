@@ -204,3 +204,25 @@ def test_an_interrupted_chunked_job_resumes_with_its_missing_chunks_and_writes_e
     assert len(tracks) == done.tracks_written == 2
     assert sorted(t.track_no for t in tracks) == [1, 2]
     assert not spool_folder(settings.data_dir, job.footage_id, job.id).exists()
+
+
+@pytest.mark.parametrize(
+    ("chunk_s", "workers", "starts"),
+    [
+        (2.0, 2, [0, 15, 35, 50, 65, 85]),  # 10 s in ~2 s chunks: 5, rounded up to 3 for each of 2 workers
+        (2.0, 3, [0, 15, 35, 50, 65, 85]),  # 2 for each of 3
+        (60.0, 2, [0, 50]),  # shorter than a chunk: one for each worker
+    ],
+)
+def test_a_job_cuts_its_file_into_chunks_of_about_chunk_s_a_whole_number_per_worker(
+    db: Session, tmp_path: Path, chunk_s: float, workers: int, starts: list[int]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", ray={"min_chunk_s": 1.0, "chunk_s": chunk_s})
+    video = tmp_path / "crossing.mp4"
+    count = write_keyframed_video(video, 5)  # 100 frames at 10 fps, a keyframe every 5
+    runner = chunked_runner(db, settings, InProcessChunks(count=workers, detector=BlobDetector()))
+    runner.parts = None
+    setup = AnalysisSetup(footage_id=1, width=1, height=1, fps=10.0, frame_count=count, bearing_deg=None, params={})
+    plan = runner.plan(video, setup)
+    assert [chunk.start for chunk in plan] == starts
+    assert [chunk.end for chunk in plan] == [*starts[1:], count]

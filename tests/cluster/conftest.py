@@ -41,8 +41,9 @@ def ray_cluster() -> Iterator[RayCluster]:
 
 
 ClusterSystem = Callable[..., System]
-"""``build(cameras, analysed=(), ray={...}, **live)``: a prepared system recording ``cameras`` (codes) from the RTSP
-server looping PETS09; ``analysed`` cameras get a current PIA (the basis live analysis needs), the others none."""
+"""``build(cameras, analysed=(), small=(), ray={...}, **live)``: a prepared system recording ``cameras`` (codes)
+from the RTSP server looping PETS09 (the ``small`` ones a 30 s 240x180 copy, light to record); ``analysed``
+cameras get a current PIA (the basis live analysis needs), the others none."""
 
 
 @pytest.fixture
@@ -52,15 +53,17 @@ def cluster_system(ray_cluster: RayCluster, postgres_url: str, tmp_path: Path) -
     if not VTEST.exists():
         pytest.skip("shared PETS09 data not available")
     clip = camera_clip(VTEST, tmp_path / "pets09-gop10.mp4")
+    small = camera_clip(VTEST, tmp_path / "pets09-small.mp4", size=(240, 180), max_frames=300)
     server = postgres_url.replace("postgresql+psycopg://", "postgresql://")
     databases: list[str] = []
     with contextlib.ExitStack() as stack:
-        rtsp = stack.enter_context(rtsp_server({"pets": clip}))
+        rtsp = stack.enter_context(rtsp_server({"pets": clip, "small": small}))
 
         def build(
             cameras: tuple[str, ...],
             *,
             analysed: tuple[str, ...] = (),
+            small: tuple[str, ...] = (),
             ray: dict[str, object] | None = None,
             **live: object,
         ) -> System:
@@ -68,7 +71,9 @@ def cluster_system(ray_cluster: RayCluster, postgres_url: str, tmp_path: Path) -
             with psycopg.connect(server, autocommit=True) as admin:
                 admin.execute(f"CREATE DATABASE {name}")
             databases.append(name)
-            urls: dict[str, str | dict[str, str]] = {code: rtsp.url("pets") for code in cameras}
+            urls: dict[str, str | dict[str, str]] = {
+                code: rtsp.url("small" if code in small else "pets") for code in cameras
+            }
             settings = make_settings(
                 tmp_path / "data",
                 live=live_settings(tmp_path / "data", urls, **live).live,

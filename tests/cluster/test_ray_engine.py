@@ -13,7 +13,9 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from tests.conftest import make_settings, shared_data_dir
 from tests.support.analysed import make_footage
 from tests.support.builders import make_camera, make_user
 from tests.support.ray_cluster import RayCluster, task_pids
+from vigil.analysis.chunks import Chunk, ChunkMap, ChunkResult, Tick
 from vigil.analysis.jobs import AnalysisSetup, JobStatus
 from vigil.analysis.pipeline import build_analyser, frames
 from vigil.analysis.store import export_mot
@@ -170,6 +173,8 @@ def test_a_four_chunk_bulk_job_gives_the_tracks_of_the_sequential_run(
     job_id = pets_job(database)
     runner = ray_runner(database, job_id=job_id)
     runner.parts = 4
+    results: list[ChunkResult] = []
+    runner.chunks = Recorded(runner.chunks, results)
     killed: list[int] = []
     seen: list[ClusterStatus] = []
     if kill:
@@ -183,6 +188,14 @@ def test_a_four_chunk_bulk_job_gives_the_tracks_of_the_sequential_run(
         assert sum(node.chunks_running for node in seen[0].nodes) == seen[0].running
         assert f"job {job_id} chunk" in render(seen[0])
         assert cluster_status(database.settings).chunks == [], "the board is emptied when the job ends"
+    # A worker process loads the detector at most once (for its first chunk of the session's job); its later
+    # chunks reuse it.
+    workers = {result.worker_pid for result in results}
+    assert len(results) == 4 and 0 not in workers
+    loads = Counter(result.worker_pid for result in results if result.loaded_detector)
+    assert all(count == 1 for count in loads.values()), loads
+    if not kill:
+        assert len(workers) < len(results), "a worker that analysed a chunk analysed another"
     with database.sessions() as db:
         tracks = stored_tracks(db, job_id)
         assert len(tracks) == done.tracks_written, "each track written once"
@@ -198,6 +211,26 @@ def test_a_four_chunk_bulk_job_gives_the_tracks_of_the_sequential_run(
     assert abs(len(tracks) - len(sequential)) <= 1
     assert abs(chunked["mota"] - whole["mota"]) <= 0.01, (chunked, whole)
     assert abs(chunked["idf1"] - whole["idf1"]) <= 0.01, (chunked, whole)
+
+
+@dataclass
+class Recorded:
+    """A chunk map that keeps the results of the one it wraps."""
+
+    chunks: ChunkMap | None
+    results: list[ChunkResult]
+
+    def parts(self) -> int:
+        assert self.chunks is not None
+        return self.chunks.parts()
+
+    def run(
+        self, settings: Settings, setup: AnalysisSetup, path: Path, chunks: Sequence[Chunk], tick: Tick
+    ) -> Iterator[ChunkResult]:
+        assert self.chunks is not None
+        for result in self.chunks.run(settings, setup, path, chunks, tick):
+            self.results.append(result)
+            yield result
 
 
 def kill_one_chunk_task(settings: Settings, killed: list[int], seen: list[ClusterStatus]) -> None:

@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil.analysis.chunks import Chunk, ChunkMap, ChunkResult, ChunkSpool, join_chunks, keyframes, plan_chunks
+from vigil.analysis.chunks import (
+    Chunk,
+    ChunkMap,
+    ChunkResult,
+    ChunkSpool,
+    chunk_count,
+    join_chunks,
+    keyframes,
+    plan_chunks,
+)
 from vigil.analysis.jobs import AnalysisSetup, JobRunner
 from vigil.db.models import AnalysisJob
 from vigil.domain.detections import Detections
@@ -32,7 +41,8 @@ class ChunkedRunner(JobRunner):
     settings: Settings | None = None
     chunks: ChunkMap | None = None
     parts: int | None = None
-    """How many chunks to cut a file into (default: what the chunk map can run at once)."""
+    """How many chunks to cut a file into (default: :func:`~vigil.analysis.chunks.chunk_count` of its length and
+    of what the chunk map can run at once)."""
 
     def _walk(self, job_id: int, setup: AnalysisSetup, path: Path, start: int, state: bytes | None) -> AnalysisJob:
         if state is not None or start > 0 or self.settings is None or self.chunks is None:
@@ -60,9 +70,13 @@ class ChunkedRunner(JobRunner):
         assert self.settings is not None and self.chunks is not None
         fps = setup.fps if setup.fps > 0 else 10.0
         cluster = self.settings.ray
+        found = keyframes(path)
+        parts = self.parts or chunk_count(
+            found.frame_count, fps=fps, workers=self.chunks.parts(), chunk_s=cluster.chunk_s
+        )
         return plan_chunks(
-            keyframes(path),
-            parts=self.parts or self.chunks.parts(),
+            found,
+            parts=parts,
             overlap_frames=max(1, round(cluster.chunk_overlap_s * fps)),
             min_frames=max(1, round(cluster.min_chunk_s * fps)),
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -64,6 +65,10 @@ class ChunkResult:
     records: list[TrackRecord]
     frames_read: int
     detector_calls: int = 0
+    worker_pid: int = 0
+    """The process that analysed the chunk (0: not known, e.g. read back from the spool)."""
+    loaded_detector: bool = False
+    """The chunk's task loaded the detector (False: its worker process had it from an earlier chunk)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,14 @@ def keyframes(path: Path) -> Keyframes:
         frame_count=len(stamps),
         origin_pts=int(origin) if origin is not None else (stamps[0] if stamps else None),
     )
+
+
+def chunk_count(frame_count: int, *, fps: float, workers: int, chunk_s: float) -> int:
+    """How many chunks to cut ``frame_count`` frames into: about ``chunk_s`` seconds each, rounded up to a whole
+    number per worker (at least one each), so the workers finish together."""
+    workers = max(1, workers)
+    wanted = max(1, math.ceil(frame_count / max(1.0, chunk_s * fps)))
+    return math.ceil(wanted / workers) * workers
 
 
 def plan_chunks(found: Keyframes, *, parts: int, overlap_frames: int, min_frames: int = 1) -> list[Chunk]:
@@ -318,7 +331,7 @@ class ChunkMap(Protocol):
     ) -> Iterator[ChunkResult]: ...
 
     def parts(self) -> int:
-        """How many chunks to cut a file into (as many as can run at once)."""
+        """How many chunks can run at once (a file is cut into a whole number of chunks per one)."""
         ...
 
 

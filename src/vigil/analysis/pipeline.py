@@ -44,7 +44,7 @@ from vigil.vision.detect import Detector, calibrated_threshold, configured_detec
 from vigil.vision.motion import MotionDetector
 from vigil.vision.track import ByteTracker, EndedTrack, TrackerConfig
 
-__all__ = ["AnalysisParams", "Options", "TrackAnalyser", "build_analyser", "frames", "resolve"]
+__all__ = ["AnalysisParams", "Options", "TrackAnalyser", "analysis_detector", "build_analyser", "frames", "resolve"]
 
 DEFAULT_INPUT = {"nanodet": 416, "centernet": 416}
 """Long side of a full-frame detector input, by detector (crops keep the same pixels per object)."""
@@ -287,14 +287,17 @@ def build_analyser(
     ``detector`` replaces the configured one (tests and benchmarks pass a prepared or fake detector).
     """
     options = resolve(settings, setup)
-    if detector is None:
-        detector = configured_detector(
-            settings.vision,
-            name=options.detector,
-            score_threshold=options.low_score,
-            classes=TRACKED_CLASSES + CARRIED_CLASS_IDS,
-        )
-    analyser = TrackAnalyser(setup, options, detector)
+    analyser = TrackAnalyser(setup, options, detector if detector is not None else analysis_detector(settings, options))
     if state is not None:
         load_state(analyser, state)
     return analyser
+
+
+def analysis_detector(settings: Settings, options: Options) -> Detector:
+    """The detector an analysis with these options runs (its session loads on the first detection)."""
+    return configured_detector(
+        settings.vision,
+        name=options.detector,
+        score_threshold=options.low_score,
+        classes=TRACKED_CLASSES + CARRIED_CLASS_IDS,
+    )

@@ -3,14 +3,17 @@
 The job's driver (a thread of the web app, or the `vigil analyse` process) runs :class:`ChunkedRunner`: it
 plans the chunks, submits one Ray task per chunk (declaring ``settings.ray.cpus_per_chunk`` CPUs, retried up to
 ``settings.ray.task_retries`` times when its worker dies), and writes every track itself when all are in. The
-tasks only read the footage file (from the shared store) and return records.
+tasks only read the footage file (from the shared store) and return records; a worker process keeps its detector
+from one chunk task to the next (:mod:`vigil.cluster.worker`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -79,12 +82,18 @@ def board(ray: Any) -> Any:
 
 
 def chunk_task(settings: Settings, setup: AnalysisSetup, path: Path, chunk: Chunk, job_id: int) -> ChunkResult:
-    """The body of a chunk's Ray task: say where it runs, then analyse (it writes nothing)."""
+    """The body of a chunk's Ray task: say where it runs, then analyse with the detector its worker process
+    keeps from chunk to chunk (it writes nothing)."""
     import ray
+
+    from vigil.cluster.worker import worker_models
 
     with_board = board(ray)
     with_board.running.remote(job_id, chunk.index, ray.get_runtime_context().get_node_id())
-    return analyse_chunk(within_declared_cpus(settings), setup, path, chunk)
+    settings = within_declared_cpus(settings)
+    detector, loaded = worker_models().detector(settings, setup)
+    result = analyse_chunk(settings, setup, path, chunk, detector=detector)
+    return replace(result, worker_pid=os.getpid(), loaded_detector=loaded)
 
 
 def within_declared_cpus(settings: Settings) -> Settings:

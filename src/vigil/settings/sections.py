@@ -127,6 +127,13 @@ class RaySettings(Section):
         5.0, ge=0.5, le=60, description="Seconds each chunk is analysed past its end, to join tracks across the cut."
     )
     min_chunk_s: float = Field(20.0, gt=0, description="Footage is not cut into chunks shorter than this.")
+    chunk_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Footage is cut into chunks of about this many seconds, as many per worker (CPU of the cluster "
+        "over cpus_per_chunk), so every worker loads its detector once and stays busy to the end.",
+    )
     task_retries: int = Field(3, ge=0, le=20, description="Times Ray reruns a chunk task whose worker died.")
 
 
