@@ -52,6 +52,52 @@ def test_live_run_records_until_sigterm_and_stops_cleanly(
     assert spooled_video(system.settings.live_spool_dir / "CAM-CLI") == []  # the last segment was ingested
 
 
+@pytest.mark.data
+def test_camera_workers_stop_when_their_supervisor_is_killed(
+    pets_clip: Path, live_system: Callable[..., System], tmp_path: Path
+) -> None:
+    """kill -9 of `vigil live run` (or of the server): its camera workers must not record on as orphans beside the
+    workers a restarted supervisor starts for the same cameras."""
+    with rtsp_server({"pets": pets_clip}) as server:
+        system = live_system({"CAM-CLI": server.url("pets")})
+        env = {
+            **os.environ,
+            "VIGIL_DATA_DIR": str(system.settings.data_dir),
+            "VIGIL_SECRET_KEY": "test-secret-key-0123456789",
+            "VIGIL_LIVE__CAMERAS": f'[{{"code": "CAM-CLI", "url": "{server.url("pets")}"}}]',
+            "VIGIL_LIVE__RECORDER_USER": "recorder",
+            "VIGIL_LIVE__SEGMENT_SECONDS": "3",
+        }
+        run = subprocess.Popen([sys.executable, "-m", "vigil.cli", "live", "run"], env=env, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: len(_segments(system)) >= 1, timeout=90, what="a segment recorded by `vigil live run`")
+            [worker] = _children(run.pid)
+            run.kill()  # SIGKILL: the supervisor cannot tell its workers anything
+            run.wait(30)
+            wait_for(lambda: not _alive(worker), timeout=30, what="the orphaned camera worker to stop")
+        finally:
+            if run.poll() is None:
+                run.kill()
+    with session_scope(system.sessions) as db:
+        health = db.get(LiveHealth, "CAM-CLI")
+        assert health is not None and health.state == "stopped"  # it stopped as if told to: segment ingested
+
+
+def _children(pid: int) -> list[int]:
+    """The spawned worker processes of ``pid`` (not multiprocessing's resource tracker)."""
+    tasks = Path(f"/proc/{pid}/task")
+    children = [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+    return [child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
 def _segments(system: System) -> list[object]:
     with session_scope(system.sessions) as db:
         return list(list_segments(db, "CAM-CLI"))

@@ -10,9 +10,11 @@ to stop. Nothing it meets can crash another camera's worker: each runs in its ow
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing.synchronize
 import os
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -49,6 +51,7 @@ from vigil.live.tracks import OpenSegment, adopt_reserved
 from vigil.settings import Settings
 
 Stop = multiprocessing.synchronize.Event
+log = logging.getLogger(__name__)
 
 
 class StreamEnded(Exception):
@@ -368,6 +371,24 @@ def _duration(path: Path) -> timedelta:
         return timedelta(microseconds=container.duration or 0)
 
 
+def orphaned_stops(stop: Stop, *, every_seconds: float = 1.0) -> threading.Thread:
+    """Stop this worker (as the supervisor would) if the supervisor's process dies, e.g. ``kill -9`` of the server.
+
+    An orphan would go on recording beside the worker a restarted supervisor starts for the same camera.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.wait(every_seconds):
+            if os.getppid() != parent:
+                log.warning("the live supervisor (pid %s) is gone: this camera worker stops", parent)
+                stop.set()
+
+    thread = threading.Thread(target=watch, name="vigil-orphan-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def worker_main(
     settings: Settings,
     source: StreamSource,
@@ -377,6 +398,7 @@ def worker_main(
 ) -> None:
     """Entry point of a camera's worker process (``registered``: the system's observer factories)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops workers through ``stop``
+    orphaned_stops(stop)
     engine = make_engine(settings)
     try:
         worker = CameraWorker(
