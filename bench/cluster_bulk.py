@@ -11,7 +11,9 @@ against the same chunks run in this process), how many detectors the workers loa
 run against the ground truth played four times, less the sequential run's. Starts its own loopback clusters
 (tests/support/ray_cluster.py): head only (1 worker), then head + joined node (2 workers), 1 CPU each; on each it
 runs the job twice from one driver: the first job starts the workers, the next finds them warm with their
-detector (as the web app's later jobs do).
+detector (as the web app's later jobs do). With ``--pinned`` each Ray node (and every process it starts) runs on a
+core of its own (``taskset``): 1 worker is then one one-core machine and 2 workers two, as the issue's target means;
+without it a 1-worker node's decode threads also use the second core.
 """
 
 from __future__ import annotations
@@ -130,13 +132,13 @@ def timed(name: str, run: Callable[[], tuple[float, list[FinishedTrack], list[Ch
     return name, seconds, tracks, results, f"{began} -> {load()}"
 
 
-def on_ray(settings_dir: Path, *, joined: bool) -> tuple[list[Timed], float]:
+def on_ray(settings_dir: Path, *, joined: bool, pinned: bool) -> tuple[list[Timed], float]:
     """A cold job (workers start, import vigil, load their detector) then a warm one (the same driver: the web
     app's second job), and the empty-task overhead."""
     from vigil.cluster.engine import RayChunks
 
     name = "Ray, 2 workers" if joined else "Ray, 1 worker"
-    with local_ray_cluster(joined=joined) as cluster:
+    with local_ray_cluster(joined=joined, pinned=pinned) as cluster:
         settings = Settings(data_dir=settings_dir, engine="ray", ray={"address": cluster.address})  # type: ignore[arg-type]
         chunk_map = RayChunks(settings)
         import ray
@@ -158,8 +160,9 @@ def main() -> None:
     settings = Settings(data_dir=FOLDER)
     runs = [timed("local engine (sequential)", lambda: (*sequential(settings), []))]
     runs.append(timed("chunks in this process", lambda: chunked(settings, InProcessChunks(count=WORKERS))))
-    one, one_overhead = on_ray(settings.data_dir, joined=False)
-    two, two_overhead = on_ray(settings.data_dir, joined=True)
+    pinned = "--pinned" in sys.argv[1:]
+    one, one_overhead = on_ray(settings.data_dir, joined=False, pinned=pinned)
+    two, two_overhead = on_ray(settings.data_dir, joined=True, pinned=pinned)
     runs += one + two
     whole = scores(runs[0][2])
     rows = []
@@ -170,6 +173,7 @@ def main() -> None:
         deltas = [got["mota"] - whole["mota"], got["idf1"] - whole["idf1"]]
         rows.append([name, seconds, FRAMES / seconds, len(tracks), *deltas, loaded, spread, loadavg])
     cluster, chunks = settings.ray, len(runs[1][3])
+    print("Ray nodes pinned to a core each (as one-core machines)" if pinned else "Ray nodes share both cores")
     print(f"{FRAMES} frames, {chunks} chunks of ~{cluster.chunk_s:g} s, overlap {cluster.chunk_overlap_s:g} s")
     header = ["run", "seconds", "frames/s", "tracks", "dMOTA", "dIDF1", "detectors loaded", "chunks a process"]
     header.append("load average")

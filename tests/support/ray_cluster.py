@@ -88,8 +88,12 @@ def _wait_for_nodes(address: str, count: int, env: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def local_ray_cluster(*, joined: bool = True) -> Iterator[RayCluster]:
-    """Start the head and (unless not ``joined``) the joined node; kill this cluster's processes afterwards."""
+def local_ray_cluster(*, joined: bool = True, pinned: bool = False) -> Iterator[RayCluster]:
+    """Start the head and (unless not ``joined``) the joined node; kill this cluster's processes afterwards.
+
+    ``pinned``: each node and everything it starts runs on a CPU core of its own (head on core 0, joined node on
+    core 1, by ``taskset``), as two one-core machines would, rather than both sharing every core of this one.
+    """
     if not RAY.exists():
         raise RuntimeError("Ray is not installed (pip install 'vigil[cluster]')")
     root = Path(tempfile.mkdtemp(prefix="vigil-ray-", dir="/tmp"))
@@ -98,16 +102,18 @@ def local_ray_cluster(*, joined: bool = True) -> Iterator[RayCluster]:
     port, env = _free_port(), _env()
     address = f"127.0.0.1:{port}"
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+    head_cpu, node_cpu = (["taskset", "-c", "0"], ["taskset", "-c", "1"]) if pinned else ([], [])
     try:
         _run(
             [
-                sys.executable, "-c", RAY_START, "start", "--head", f"--port={port}", "--include-dashboard=false",
+                *head_cpu, sys.executable, "-c", RAY_START, "start", "--head", f"--port={port}",
+                "--include-dashboard=false",
                 f"--temp-dir={temp_dir}", *common,
             ],
             env=env,
         )  # fmt: skip
         if joined:
-            node = [sys.executable, "-c", RAY_START, "start", f"--address={address}", *common]
+            node = [*node_cpu, sys.executable, "-c", RAY_START, "start", f"--address={address}", *common]
             join = f'mount -t tmpfs vigil-blind {blind} && exec "$@"'
             _run(["unshare", "--mount", "--propagation", "private", "sh", "-c", join, "sh", *node], env=env)
         _wait_for_nodes(address, 2 if joined else 1, env)
