@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -91,16 +91,22 @@ def store_tracks(
     tracks: Iterable[FinishedTrack],
     data_dir: Path,
     zone: tzinfo | None = None,
+    thumbnails: Mapping[int, str | None] | None = None,
 ) -> int:
     """Add finished tracks to the session (the caller commits them with the job's checkpoint).
 
-    ``zone`` is the force's time zone for the search columns (default: the settings' default zone)."""
+    ``zone`` is the force's time zone for the search columns (default: the settings' default zone).
+    ``thumbnails``: the tracks' thumbnails already written (by track number), e.g. before a write transaction
+    began; otherwise each is written here."""
     zone = zone or ZoneInfo(Settings.model_fields["timezone"].default)
     count = 0
     for finished in tracks:
         if not len(finished.observations):
             continue
-        thumb = save_thumbnail(finished, footage_id=footage.id, job_id=job_id, data_dir=data_dir)
+        if thumbnails is not None:
+            thumb = thumbnails.get(finished.track_no)
+        else:
+            thumb = save_thumbnail(finished, footage_id=footage.id, job_id=job_id, data_dir=data_dir)
         track = track_row(finished, footage=footage, job_id=job_id, thumbnail_path=thumb)
         fill_search_columns(track, zone)
         db.add(track)

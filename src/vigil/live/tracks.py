@@ -32,11 +32,11 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vigil.analysis.jobs import JobStatus
-from vigil.analysis.store import store_tracks, thumbnail_relpath
+from vigil.analysis.store import save_thumbnail, store_tracks, thumbnail_relpath
 from vigil.db.base import utcnow
 from vigil.db.live_models import LiveSegment
 from vigil.db.models import AnalysisJob, Camera, Footage, Observation, ReviewMark, Track, User
@@ -81,25 +81,41 @@ class LiveTrackStore:
         """Replace the camera's provisional rows and write ``final`` tracks; False (nothing final written) if
         a final track has no segment to belong to yet (recording has not started or has failed)."""
         camera = db.execute(select(Camera).where(Camera.code == self.camera_code)).scalar_one()
-        below = remove_provisional(db, camera_id=camera.id)
+        below = provisional_floor(db, camera_id=camera.id)
         homes = [self._home(db, camera, origin + timedelta(seconds=float(t.observations.t[0])), segment) for t in final]
         placed = all(home is not None for home in homes)
         if not placed:
-            final, provisional = [], provisional + final
-        for track, home in zip(final, homes, strict=False):
+            final, homes, provisional = [], [], provisional + final
+        rows: list[tuple[AnalysisJob, FinishedTrack]] = []
+        for track, home in zip(final, homes, strict=True):
             assert home is not None
-            self._store(db, home, track, origin, track.track_no)
+            rows.append((home, self._moved(home, track, origin, track.track_no)))
         for number, track in enumerate(provisional, start=1):
             home = self._home(db, camera, origin + timedelta(seconds=float(track.observations.t[0])), segment)
             if home is not None:
-                self._store(db, home, track, origin, below - number)
+                rows.append((home, self._moved(home, track, origin, below - number)))
+        # Thumbnails are written before the first write of the transaction, so SQLite's lock is held only for rows.
+        pictures = [
+            save_thumbnail(moved, footage_id=home.footage_id, job_id=home.id, data_dir=self.data_dir)
+            for home, moved in rows
+        ]
+        remove_provisional(db, camera_id=camera.id)
+        for (home, moved), picture in zip(rows, pictures, strict=True):
+            store_tracks(
+                db,
+                footage=home.footage,
+                job_id=home.id,
+                tracks=[moved],
+                data_dir=self.data_dir,
+                zone=self.zone,
+                thumbnails={moved.track_no: picture},
+            )
         return placed
 
-    def _store(self, db: Session, home: AnalysisJob, track: FinishedTrack, origin: datetime, number: int) -> None:
-        footage = home.footage
-        shift = (origin - footage.start_time).total_seconds()
-        moved = in_footage(track, shift=shift, fps=footage.fps, scale=self.scale, track_no=number)
-        store_tracks(db, footage=footage, job_id=home.id, tracks=[moved], data_dir=self.data_dir, zone=self.zone)
+    def _moved(self, home: AnalysisJob, track: FinishedTrack, origin: datetime, number: int) -> FinishedTrack:
+        """``track`` as a track of its home footage, numbered ``number``."""
+        shift = (origin - home.footage.start_time).total_seconds()
+        return in_footage(track, shift=shift, fps=home.footage.fps, scale=self.scale, track_no=number)
 
     def _home(self, db: Session, camera: Camera, at: datetime, segment: OpenSegment | None) -> AnalysisJob | None:
         """The live run of the segment the moment ``at`` was recorded in (reserving the open one if need be)."""
@@ -183,6 +199,15 @@ def live_run(db: Session, *, footage: Footage, user: User, params: dict[str, obj
     db.add(job)
     db.flush()
     return job
+
+
+def provisional_floor(db: Session, *, camera_id: int) -> int:
+    """The number the camera's next provisional rows count down from (as :func:`remove_provisional` returns it),
+    read without writing."""
+    kept = (Track.camera_id == camera_id, Track.track_no < 0)
+    marked = or_(Track.superseded.is_(True), Track.id.in_(select(ReviewMark.track_id)))
+    floor = db.execute(select(func.min(Track.track_no)).where(*kept, marked)).scalar_one()
+    return min(int(floor or 0), 0)
 
 
 def remove_provisional(db: Session, *, camera_id: int) -> int:
