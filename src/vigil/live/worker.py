@@ -379,10 +379,12 @@ def orphaned_stops(stop: Stop, *, every_seconds: float = 1.0) -> threading.Threa
     parent = os.getppid()
 
     def watch() -> None:
-        while not stop.wait(every_seconds):
-            if os.getppid() != parent:
-                log.warning("the live supervisor (pid %s) is gone: this camera worker stops", parent)
-                stop.set()
+        # Never waits on ``stop``: a process killed inside a multiprocessing Event's wait leaves its lock taken, and
+        # the supervisor's next ``stop.set()`` would hang. Only an orphan (no supervisor left to hang) sets it.
+        while os.getppid() == parent:
+            time.sleep(every_seconds)
+        log.warning("the live supervisor (pid %s) is gone: this camera worker stops", parent)
+        stop.set()
 
     thread = threading.Thread(target=watch, name="vigil-orphan-watch", daemon=True)
     thread.start()
