@@ -202,18 +202,17 @@ def live_run(db: Session, *, footage: Footage, user: User, params: dict[str, obj
 
 
 def provisional_floor(db: Session, *, camera_id: int) -> int:
-    """The number the camera's next provisional rows count down from (as :func:`remove_provisional` returns it),
-    read without writing."""
+    """The number the camera's next provisional rows count down from: below every row :func:`remove_provisional`
+    keeps (marked, or superseded before), so none collide. Read before the transaction's first write."""
     kept = (Track.camera_id == camera_id, Track.track_no < 0)
     marked = or_(Track.superseded.is_(True), Track.id.in_(select(ReviewMark.track_id)))
     floor = db.execute(select(func.min(Track.track_no)).where(*kept, marked)).scalar_one()
     return min(int(floor or 0), 0)
 
 
-def remove_provisional(db: Session, *, camera_id: int) -> int:
+def remove_provisional(db: Session, *, camera_id: int) -> None:
     """Delete the camera's provisional rows, except those an investigator has marked: they are kept, flagged
-    ``superseded`` (out of searches, still reachable with their verdicts), as a re-analysis keeps marked tracks.
-    Returns the number the next provisional rows count down from (below every kept one, so none collide)."""
+    ``superseded`` (out of searches, still reachable with their verdicts), as a re-analysis keeps marked tracks."""
     current = (Track.camera_id == camera_id, Track.track_no < 0, Track.superseded.is_(False))
     marked = select(ReviewMark.track_id)
     db.execute(
@@ -225,8 +224,6 @@ def remove_provisional(db: Session, *, camera_id: int) -> int:
     doomed = select(Track.id).where(*current)
     db.execute(delete(Observation).where(Observation.track_id.in_(doomed)))
     db.execute(delete(Track).where(*current).execution_options(synchronize_session="fetch"))
-    kept = db.execute(select(func.min(Track.track_no)).where(Track.camera_id == camera_id, Track.track_no < 0))
-    return min(int(kept.scalar_one() or 0), 0)
 
 
 def adopt_reserved(db: Session, *, footage: Footage, ended_at: datetime, data_dir: Path) -> int:
