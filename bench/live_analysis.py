@@ -36,11 +36,12 @@ from bench._common import pets, pets_scores
 from bench._live import cpu_seconds, pets_stream
 from sqlalchemy import select
 from tests.support.builders import make_camera, make_case, make_user
+from tests.support.live import health_of
 from tests.support.rtsp import camera_clip, rtsp_server, wait_for
 
 from vigil.analysis.jobs import AnalysisSetup
 from vigil.analysis.pipeline import build_analyser, frames
-from vigil.db.live_models import LiveCheckpoint, LiveHealth, LiveSegment
+from vigil.db.live_models import LiveCheckpoint, LiveSegment
 from vigil.db.models import Camera, Footage, Track
 from vigil.db.session import session_scope
 from vigil.domain.detections import Frame
@@ -93,14 +94,6 @@ def build_system(folder: Path, codes: dict[str, str], *, analysis: bool, **live:
     return system
 
 
-def health(system: System, code: str) -> LiveHealth | None:
-    with session_scope(system.sessions) as db:
-        row = db.get(LiveHealth, code)
-        if row is not None:
-            db.expunge(row)
-        return row
-
-
 def searchable(system: System, codes: list[str], seen: dict[tuple[str, int], float]) -> None:
     """Note when each track (by camera and first-seen tenth of a second) is first returned by the search."""
     with session_scope(system.sessions) as db:
@@ -120,7 +113,7 @@ def measure(clip: Path, streams: int, seconds: float, work: Path, *, analysis: b
         system.live.start()
         latencies: dict[tuple[str, int], float] = {}
         try:
-            wait_for(lambda: all((h := health(system, c)) and h.state == "online" for c in codes), timeout=120)
+            wait_for(lambda: all((h := health_of(system, c)) and h.state == "online" for c in codes), timeout=120)
             time.sleep(5)  # past the connection burst and the model loading
             pids = [pid for pid in system.live.workers().values() if isinstance(pid, int)]
             before, start = sum(cpu_seconds(p) for p in pids), time.monotonic()
@@ -129,7 +122,7 @@ def measure(clip: Path, streams: int, seconds: float, work: Path, *, analysis: b
                 if analysis:
                     searchable(system, list(codes), latencies)
                     for code in codes:
-                        if (h := health(system, code)) is not None:
+                        if (h := health_of(system, code)) is not None:
                             fps_samples[code].append(h.analysed_fps)
                 time.sleep(0.5)
             used, wall = sum(cpu_seconds(p) for p in pids) - before, time.monotonic() - start
@@ -202,7 +195,7 @@ def live_tracks(clip: Path, work: Path) -> tuple[list[FinishedTrack], int]:
     with rtsp_server({"pets": clip}) as server:
         system = build_system(work / "pets-live", {"CAM-PETS": server.url("pets")}, analysis=True)
         system.live.start()
-        wait_for(lambda: (h := health(system, "CAM-PETS")) is not None and h.state == "online", timeout=120)
+        wait_for(lambda: (h := health_of(system, "CAM-PETS")) is not None and h.state == "online", timeout=120)
         time.sleep(795 / 10 + 1)  # one loop of the clip (the server starts each connection at its first frame)
         system.live.stop()
     with session_scope(system.sessions) as db:

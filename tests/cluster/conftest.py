@@ -17,9 +17,7 @@ from tests.live.conftest import RECORDER, live_settings
 from tests.support.builders import make_camera, make_case, make_user
 from tests.support.ray_cluster import RAY, RayCluster, local_ray_cluster, use_loopback
 from tests.support.rtsp import camera_clip, rtsp_server
-from vigil.db.live_models import LiveHealth
 from vigil.db.session import session_scope
-from vigil.live.store import list_segments
 from vigil.system import System, open_system, prepare
 
 VTEST = shared_data_dir() / "pets09-s2l1" / "vtest.avi"
@@ -95,16 +93,3 @@ def cluster_system(ray_cluster: RayCluster, postgres_url: str, tmp_path: Path) -
     for name in databases:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def segments(system: System, code: str) -> int:
-    with session_scope(system.sessions) as db:
-        return len(list_segments(db, code))
-
-
-def health(system: System, code: str) -> LiveHealth | None:
-    with session_scope(system.sessions) as db:
-        row = db.get(LiveHealth, code)
-        if row is not None:
-            db.expunge(row)
-        return row

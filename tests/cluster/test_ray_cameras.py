@@ -12,7 +12,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from tests.cluster.conftest import ClusterSystem, segments
+from tests.cluster.conftest import ClusterSystem
+from tests.support.live import segments_of
 from tests.support.rtsp import wait_for
 from vigil.cluster.cameras import RESTARTED, RayCameras
 from vigil.cluster.status import cluster_status, render
@@ -64,7 +65,9 @@ def test_four_cameras_spread_two_per_node_and_a_killed_actor_resumes_recording_a
         placed = cameras.workers()
         per_node = Counter(where[0] for where in placed.values() if where)
         assert sorted(per_node.values()) == [2, 2], f"two cameras on each node: {placed}"
-        wait_for(lambda: all(segments(system, code) >= 1 for code in codes), timeout=90, what="a segment of each")
+        wait_for(
+            lambda: all(len(segments_of(system, code)) >= 1 for code in codes), timeout=90, what="a segment of each"
+        )
         status = cluster_status(system.settings)
         assert sorted(camera for node in status.nodes for camera in node.cameras) == list(codes)
         assert all(len(node.cameras) == 2 for node in status.nodes)
@@ -81,7 +84,7 @@ def test_four_cameras_spread_two_per_node_and_a_killed_actor_resumes_recording_a
         wait_for(lambda: checkpoint_tracks(system, "CAM-A") >= 1, timeout=120, what="tracks of CAM-A checkpointed")
         before_tracks = final_tracks(system, "CAM-A")
         assert before_tracks, "the camera's actor analyses: finished tracks are stored"
-        before = segments(system, "CAM-A")
+        before = len(segments_of(system, "CAM-A"))
         killed = placed["CAM-A"]
         assert killed is not None
         os.kill(killed[1], signal.SIGKILL)
@@ -90,7 +93,7 @@ def test_four_cameras_spread_two_per_node_and_a_killed_actor_resumes_recording_a
             timeout=60,
             what="a restarted camera actor",
         )
-        wait_for(lambda: segments(system, "CAM-A") >= before + 2, timeout=90, what="recording resumed")
+        wait_for(lambda: len(segments_of(system, "CAM-A")) >= before + 2, timeout=90, what="recording resumed")
         saved = checkpoint_tracks(system, "CAM-A")
         wait_for(lambda: checkpoint_tracks(system, "CAM-A") >= saved + 1, timeout=120, what="tracks after restart")
     finally:

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import ClusterSystem, health, segments
+from tests.cluster.conftest import ClusterSystem
+from tests.support.live import health_of, segments_of
 from tests.support.ray_cluster import stop_node
 from tests.support.rtsp import wait_for
 from vigil.cluster.cameras import RESTARTED, RayCameras
@@ -41,14 +42,14 @@ def test_a_stopped_node_moves_its_camera_to_the_other_node_within_30_s_with_the_
         survivor = ray.get_runtime_context().get_node_id()
         [(moved, (lost, old_pid))] = [(code, w) for code, w in placed.items() if w is not None and w[0] != survivor]
         [stayed] = [code for code in placed if code != moved]
-        wait_for(lambda: segments(system, moved) >= 1, timeout=90, what=f"a segment of {moved}")
-        before = segments(system, moved)
+        wait_for(lambda: len(segments_of(system, moved)) >= 1, timeout=90, what=f"a segment of {moved}")
+        before = len(segments_of(system, moved))
 
         stop_node(lost)
         began = time.monotonic()
 
         def online_on_survivor() -> bool:
-            row = health(system, moved)
+            row = health_of(system, moved)
             return (
                 row is not None
                 and row.state == "online"
@@ -61,12 +62,12 @@ def test_a_stopped_node_moves_its_camera_to_the_other_node_within_30_s_with_the_
         print(f"failover of {moved}: {failover:.1f} s from kill -9 of its node to online on the other")
         assert failover < FAILOVER_S, f"{moved} took {failover:.1f} s to come back on the other node"
         assert (cameras.workers()[moved] or ("", 0))[0] == survivor
-        wait_for(lambda: segments(system, moved) >= before + 1, timeout=60, what="recording resumed")
+        wait_for(lambda: len(segments_of(system, moved)) >= before + 1, timeout=60, what="recording resumed")
     finally:
         cameras.stop()
     with session_scope(system.sessions) as db:
         gaps = list_gaps(db, moved)
         assert len(gaps) == 1 and gaps[0].reason == RESTARTED and gaps[0].ended_at is not None
         assert not list_gaps(db, stayed), "the camera on the surviving node never stopped"
-    row = health(system, moved)
+    row = health_of(system, moved)
     assert row is not None and row.restarts == 1

@@ -28,15 +28,7 @@ def test_live_run_records_until_sigterm_and_stops_cleanly(
 ) -> None:
     with rtsp_server({"pets": pets_clip}) as server:
         system = live_system({"CAM-CLI": server.url("pets")})  # prepared: recorder user and camera exist
-        env = {
-            **os.environ,
-            "VIGIL_DATA_DIR": str(system.settings.data_dir),
-            "VIGIL_SECRET_KEY": "test-secret-key-0123456789",
-            "VIGIL_LIVE__CAMERAS": f'[{{"code": "CAM-CLI", "url": "{server.url("pets")}"}}]',
-            "VIGIL_LIVE__RECORDER_USER": "recorder",
-            "VIGIL_LIVE__SEGMENT_SECONDS": "3",
-        }
-        run = subprocess.Popen([sys.executable, "-m", "vigil.cli", "live", "run"], env=env, stderr=subprocess.PIPE)
+        run = live_run(system, server.url("pets"), subprocess.PIPE)
         try:
             wait_for(lambda: len(_segments(system)) >= 1, timeout=90, what="a segment recorded by `vigil live run`")
             run.send_signal(signal.SIGTERM)
@@ -60,15 +52,7 @@ def test_camera_workers_stop_when_their_supervisor_is_killed(
     workers a restarted supervisor starts for the same cameras."""
     with rtsp_server({"pets": pets_clip}) as server:
         system = live_system({"CAM-CLI": server.url("pets")})
-        env = {
-            **os.environ,
-            "VIGIL_DATA_DIR": str(system.settings.data_dir),
-            "VIGIL_SECRET_KEY": "test-secret-key-0123456789",
-            "VIGIL_LIVE__CAMERAS": f'[{{"code": "CAM-CLI", "url": "{server.url("pets")}"}}]',
-            "VIGIL_LIVE__RECORDER_USER": "recorder",
-            "VIGIL_LIVE__SEGMENT_SECONDS": "3",
-        }
-        run = subprocess.Popen([sys.executable, "-m", "vigil.cli", "live", "run"], env=env, stderr=subprocess.DEVNULL)
+        run = live_run(system, server.url("pets"), subprocess.DEVNULL)
         try:
             wait_for(lambda: len(_segments(system)) >= 1, timeout=90, what="a segment recorded by `vigil live run`")
             [worker] = _children(run.pid)
@@ -96,6 +80,19 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def live_run(system: System, url: str, stderr: int) -> subprocess.Popen[bytes]:
+    """`vigil live run` in a process of its own, recording CAM-CLI from ``url`` into the system's data folder."""
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(system.settings.data_dir),
+        "VIGIL_SECRET_KEY": "test-secret-key-0123456789",
+        "VIGIL_LIVE__CAMERAS": f'[{{"code": "CAM-CLI", "url": "{url}"}}]',
+        "VIGIL_LIVE__RECORDER_USER": "recorder",
+        "VIGIL_LIVE__SEGMENT_SECONDS": "3",
+    }
+    return subprocess.Popen([sys.executable, "-m", "vigil.cli", "live", "run"], env=env, stderr=stderr)
 
 
 def _segments(system: System) -> list[object]:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.support.live import spooled_video
+from tests.support.live import health_of, spooled_video
 from tests.support.rtsp import free_port, rtsp_server, wait_for
 from vigil.cli import app
-from vigil.db.live_models import LiveGap, LiveHealth
+from vigil.db.live_models import LiveGap
 from vigil.db.models import AuditEntry, Footage
 from vigil.db.session import session_scope
 from vigil.live.store import list_gaps, list_segments
@@ -24,24 +24,19 @@ from vigil.system import System
 pytestmark = pytest.mark.data
 
 
-def health(system: System, code: str) -> LiveHealth | None:
-    with session_scope(system.sessions) as db:
-        return db.get(LiveHealth, code)
-
-
 def reason_of(system: System, code: str, *, state: str, words: tuple[str, ...], timeout: float = 60) -> str:
     """Wait until the camera is in ``state`` with a reason holding one of ``words``; return the reason."""
 
     def shown() -> bool:
-        row = health(system, code)
+        row = health_of(system, code)
         return row is not None and row.state == state and any(w in row.reason.lower() for w in words)
 
     try:
         wait_for(shown, timeout=timeout, what=f"{code} {state} ({' / '.join(words)})")
     except AssertionError as exc:
-        row = health(system, code)
+        row = health_of(system, code)
         raise AssertionError(f"{exc}; last health: {row.state if row else None}: {row.reason if row else ''}") from None
-    row = health(system, code)
+    row = health_of(system, code)
     assert row is not None
     return row.reason
 
@@ -80,9 +75,9 @@ def test_bad_sources_show_why_reconnect_and_leave_the_good_camera_recording(
         recorded = segment_count(system, "CAM-OK")
         wait_for(lambda: segment_count(system, "CAM-OK") >= recorded + 1, timeout=30, what="CAM-OK still recording")
         assert system.live.workers()["CAM-OK"] == good_pid  # never restarted, never disturbed
-        row = health(system, "CAM-OK")
+        row = health_of(system, "CAM-OK")
         assert row is not None and row.state == "online" and row.restarts == 0
-        assert health(system, "CAM-DOWN").restarts == 0  # type: ignore[union-attr]  # reconnects in its worker
+        assert health_of(system, "CAM-DOWN").restarts == 0  # type: ignore[union-attr]  # reconnects in its worker
 
         monkeypatch.setenv("VIGIL_DATA_DIR", str(system.settings.data_dir))
         monkeypatch.setenv("VIGIL_SECRET_KEY", "cli-test-secret")
@@ -131,7 +126,7 @@ def test_a_full_disk_stops_recording_with_a_clear_state_and_nothing_half_written
         assert reason.startswith("recording stopped")
         pid = system.live.workers()["CAM-FULL"]
         wait_for(  # the worker stays connected (its health goes on) but records nothing more
-            lambda: (row := health(system, "CAM-FULL")) is not None and row.state == "error" and row.fps > 0,
+            lambda: (row := health_of(system, "CAM-FULL")) is not None and row.state == "error" and row.fps > 0,
             timeout=30,
             what="health reported after the failure",
         )

@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 from tests.live.conftest import RECORDER, live_settings
 from tests.registry.smtp import body_of, smtp_server
 from tests.support.builders import PASSWORD, make_camera, make_user
-from tests.support.live import spooled_video
+from tests.support.live import health_of, spooled_video
 from tests.support.rtsp import rtsp_server, wait_for
 from tests.support.webapp import chromium, seed, serve
-from vigil.db.live_models import LiveHealth
 from vigil.db.models import AuditEntry, Footage, User
 from vigil.db.session import session_scope
 from vigil.errors import InvalidInput, NotPermitted
@@ -72,11 +71,6 @@ def _world(db: Session) -> None:
     make_camera(db, CODE)
 
 
-def health(system: System) -> LiveHealth | None:
-    with session_scope(system.sessions) as db:
-        return db.get(LiveHealth, CODE)
-
-
 def audited(system: System, action: str) -> list[dict[str, object]]:
     with session_scope(system.sessions) as db:
         rows = db.execute(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)).scalars()
@@ -84,7 +78,7 @@ def audited(system: System, action: str) -> list[dict[str, object]]:
 
 
 def failing(system: System) -> bool:
-    row = health(system)
+    row = health_of(system, CODE)
     return row is not None and row.state == "error" and "no space left" in row.reason.lower()
 
 
@@ -116,7 +110,7 @@ def test_a_full_disk_emails_each_supervisor_once_per_episode_and_shows_them_a_no
             assert isinstance(pid, int)
             os.kill(pid, signal.SIGKILL)
             wait_for(
-                lambda: (row := health(system)) is not None and row.restarts >= 1 and failing(system),
+                lambda: (row := health_of(system, CODE)) is not None and row.restarts >= 1 and failing(system),
                 timeout=90,
                 what="the restarted worker failing again",
             )
@@ -145,8 +139,12 @@ def test_a_full_disk_emails_each_supervisor_once_per_episode_and_shows_them_a_no
                 assert not db.execute(select(Footage)).first()  # nothing was stored while the disk was full
             (small_disk / "ballast").unlink()
             wait_for(lambda: segments(system) >= 1, timeout=90, what="a segment stored after space was freed")
-            wait_for(lambda: (row := health(system)) is not None and row.state == "online", timeout=30, what="online")
-            assert health(system).recording_failed_at is None  # type: ignore[union-attr]
+            wait_for(
+                lambda: (row := health_of(system, CODE)) is not None and row.state == "online",
+                timeout=30,
+                what="online",
+            )
+            assert health_of(system, CODE).recording_failed_at is None  # type: ignore[union-attr]
             [resumed] = audited(system, RECORDING_RESUMED)
             assert "no space left" in str(resumed["reason"]).lower()
             page.goto(base + "/")

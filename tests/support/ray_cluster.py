@@ -142,15 +142,7 @@ def _stop(temp_dir: Path, env: dict[str, str]) -> None:
     """Kill this cluster's processes only: those whose command line names its temp folder (GCS, raylets and
     their helpers) and all their descendants (the workers, whose titles are ``ray::...``)."""
     table = _processes()
-    doomed = {pid for pid, (_, command) in table.items() if str(temp_dir) in command and pid != os.getpid()}
-    grew = True
-    while grew:
-        more = {pid for pid, (parent, _) in table.items() if parent in doomed} - doomed - {os.getpid()}
-        doomed |= more
-        grew = bool(more)
-    for pid in doomed:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
+    _kill_trees(table, {pid for pid, (_, command) in table.items() if str(temp_dir) in command})
 
 
 def task_pids(name: str) -> list[int]:
@@ -163,7 +155,13 @@ def stop_node(node_id: str) -> int:
     process under it (its workers and agents). Returns the raylet's process id."""
     table = _processes()
     [raylet] = [pid for pid, (_, command) in table.items() if "raylet" in command and f"--node_id={node_id}" in command]
-    doomed, grew = {raylet}, True
+    _kill_trees(table, {raylet})
+    return raylet
+
+
+def _kill_trees(table: dict[int, tuple[int, str]], roots: set[int]) -> None:
+    """``kill -9`` of ``roots`` and all their descendants in ``table`` (never this process)."""
+    doomed, grew = roots - {os.getpid()}, True
     while grew:
         more = {pid for pid, (parent, _) in table.items() if parent in doomed} - doomed - {os.getpid()}
         doomed |= more
@@ -171,4 +169,3 @@ def stop_node(node_id: str) -> int:
     for pid in doomed:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-    return raylet
