@@ -5,8 +5,6 @@ Account creation, login and API tokens live in :mod:`vigil.governance.users`.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy.orm import Session
 
 from vigil.db.base import utcnow
@@ -14,6 +12,7 @@ from vigil.db.models import User
 from vigil.errors import InvalidInput
 from vigil.governance import audit
 from vigil.governance.access import require_permission
+from vigil.governance.mail import is_email_address
 from vigil.governance.roles import Permission
 from vigil.governance.users import end_access, generate_password, get_user, hash_password, parse_role
 
@@ -66,15 +65,12 @@ def change_role(db: Session, *, actor: User, username: str, role: str) -> User:
     return user
 
 
-EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-
-
 def set_email(db: Session, *, actor: User, username: str, email: str) -> User:
     """Give ``username`` the address vigil's notices go to (empty: none); audited with the change."""
     require_permission(db, user=actor, permission=Permission.MANAGE_USERS, action="user.email")
     user = get_user(db, username)
     email = email.strip()
-    if email and (len(email) > 254 or not EMAIL.match(email)):
+    if email and not is_email_address(email):
         raise InvalidInput(f"{email[:80]!r} is not an email address (name@domain)")
     old, user.email = user.email, email
     db.flush()

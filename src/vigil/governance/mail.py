@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -10,6 +11,13 @@ from email.utils import formatdate, make_msgid
 
 from vigil.errors import VigilError
 from vigil.settings import MailSettings
+
+EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def is_email_address(text: str) -> bool:
+    """Whether ``text`` is one address, name@domain (no display name, no list), of at most 254 characters."""
+    return len(text) <= 254 and EMAIL_ADDRESS.match(text) is not None
 
 
 class MailNotSent(VigilError):

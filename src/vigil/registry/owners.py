@@ -22,7 +22,7 @@ from vigil.db.share_models import SharedCamera, SharedView
 from vigil.errors import InvalidInput, NotFound
 from vigil.governance import audit
 from vigil.governance.audit import PUBLIC_ACTOR
-from vigil.governance.mail import Email
+from vigil.governance.mail import Email, is_email_address
 from vigil.governance.outbox import enqueue, withdraw
 from vigil.registry import geo
 from vigil.registry.links import link, link_base, new_token, token_hash, well_formed
@@ -42,7 +42,6 @@ CONSENT_TEXTS = {
     ),
 }
 CURRENT_CONSENT = "2026-1"
-_EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,30}$")
 _POSTCODE = re.compile(r"^[A-Za-z0-9 ]{2,10}$")
 
@@ -84,7 +83,7 @@ class RegistrationInput(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
+        if not is_email_address(value):
             raise ValueError("enter an email address such as name@example.org")
         return value
 
