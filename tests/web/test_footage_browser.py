@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings, shared_data_dir
+from tests.support.analysed import analysed_footage, make_track
 from tests.support.builders import PASSWORD, make_camera, make_user
 from tests.support.webapp import chromium, seed, serve
 from vigil.db.base import utcnow
@@ -118,3 +119,46 @@ def follow_analysis(page: Page) -> list[tuple[int, int]]:
                 page.screenshot(path=str(SCREENSHOTS / "vigil-footage-running.png"), full_page=True)
         page.wait_for_timeout(250)
     raise AssertionError(f"the analysis did not finish in {ANALYSIS_TIMEOUT_S} s; the bar showed {seen}")
+
+
+@pytest.mark.browser
+def test_an_investigator_pages_through_a_busy_footage_s_tracks_with_the_links(tmp_path: Path) -> None:
+    """Issue 11: a footage's tracks are listed 60 a page; the Later / Earlier links move between pages."""
+    from playwright.sync_api import expect
+
+    settings = make_settings(tmp_path / "data")
+    app = create_app(settings)
+
+    def busy_footage(db: Session) -> None:
+        investigator_and_camera(db)
+        footage = analysed_footage(db, settings)  # two tracks found by the real job runner
+        for k in range(128):
+            make_track(db, footage, offset_s=0.01 * k, upper="red")
+        db.commit()
+
+    seed(app, busy_footage)
+    with serve(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(base + "/login")
+        page.get_by_label("Username").fill("ivy")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Footage").click()
+        page.locator('a[href^="/footage/1/tracks"]').first.click()  # the analysis row's "N tracks" link
+        page.locator("#purpose").fill("robbery on Market Square: tracing the suspect in a red top")
+        page.get_by_role("button", name="Continue").click()
+        title = page.locator("#tracks-title")
+        expect(title).to_contain_text("130 tracks, 1-60 shown", timeout=20_000)
+        expect(page.locator(".track-card")).to_have_count(60)
+        page.get_by_role("link", name="Later tracks").click()
+        expect(title).to_contain_text("61-120 shown", timeout=20_000)
+        expect(page.get_by_text("Page 2 of 3")).to_be_visible()
+        page.get_by_role("link", name="Later tracks").click()
+        expect(title).to_contain_text("121-130 shown", timeout=20_000)
+        expect(page.locator(".track-card")).to_have_count(10)
+        expect(page.get_by_role("link", name="Later tracks")).to_have_count(0)
+        page.get_by_role("link", name="Earlier tracks").click()
+        expect(title).to_contain_text("61-120 shown", timeout=20_000)
+        assert problems == []
